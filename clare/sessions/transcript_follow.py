@@ -7,8 +7,9 @@ and says why, when the file was
 
 - replaced (another inode: a rewrite through a temporary file, or a new file),
 - truncated (shorter than the offset), or
-- rewritten in place (the bytes just before the offset changed; Claude Code
-  can rewrite a transcript in place).
+- rewritten in place (Claude Code can rewrite a transcript in place): noticed
+  when the first bytes of the file or the last ones before the offset changed.
+  That is a fingerprint, not proof; a rewrite that keeps both is missed.
 
 Starting over resets the summary as well, so nothing is counted twice. The
 cursor and the summary together are plain data (:meth:`TranscriptFollower.to_dict`),
@@ -29,10 +30,20 @@ from clare.sessions.transcript_summary import TranscriptSummary
 if TYPE_CHECKING:
     from clare.sessions.transcript import Record
 
-__all__ = ["PollResult", "TranscriptCursor", "TranscriptFollower", "restart_reason", "tail_digest"]
+__all__ = [
+    "PollResult",
+    "TranscriptCursor",
+    "TranscriptFollower",
+    "fingerprint",
+    "read_fingerprint",
+    "restart_reason",
+]
 
-# How many bytes before the offset are fingerprinted to notice in-place rewrites.
-_TAIL_BYTES = 64
+# How many bytes at the start of the file and before the offset are fingerprinted
+# to notice in-place rewrites: a line's unique uuid and timestamp sit near its
+# start, so the tail alone would often miss a rewrite.
+_HEAD_BYTES = 256
+_TAIL_BYTES = 1024
 _READ_BLOCK = 1 << 20
 
 
@@ -45,7 +56,7 @@ class TranscriptCursor:
     inode: int
     size: int
     offset: int
-    tail_digest: str
+    fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,23 +68,34 @@ class PollResult:
     bytes_read: int
 
 
-def tail_digest(tail: bytes) -> str:
-    """Fingerprint of the bytes just before a cursor's offset."""
-    return hashlib.blake2b(tail, digest_size=8).hexdigest()
+def fingerprint(head: bytes, tail: bytes) -> str:
+    """Digest of the bytes a cursor compares to notice a file rewritten in place."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(len(head).to_bytes(4, "big"))
+    h.update(head)
+    h.update(tail)
+    return h.hexdigest()
+
+
+def read_fingerprint(fd: int, offset: int) -> str:
+    """The fingerprint of an open file read up to ``offset``."""
+    head = os.pread(fd, min(_HEAD_BYTES, offset), 0)
+    start = max(offset - _TAIL_BYTES, len(head))
+    return fingerprint(head, os.pread(fd, offset - start, start) if offset > start else b"")
 
 
 def restart_reason(
-    cursor: TranscriptCursor, *, dev: int, inode: int, size: int, tail: bytes
+    cursor: TranscriptCursor, *, dev: int, inode: int, size: int, fingerprint: str
 ) -> str | None:
     """Why a cursor no longer fits the file (``replaced``, ``truncated``, ``rewritten``), or None.
 
-    ``tail`` is the file's bytes at ``[offset - 64, offset)`` now.
+    ``fingerprint`` is :func:`read_fingerprint` of the file now, at the cursor's offset.
     """
     if (dev, inode) != (cursor.dev, cursor.inode):
         return "replaced"
     if size < cursor.offset:
         return "truncated"
-    if tail_digest(tail) != cursor.tail_digest:
+    if fingerprint != cursor.fingerprint:
         return "rewritten"
     return None
 
@@ -113,10 +135,12 @@ class TranscriptFollower:
             st = os.fstat(f.fileno())
             cursor = self._cursor
             if cursor is not None:
-                start = max(cursor.offset - _TAIL_BYTES, 0)
-                tail = os.pread(f.fileno(), cursor.offset - start, start)
                 restarted = restart_reason(
-                    cursor, dev=st.st_dev, inode=st.st_ino, size=st.st_size, tail=tail
+                    cursor,
+                    dev=st.st_dev,
+                    inode=st.st_ino,
+                    size=st.st_size,
+                    fingerprint=read_fingerprint(f.fileno(), min(cursor.offset, st.st_size)),
                 )
                 if restarted is not None:
                     self._parser = TranscriptParser(0)
@@ -133,8 +157,7 @@ class TranscriptFollower:
                 if len(block) < wanted:
                     break
             offset = self._parser.offset
-            start = max(offset - _TAIL_BYTES, 0)
-            tail = os.pread(f.fileno(), offset - start, start)
+            mark = read_fingerprint(f.fileno(), offset)
         self.summary.add_all(records)
         self._cursor = TranscriptCursor(
             path=str(self.path),
@@ -142,7 +165,7 @@ class TranscriptFollower:
             inode=st.st_ino,
             size=max(st.st_size, position),
             offset=offset,
-            tail_digest=tail_digest(tail),
+            fingerprint=mark,
         )
         return PollResult(records, restarted, read)
 
@@ -159,7 +182,7 @@ class TranscriptFollower:
                 "inode": c.inode,
                 "size": c.size,
                 "offset": c.offset,
-                "tail_digest": c.tail_digest,
+                "fingerprint": c.fingerprint,
             },
             "summary": self.summary.to_dict(),
         }
@@ -179,7 +202,7 @@ class TranscriptFollower:
                 inode=int(raw["inode"]),
                 size=int(raw["size"]),
                 offset=int(raw["offset"]),
-                tail_digest=str(raw["tail_digest"]),
+                fingerprint=str(raw["fingerprint"]),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed transcript follower state: {exc!r}") from exc
