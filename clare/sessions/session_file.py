@@ -8,9 +8,9 @@ that pid is alive *and* is the one that wrote it:
 - ``procStart`` is field 22 of ``/proc/<pid>/stat`` (the start time in clock
   ticks since boot, as a decimal string) when the process wrote the file; the
   same field read now must match. A reused pid starts later.
-- ``pidDomain`` (``linux:<boot id>:pid:[<pid namespace>]``) names the boot and
-  pid namespace the pid belongs to; a file from another boot or container
-  describes no process here.
+- ``pidDomain`` (``linux:<machine id>:pid:[<pid namespace>]``) names the
+  machine and pid namespace the pid belongs to; a file from another machine
+  (a shared home folder) or container describes no process here.
 - Where neither can be compared (no ``/proc``, a foreign format), a live pid
   whose command line mentions claude or node is taken as good enough.
 
@@ -156,7 +156,7 @@ class ProcessProbe(Protocol):
         ...
 
     def pid_domain(self) -> str | None:
-        """This host's ``linux:<boot id>:pid:[<ns>]``, or None if unknown."""
+        """This host's ``linux:<machine id>:pid:[<ns>]`` as Claude Code spells it, or None."""
         ...
 
     def cmdline(self, pid: int) -> str | None:
@@ -170,7 +170,7 @@ class Liveness(enum.Enum):
     LIVE = "live"
     DEAD = "dead"  # no such process: the file outlived a crash
     REUSED = "reused"  # the pid now belongs to another process
-    FOREIGN = "foreign"  # the file comes from another boot or pid namespace
+    FOREIGN = "foreign"  # the file comes from another machine or pid namespace
 
 
 def check_liveness(session: SessionFile, probe: ProcessProbe | None = None) -> Liveness:
@@ -196,10 +196,11 @@ def check_liveness(session: SessionFile, probe: ProcessProbe | None = None) -> L
 
 
 class ProcProbe:
-    """A :class:`ProcessProbe` reading Linux's ``/proc`` (under another root for tests)."""
+    """A :class:`ProcessProbe` reading Linux's ``/proc`` (elsewhere for tests)."""
 
-    def __init__(self, proc: str = "/proc") -> None:
+    def __init__(self, proc: str = "/proc", machine_id: str = "/etc/machine-id") -> None:
         self._proc = proc
+        self._machine_id = machine_id
 
     def _stat_fields(self, pid: int) -> list[str] | None:
         try:
@@ -229,12 +230,15 @@ class ProcProbe:
 
     def pid_domain(self) -> str | None:
         try:
-            with open(f"{self._proc}/sys/kernel/random/boot_id", encoding="ascii") as f:
-                boot_id = f.read().strip().replace("-", "")
             namespace = os.readlink(f"{self._proc}/self/ns/pid")
         except OSError:
             return None
-        return f"linux:{boot_id}:{namespace}"
+        try:
+            with open(self._machine_id, encoding="ascii", errors="replace") as f:
+                machine = f.read().strip()
+        except OSError:
+            machine = ""  # Claude Code writes an empty id then too
+        return f"linux:{machine}:{namespace}"
 
     def cmdline(self, pid: int) -> str | None:
         try:

@@ -133,7 +133,7 @@ def test_reused_when_the_pid_started_at_another_tick() -> None:
     assert check_liveness(_session(), probe) is Liveness.REUSED
 
 
-def test_foreign_when_written_in_another_boot_or_namespace() -> None:
+def test_foreign_when_written_on_another_machine_or_namespace() -> None:
     probe = FakeProbe(alive={11246}, ticks={11246: "102703"}, domain="linux:other:pid:[1]")
     assert check_liveness(_session(), probe) is Liveness.FOREIGN
 
@@ -171,6 +171,9 @@ def test_proc_probe_sees_this_process_as_claude_code_would(tmp_path: Path) -> No
     assert domain is not None
     assert domain.startswith("linux:")
     assert ":pid:[" in domain
+    if os.path.exists("/etc/machine-id"):
+        with open("/etc/machine-id") as f:
+            assert domain.split(":")[1] == f.read().strip()
     me = _session(pid=pid, procStart=ticks, pidDomain=domain)
     assert check_liveness(me, probe) is Liveness.LIVE
     assert check_liveness(_session(pid=pid, procStart="1", pidDomain=domain), probe) is (
@@ -186,7 +189,7 @@ def test_proc_probe_on_a_fake_proc_tree(tmp_path: Path) -> None:
     (tmp_path / "4242" / "cmdline").write_bytes(b"node\0/opt/claude/cli.js\0")
     (tmp_path / "4343").mkdir()
     (tmp_path / "4343" / "stat").write_text("4343 (zombie) Z 1 2 3")
-    probe = ProcProbe(str(tmp_path))
+    probe = ProcProbe(str(tmp_path), machine_id=str(tmp_path / "machine-id"))
     assert probe.start_ticks(4242) == "22"
     assert probe.is_alive(4242)
     assert not probe.is_alive(4343)
