@@ -58,7 +58,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class _IngestJob:
     peer: str
-    request_id: int | None  # None for a push
+    claim: int  # key of the ranges it holds in SyncNode._claims
+    push: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ class SyncNode:
         # Start ids at a random point so a batch meant for an earlier
         # incarnation of this node is unlikely to match a request of this one.
         self._next_token = int(rng() * (1 << 40)) + 1
-        self._claims: dict[int, tuple[Range, ...]] = {}  # request id -> ranges
+        self._claims: dict[int, tuple[Range, ...]] = {}  # request id or push token -> ranges
         self._ingests: dict[int, _IngestJob] = {}
         self._reads: dict[int, _ReadJob] = {}
         self._deferred_until: dict[str, int] = {}  # origin -> time to pull it again
@@ -348,7 +349,7 @@ class SyncNode:
             self._release([batch.request_id])
             return self._plan_all(now_ms)
         token = self._token()
-        self._ingests[token] = _IngestJob(link.name, batch.request_id)
+        self._ingests[token] = _IngestJob(link.name, batch.request_id, push=False)
         link.batch_ingests += 1
         return [Ingest(link.name, token, batch.events)]
 
@@ -369,7 +370,9 @@ class SyncNode:
         actions: list[Action] = []
         if fresh and link.push_ingests < self.config.max_push_ingests:
             token = self._token()
-            self._ingests[token] = _IngestJob(link.name, None)
+            self._ingests[token] = _IngestJob(link.name, token, push=True)
+            # Claimed like a request, so planning does not ask for them meanwhile.
+            self._claims[token] = tuple(Range(e.origin, e.origin_seq, e.origin_seq) for e in fresh)
             link.push_ingests += 1
             actions.append(Ingest(link.name, token, fresh))
         elif fresh:
@@ -377,13 +380,13 @@ class SyncNode:
         return actions + self._plan_all(now_ms)
 
     def _finish_ingest(self, job: _IngestJob) -> None:
+        self._release([job.claim])
         link = self._links.get(job.peer)
-        if job.request_id is None:
-            if link is not None:
-                link.push_ingests -= 1
+        if link is None:
             return
-        self._release([job.request_id])
-        if link is not None:
+        if job.push:
+            link.push_ingests -= 1
+        else:
             link.batch_ingests -= 1
 
     # -- sending ------------------------------------------------------------
