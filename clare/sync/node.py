@@ -223,20 +223,12 @@ class SyncNode:
 
     def events_read(self, token: int, events: Sequence[Event], now_ms: int) -> list[Action]:
         """The store read a ReadEvents action's ranges: answer the peer's request."""
-        job = self._reads.pop(token, None)
-        link = self._links.get(job.peer) if job else None
-        if job is None or link is None or token not in link.serving:
-            return []  # the peer went away or restarted meanwhile
-        link.serving.discard(token)
-        more = self._cut_short(job.request, events)
-        link.stats.events_sent += len(events)
-        batch = Batch(job.request.request_id, tuple(events), more)
-        return [self._send(link, batch, now_ms), *self._dispatch_reads(link)]
+        return self._answer(token, events, None, now_ms)
 
     def read_failed(self, token: int, now_ms: int) -> list[Action]:
         """The store could not read: send an empty final batch, so the peer backs off
         from us until our next Advert rather than waiting for its timeout."""
-        return self.events_read(token, [], now_ms)
+        return self._answer(token, (), False, now_ms)
 
     def ingested(self, token: int, result: IngestResult, now_ms: int) -> list[Action]:
         """The writer ingested an Ingest action's events."""
@@ -304,6 +296,20 @@ class SyncNode:
         )
         return self._dispatch_reads(link)
 
+    def _answer(
+        self, token: int, events: Sequence[Event], more: bool | None, now_ms: int
+    ) -> list[Action]:
+        job = self._reads.pop(token, None)
+        link = self._links.get(job.peer) if job else None
+        if job is None or link is None or token not in link.serving:
+            return []  # the peer went away or restarted meanwhile
+        link.serving.discard(token)
+        if more is None:
+            more = self._cut_short(job.request, events)
+        link.stats.events_sent += len(events)
+        batch = Batch(job.request.request_id, tuple(events), more)
+        return [self._send(link, batch, now_ms), *self._dispatch_reads(link)]
+
     def _dispatch_reads(self, link: PeerLink) -> list[Action]:
         actions: list[Action] = []
         while link.serve_queue and len(link.serving) < self.config.serve_window:
@@ -336,9 +342,10 @@ class SyncNode:
         if problem:
             self._release([batch.request_id])
             return self._protocol_error(link, "bad_batch", problem, now_ms)
-        if not batch.more:
-            # The peer sent all it holds of these ranges: if that is less than
-            # it advertised, believe the batch until its next Advert.
+        if not batch.more or not batch.events:
+            # The peer sent all it holds of these ranges (an empty batch can
+            # mean nothing else): if that is less than it advertised, believe
+            # the batch until its next Advert, or we would ask in a loop.
             for r in pending.ranges:
                 served_to = (
                     r.first - 1 + sum(1 for e in batch.events if r.covers(e.origin, e.origin_seq))
@@ -347,7 +354,7 @@ class SyncNode:
                     link.known[r.origin] = min(link.known.get(r.origin, 0), served_to)
         if not batch.events:
             self._release([batch.request_id])
-            return self._plan_all(now_ms)
+            return []
         token = self._token()
         self._ingests[token] = _IngestJob(link.name, batch.request_id, push=False)
         link.batch_ingests += 1

@@ -272,3 +272,19 @@ def test_relay_reaches_a_host_cut_off_from_the_origin() -> None:
         net.drain()
         net.advance(100)
     assert len(net.hosts["c"].log.events()) == 10
+
+
+def test_an_empty_batch_is_not_asked_again_until_the_next_advert() -> None:
+    n, actions = linked(peer_vector={"p": 3})
+    (req,) = requests(actions)
+    assert n.receive("p", Batch(req.request_id, (), more=True), T0) == []
+    assert requests(n.tick(T0 + 1)) == []
+    assert len(requests(n.receive("p", Advert({"p": 3}), T0 + 2))) == 1
+
+
+def test_a_failed_read_answers_with_an_empty_final_batch() -> None:
+    n, _ = linked({"me": 5})
+    (read,) = n.receive("p", Request(3, (Range("me", 1, 5),), 4, 1000), T0)
+    assert isinstance(read, ReadEvents)
+    assert n.read_failed(read.token, T0) == [Send("p", Batch(3, (), more=False))]
+    assert n.read_failed(read.token, T0) == []
