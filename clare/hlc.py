@@ -13,10 +13,13 @@ time moves past the stamp's millisecond, through the injected ``wait`` hook.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from clare.errors import ClockError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 COUNTER_BITS = 16
 COUNTER_MAX = (1 << COUNTER_BITS) - 1

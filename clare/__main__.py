@@ -1,0 +1,3 @@
+from clare.cli.main import main
+
+main()

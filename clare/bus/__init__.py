@@ -1,0 +1,1 @@
+"""The message bus between the processes of one host: ZeroMQ, msgpack envelopes."""

@@ -1,0 +1,51 @@
+"""Every socket name of a host, in one place.
+
+Nodes bind ``ipc://`` files in the instance's runtime folder (mode 0700, so
+other users cannot connect). Names are short because a Unix socket path is
+limited to 107 bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clare.paths import InstancePaths, ipc_endpoint
+
+WRITER_COMMANDS = "writer.cmd"
+WRITER_EVENTS = "writer.pub"
+PROJECTOR_VIEWS = "proj.pub"
+POLLER_EVENTS = "poller.pub"
+GOSSIP_EVENTS = "gossip.pub"
+WEB_EVENTS = "web.pub"
+
+#: Every PUB socket by node name, for ``clare tap``.
+PUBLISHERS = {
+    "writer": WRITER_EVENTS,
+    "projector": PROJECTOR_VIEWS,
+    "poller": POLLER_EVENTS,
+    "gossip": GOSSIP_EVENTS,
+    "web": WEB_EVENTS,
+}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    paths: InstancePaths
+
+    def ipc(self, name: str) -> str:
+        return ipc_endpoint(self.paths.runtime_dir / name)
+
+    def socket_file(self, name: str) -> str:
+        return str(self.paths.runtime_dir / name)
+
+    @property
+    def writer_commands(self) -> str:
+        return self.ipc(WRITER_COMMANDS)
+
+    @property
+    def writer_events(self) -> str:
+        return self.ipc(WRITER_EVENTS)
+
+    @property
+    def projector_views(self) -> str:
+        return self.ipc(PROJECTOR_VIEWS)

@@ -1,0 +1,75 @@
+"""Command requests and replies on the writer's ROUTER: the pure part of both clients.
+
+A request carries a client-made uuid. The writer answers each uuid once and
+stores the answer, so a client that timed out sends the very same request
+again (Lazy Pirate) and gets the first answer: nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from clare.bus import envelope
+from clare.errors import ClareError, ProtocolError, ServiceUnavailable, from_wire
+
+DEFAULT_TIMEOUT_S = 2.5
+DEFAULT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    op: str
+    args: dict[str, Any]
+
+    @classmethod
+    def new(cls, op: str, args: dict[str, Any] | None = None) -> Request:
+        return cls(str(uuid.uuid4()), op, dict(args or {}))
+
+    def encode(self) -> bytes:
+        return envelope.encode(envelope.COMMAND, {"id": self.id, "op": self.op, "args": self.args})
+
+
+def parse_request(frame: bytes) -> Request:
+    data = envelope.decode(frame)
+    if data["t"] != envelope.COMMAND:
+        raise ProtocolError(f"expected a command, got a {data['t']!r} message")
+    command_id = envelope.field(data, "id", str)
+    if not 0 < len(command_id) <= 64:
+        raise ProtocolError("command id must be 1 to 64 characters")
+    args = data.get("args", {})
+    if not isinstance(args, dict):
+        raise ProtocolError("command args must be a map")
+    return Request(command_id, envelope.field(data, "op", str), args)
+
+
+def encode_ok(command_id: str, result: dict[str, Any]) -> bytes:
+    return envelope.encode(envelope.REPLY_OK, {"id": command_id, "result": result})
+
+
+def encode_error(command_id: str, error: ClareError) -> bytes:
+    return envelope.encode(envelope.REPLY_ERROR, {"id": command_id, "error": error.to_wire()})
+
+
+def parse_reply(frame: bytes) -> tuple[str, dict[str, Any] | ClareError]:
+    """(command id, result) or (command id, the error the writer sent)."""
+    data = envelope.decode(frame)
+    command_id = data.get("id")
+    if not isinstance(command_id, str):
+        command_id = ""
+    if data["t"] == envelope.REPLY_OK:
+        result = data.get("result")
+        if not isinstance(result, dict):
+            raise ProtocolError("reply has no result map")
+        return command_id, result
+    if data["t"] == envelope.REPLY_ERROR:
+        return command_id, from_wire(data.get("error"))
+    raise ProtocolError(f"unexpected reply type {data['t']!r}")
+
+
+def not_running(what: str = "the writer") -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"Clare is not running here ({what} does not answer): start it with `clare up`"
+    )

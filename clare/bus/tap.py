@@ -1,0 +1,88 @@
+"""Listening to every PUB socket of a host at once, decoded: what ``clare tap`` shows.
+
+Blocking pyzmq: the tap is a short-lived client that only reads. A frame that
+does not decode is counted and shown as such, never fatal.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import zmq
+
+from clare.bus import envelope
+from clare.bus.endpoints import PUBLISHERS, Endpoints
+from clare.bus.zsock import make_socket
+from clare.errors import ProtocolError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@dataclass
+class TapMessage:
+    node: str
+    topic: str
+    data: dict[str, Any] | None  # None when the frame did not decode
+    error: str = ""
+
+    @property
+    def kind(self) -> str:
+        if self.data is None:
+            return "?"
+        return str(self.data.get("kind") or self.data.get("t") or self.topic)
+
+
+class Tap:
+    def __init__(self, endpoints: Endpoints, nodes: list[str] | None = None) -> None:
+        chosen = nodes or list(PUBLISHERS)
+        unknown = [n for n in chosen if n not in PUBLISHERS]
+        if unknown:
+            raise ProtocolError(
+                f"unknown node(s) {', '.join(unknown)}; known: {', '.join(PUBLISHERS)}"
+            )
+        self.undecodable = 0
+        self._socks: dict[zmq.Socket[Any], str] = {}
+        self._poller = zmq.Poller()
+        for node in chosen:
+            sock = make_socket(
+                zmq.SUB, connect=[endpoints.ipc(PUBLISHERS[node])], options={zmq.SUBSCRIBE: b""}
+            )
+            self._socks[sock] = node
+            self._poller.register(sock, zmq.POLLIN)
+        self.present = [n for n in chosen if os.path.exists(endpoints.socket_file(PUBLISHERS[n]))]
+
+    def messages(self, kind_glob: str = "*", timeout_ms: int | None = None) -> Iterator[TapMessage]:
+        while True:
+            ready = dict(self._poller.poll(timeout_ms))
+            if not ready:
+                return
+            for sock, node in self._socks.items():
+                if sock not in ready:
+                    continue
+                frames = sock.recv_multipart()
+                message = self._decode(node, frames)
+                if fnmatch.fnmatchcase(message.kind, kind_glob):
+                    yield message
+
+    def _decode(self, node: str, frames: list[bytes]) -> TapMessage:
+        topic = frames[0].decode(errors="replace") if len(frames) > 1 else ""
+        try:
+            data = envelope.decode(frames[-1])
+        except ProtocolError as exc:
+            self.undecodable += 1
+            return TapMessage(node, topic, None, str(exc))
+        if data.get("t") == envelope.EVENT and isinstance(data.get("body"), bytes):
+            try:
+                data["data"] = envelope.decode_event(data).data()
+            except (ProtocolError, ValueError):
+                data["data"] = None
+            del data["body"]
+        return TapMessage(node, topic, data)
+
+    def close(self) -> None:
+        for sock in self._socks:
+            sock.close(linger=0)

@@ -1,0 +1,1 @@
+"""The ``clare`` command line."""

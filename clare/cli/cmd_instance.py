@@ -1,0 +1,259 @@
+"""Instance commands: init, up, node, status, rebuild, verify."""
+
+from __future__ import annotations
+
+import functools
+import socket
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from clare import config as config_mod
+from clare.bus.client import CommandClient
+from clare.cli.instance import Instance
+from clare.cli.output import emit_json, short_time, table
+from clare.errors import ServiceUnavailable
+from clare.nodes import run as run_mod
+from clare.nodes import supervisor
+from clare.nodes.lock import NodeLock, is_held
+from clare.nodes.projector import PROJECTOR_CONTROL
+from clare.store import queries
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(up)
+    app.command(hidden=False)(node)
+    app.command()(status)
+    app.command()(rebuild)
+    app.command()(verify)
+
+
+def init(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option(help="Name of this host (default: hostname).")] = None,
+    web_port: Annotated[
+        int | None, typer.Option(help="Port of the web page (default 8765).")
+    ] = None,
+    gossip_port: Annotated[
+        int | None, typer.Option(help="Port peers sync with (default 8766).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create this instance's config and data folder; print its machine id.
+
+    Safe to run again: it never changes the machine id, only the settings given.
+    """
+    inst: Instance = ctx.obj
+    config, created = config_mod.init(
+        inst.paths, name=name, web_port=web_port, gossip_port=gossip_port
+    )
+    if json_out:
+        emit_json(
+            {
+                "machine_id": config.machine_id,
+                "name": config.name,
+                "created": created,
+                "config": str(inst.paths.config_file),
+                "web_port": config.web_port,
+                "gossip_port": config.gossip_port,
+            }
+        )
+        return
+    print(config.machine_id)
+    what = "created" if created else "exists"
+    print(f"{what}: {inst.paths.config_file} (host {config.name!r})", file=sys.stderr)
+
+
+def up(
+    ctx: typer.Context,
+    nodes: Annotated[
+        str | None, typer.Option(help="Comma-separated nodes to run (default: all).")
+    ] = None,
+) -> None:
+    """Start every node of this instance as its own process, and keep them running.
+
+    Creates the instance first if there is none. Ctrl-C or SIGTERM stops all nodes.
+    """
+    import signal
+
+    import trio
+
+    inst: Instance = ctx.obj
+    if not inst.paths.config_file.exists():
+        config, _ = config_mod.init(inst.paths)
+        print(f"created instance {config.machine_id} at {inst.paths.config_file}", file=sys.stderr)
+    names = run_mod.available_nodes() if nodes is None else [n.strip() for n in nodes.split(",")]
+    unknown = [n for n in names if n not in run_mod.NODES]
+    if unknown:
+        raise typer.BadParameter(f"unknown node(s) {', '.join(unknown)}", param_hint="--nodes")
+    inst.paths.ensure_runtime_dir()
+    with NodeLock(inst.paths.lock_file("up")) as lock:
+        lock.acquire("`clare up`")
+        from clare import logs
+
+        logs.setup("supervisor")
+
+        def ready(name: str) -> bool:
+            if name == "writer":
+                return inst.writer_seq() is not None
+            return is_held(inst.paths.lock_file(name))
+
+        async def main() -> None:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(
+                    functools.partial(supervisor.supervise, ready=ready), inst.paths, names
+                )
+                config = inst.config
+                print(
+                    f"Clare is up: host {config.name!r}, nodes {', '.join(names)}; "
+                    f"home {inst.paths.config_file.parent}. Ctrl-C stops it.",
+                    file=sys.stderr,
+                )
+                with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        nursery.cancel_scope.cancel()
+                        break
+
+        trio.run(main)
+        print("Clare stopped.", file=sys.stderr)
+
+
+def node(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="writer, projector, poller, gossip or web")],
+) -> None:
+    """Run one node in the foreground (what `clare up` and the systemd units run)."""
+    inst: Instance = ctx.obj
+    if name not in run_mod.NODES:
+        known = ", ".join(run_mod.available_nodes())
+        raise typer.BadParameter(f"unknown node {name!r}; known: {known}", param_hint="NAME")
+    run_mod.run_node(name, inst.paths)
+
+
+def _node_health(inst: Instance) -> dict[str, dict[str, Any]]:
+    state = supervisor.read_state(inst.paths) or {}
+    supervised = state.get("nodes", {}) if isinstance(state.get("nodes"), dict) else {}
+    health: dict[str, dict[str, Any]] = {}
+    for name in run_mod.available_nodes():
+        info = supervised.get(name, {}) if isinstance(supervised, dict) else {}
+        entry: dict[str, Any] = {
+            "running": is_held(inst.paths.lock_file(name)),
+            "pid": info.get("pid") or None,
+            "restarts": info.get("restarts", 0),
+            "answering": None,
+        }
+        health[name] = entry
+    try:
+        reply = inst.client(timeout_s=1.0, attempts=1).call("ping")
+        health["writer"].update(answering=True, pid=reply["pid"], seq=reply["seq"])
+    except ServiceUnavailable:
+        health["writer"]["answering"] = False
+    try:
+        with CommandClient(
+            inst.endpoints.ipc(PROJECTOR_CONTROL),
+            inst.endpoints.socket_file(PROJECTOR_CONTROL),
+            timeout_s=1.0,
+            attempts=1,
+        ) as client:
+            reply = client.call("status")
+        health["projector"].update(answering=True, pid=reply["pid"], position=reply["position"])
+    except ServiceUnavailable:
+        health["projector"]["answering"] = False
+    return health
+
+
+def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """This host, its nodes (pid and health) and what the views hold."""
+    inst: Instance = ctx.obj
+    config = inst.config
+    health = _node_health(inst)
+    data: dict[str, Any] = {
+        "host": {
+            "name": config.name,
+            "machine_id": config.machine_id,
+            "hostname": socket.gethostname(),
+        },
+        "home": str(inst.paths.config_file.parent),
+        "up": bool(supervisor.read_state(inst.paths)),
+        "nodes": health,
+    }
+    if inst.paths.views_db.exists():
+        views = inst.views(fresh=health["writer"]["answering"] is True)
+        data["tasks"] = queries.task_counts(views)
+        data["projects"] = len(queries.list_projects(views))
+        data["hosts"] = queries.list_hosts(views)
+        data["events"] = sum(
+            n for k, n in queries.event_counts(views).items() if not k.startswith("~")
+        )
+    if json_out:
+        emit_json(data)
+        return
+    print(f"host {config.name} ({config.machine_id})  home {data['home']}")
+    rows = [
+        [
+            name,
+            "up" if h["running"] else "down",
+            h.get("pid"),
+            {True: "yes", False: "no", None: "-"}[h["answering"]],
+            h.get("restarts", 0),
+        ]
+        for name, h in health.items()
+    ]
+    table(rows, ["node", "state", "pid", "answering", "restarts"])
+    if "tasks" in data:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(data["tasks"].items())) or "none"
+        print(f"events {data['events']}; projects {data['projects']}; tasks: {counts}")
+        for host in data["hosts"]:
+            print(f"  host {host['name']} last seen {short_time(host['last_seen'])}")
+    if not health["writer"]["running"]:
+        print("the writer is not running: start Clare with `clare up`", file=sys.stderr)
+
+
+def rebuild(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Throw the views away and rebuild them from the events table."""
+    from clare.store import maintenance
+
+    inst: Instance = ctx.obj
+    inst.config  # noqa: B018
+    if is_held(inst.paths.lock_file("projector")):
+        with CommandClient(
+            inst.endpoints.ipc(PROJECTOR_CONTROL),
+            inst.endpoints.socket_file(PROJECTOR_CONTROL),
+            timeout_s=600.0,
+            attempts=1,
+        ) as client:
+            result = client.call("rebuild")
+    else:
+        with NodeLock(inst.paths.lock_file("projector")) as lock:
+            lock.acquire("the projector")
+            result = maintenance.rebuild(inst.paths)
+    if json_out:
+        emit_json(result)
+    else:
+        print(f"rebuilt views from {result['events']} events (position {result['position']})")
+
+
+def verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Rebuild the views into a temporary file and compare them with the live ones.
+
+    Exits 1 with a summary of the differences when they differ.
+    """
+    from clare.store import maintenance
+
+    inst: Instance = ctx.obj
+    inst.config  # noqa: B018
+    report = maintenance.verify(inst.paths)
+    if json_out:
+        emit_json(report)
+    elif report["ok"]:
+        print(f"views match a rebuild at position {report['position']} ({report['rows']} rows)")
+    else:
+        print(f"views DIFFER from a rebuild at position {report['position']}:")
+        for line in report["differences"]:
+            print(f"  {line}")
+    if not report["ok"]:
+        raise typer.Exit(1)

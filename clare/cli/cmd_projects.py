@@ -1,0 +1,120 @@
+"""``clare project ...``: projects and where their repositories live on each host."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from clare.cli.instance import Instance
+from clare.cli.output import emit_json, short_time, table
+from clare.store import queries
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+project_app = typer.Typer(help="Projects: create, list, show, update.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(project_app, name="project")
+
+
+def _abs(path: str | None) -> str | None:
+    return os.path.abspath(os.path.expanduser(path)) if path else None
+
+
+@project_app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="lower-case letters, digits, '.', '_', '-'")],
+    path: Annotated[
+        str | None, typer.Option(help="Where the repository lives on this host.")
+    ] = None,
+    description: Annotated[str, typer.Option(help="What the project is.")] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a project."""
+    inst: Instance = ctx.obj
+    result = inst.call(
+        "project.add", {"name": name, "path": _abs(path), "description": description}
+    )
+    if json_out:
+        emit_json(result)
+    else:
+        print(result["project"])
+
+
+@project_app.command("update")
+def update(
+    ctx: typer.Context,
+    name: str,
+    path: Annotated[str | None, typer.Option(help="Repository path on this host.")] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a project's description, or its repository path on this host."""
+    inst: Instance = ctx.obj
+    result = inst.call(
+        "project.update", {"name": name, "path": _abs(path), "description": description}
+    )
+    if json_out:
+        emit_json(result)
+    else:
+        print(result["project"])
+
+
+@project_app.command("list")
+def list_(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """List projects with their task counts."""
+    inst: Instance = ctx.obj
+    projects = queries.list_projects(inst.views())
+    if json_out:
+        emit_json(projects)
+        return
+    if not projects:
+        print("no projects yet: add one with `clare project add NAME`")
+        return
+    rows = [
+        [
+            p["name"],
+            sum(p["tasks"].values()),
+            p["tasks"].get("in_progress", 0),
+            p["tasks"].get("done", 0),
+            p["description"],
+        ]
+        for p in projects
+    ]
+    table(rows, ["name", "tasks", "active", "done", "description"])
+
+
+@project_app.command("show")
+def show(ctx: typer.Context, name: str, json_out: JsonOpt = False) -> None:
+    """Show a project, its paths per host and its tasks."""
+    inst: Instance = ctx.obj
+    views = inst.views()
+    project = queries.get_project(views, name)
+    if json_out:
+        emit_json(project)
+        return
+    hosts = queries.host_names(views)
+    print(f"project {project['name']}")
+    if project["description"]:
+        print(f"  {project['description']}")
+    for machine, path in sorted(project["paths"].items()):
+        print(f"  path on {hosts.get(machine, machine[:8])}: {path}")
+    print(f"  created {short_time(project['created_at'])}")
+    rows = [
+        [
+            t["id"],
+            t["state"] + ("*" if t["ready"] else ""),
+            t["priority"],
+            t["assignee"],
+            t["title"],
+        ]
+        for t in project["task_list"]
+    ]
+    if rows:
+        print()
+        table(rows, ["id", "state", "prio", "assignee", "title"])
+        print("(* ready: every dependency is done)")

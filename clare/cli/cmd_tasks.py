@@ -1,0 +1,267 @@
+"""``clare task ...``, ``clare note``, ``clare assign``, ``clare unassign``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from clare.cli.instance import Instance
+from clare.cli.output import emit_json, short_time, table
+from clare.domain.tasks import STATES
+from clare.errors import UsageError
+from clare.store import queries
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+NoteOpt = Annotated[str, typer.Option("--note", help="Add a progress note with the change.")]
+
+task_app = typer.Typer(help="Tasks: add, list, show, change state, update.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(task_app, name="task")
+    app.command("note")(note)
+    app.command("assign")(assign)
+    app.command("unassign")(unassign)
+
+
+def resolve(inst: Instance, prefix: str) -> str:
+    return queries.resolve_task(inst.views(), prefix)
+
+
+def _resolve_all(inst: Instance, prefixes: list[str]) -> list[str]:
+    views = inst.views()
+    return [queries.resolve_task(views, p) for p in prefixes]
+
+
+def _print_result(result: dict[str, Any], json_out: bool, text: str) -> None:
+    if json_out:
+        emit_json(result)
+    else:
+        print(text)
+
+
+@task_app.command("add")
+def add(
+    ctx: typer.Context,
+    title: str,
+    project: Annotated[str, typer.Option("--project", "-p", help="The task's project.")],
+    priority: Annotated[int, typer.Option(help="Higher is more urgent.")] = 0,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeatable).")] = None,
+    depends_on: Annotated[
+        list[str] | None, typer.Option("--depends-on", help="A task id it waits for (repeatable).")
+    ] = None,
+    body: Annotated[str, typer.Option(help="What to do, in detail.")] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Add a task to a project; prints its id."""
+    inst: Instance = ctx.obj
+    deps = _resolve_all(inst, depends_on) if depends_on else []
+    result = inst.call(
+        "task.add",
+        {
+            "project": project,
+            "title": title,
+            "priority": priority,
+            "tags": tag or [],
+            "depends_on": deps,
+            "body": body,
+            "author": inst.author,
+        },
+    )
+    _print_result(result, json_out, result["task"])
+
+
+@task_app.command("list")
+def list_(
+    ctx: typer.Context,
+    project: Annotated[str | None, typer.Option("--project", "-p")] = None,
+    state: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATES)} or ready.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List tasks, most urgent first."""
+    if state is not None and state not in (*STATES, "ready"):
+        raise UsageError(f"unknown state {state!r}; states are {', '.join(STATES)}, ready")
+    inst: Instance = ctx.obj
+    tasks = queries.list_tasks(inst.views(), project=project, state=state)
+    if json_out:
+        emit_json(tasks)
+        return
+    if not tasks:
+        print("no tasks")
+        return
+    rows = [
+        [
+            t["id"],
+            t["project"],
+            t["state"] + ("*" if t["ready"] else ""),
+            t["priority"],
+            t["assignee"],
+            t["title"],
+        ]
+        for t in tasks
+    ]
+    table(rows, ["id", "project", "state", "prio", "assignee", "title"])
+
+
+@task_app.command("show")
+def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
+    """Show a task with its history of events and any conflicts."""
+    inst: Instance = ctx.obj
+    views = inst.views()
+    task = queries.get_task(views, inst.events(), queries.resolve_task(views, task_id))
+    if json_out:
+        emit_json(task)
+        return
+    ready = " (ready)" if task["ready"] else ""
+    print(f"{task['id']}  {task['title']}")
+    print(f"  project {task['project']}  state {task['state']}{ready}  priority {task['priority']}")
+    print(f"  assignee {task['assignee'] or '-'}  tags {','.join(task['tags']) or '-'}")
+    if task["depends_on"]:
+        print(f"  depends on {', '.join(task['depends_on'])}")
+    print(f"  created {short_time(task['created_at'])}  updated {short_time(task['updated_at'])}")
+    if task["body"]:
+        print()
+        for line in task["body"].splitlines():
+            print(f"  {line}")
+    if task["conflicts"]:
+        print("\nconflicts (concurrent changes on different hosts):")
+        for c in task["conflicts"]:
+            print(f"  {short_time(c['at'])} {c['field']}: {c['description']}")
+    hosts = queries.host_names(views)
+    print("\nhistory:")
+    for e in task["history"]:
+        data = e["data"] or {}
+        detail = (
+            data.get("text") or data.get("state") or data.get("assignee") or data.get("title") or ""
+        )
+        who = data.get("author") or hosts.get(e["origin"], e["origin"][:8])
+        print(f"  {short_time(e['at'])}  {e['kind']:<16} {detail}  ({who})")
+
+
+def _set_state(
+    ctx: typer.Context, task_id: str, state: str, note: str, json_out: bool, force: bool = False
+) -> None:
+    inst: Instance = ctx.obj
+    full = resolve(inst, task_id)
+    result = inst.call(
+        "task.state",
+        {"task": full, "state": state, "note": note, "author": inst.author, "force": force},
+    )
+    _print_result(result, json_out, f"{full} {state}")
+
+
+@task_app.command("start")
+def start(
+    ctx: typer.Context,
+    task_id: str,
+    note: NoteOpt = "",
+    force: Annotated[bool, typer.Option(help="Start even if dependencies are not done.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Mark a task in progress."""
+    _set_state(ctx, task_id, "in_progress", note, json_out, force)
+
+
+@task_app.command("block")
+def block(ctx: typer.Context, task_id: str, note: NoteOpt = "", json_out: JsonOpt = False) -> None:
+    """Mark a task blocked (say why with --note)."""
+    _set_state(ctx, task_id, "blocked", note, json_out)
+
+
+@task_app.command("review")
+def review(ctx: typer.Context, task_id: str, note: NoteOpt = "", json_out: JsonOpt = False) -> None:
+    """Send a task to review."""
+    _set_state(ctx, task_id, "review", note, json_out)
+
+
+@task_app.command("done")
+def done(ctx: typer.Context, task_id: str, note: NoteOpt = "", json_out: JsonOpt = False) -> None:
+    """Mark a task done."""
+    _set_state(ctx, task_id, "done", note, json_out)
+
+
+@task_app.command("cancel")
+def cancel(ctx: typer.Context, task_id: str, note: NoteOpt = "", json_out: JsonOpt = False) -> None:
+    """Cancel a task."""
+    _set_state(ctx, task_id, "cancelled", note, json_out)
+
+
+@task_app.command("reopen")
+def reopen(ctx: typer.Context, task_id: str, note: NoteOpt = "", json_out: JsonOpt = False) -> None:
+    """Put a done, cancelled or blocked task back to todo."""
+    _set_state(ctx, task_id, "todo", note, json_out)
+
+
+@task_app.command("update")
+def update(
+    ctx: typer.Context,
+    task_id: str,
+    title: Annotated[str | None, typer.Option(help="New title.")] = None,
+    priority: Annotated[int | None, typer.Option(help="New priority.")] = None,
+    body: Annotated[str | None, typer.Option(help="New body.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Replace the tags.")] = None,
+    depends_on: Annotated[
+        list[str] | None, typer.Option("--depends-on", help="Replace the dependencies.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a task's title, priority, body, tags or dependencies."""
+    inst: Instance = ctx.obj
+    full = resolve(inst, task_id)
+    args: dict[str, Any] = {"task": full, "title": title, "priority": priority, "body": body}
+    if tag is not None:
+        args["tags"] = tag
+    if depends_on is not None:
+        args["depends_on"] = _resolve_all(inst, depends_on)
+    args["author"] = inst.author
+    result = inst.call("task.update", args)
+    _print_result(result, json_out, f"{full} updated")
+
+
+def note(
+    ctx: typer.Context,
+    task_id: Annotated[str, typer.Argument(help="The task.")],
+    text: Annotated[str, typer.Argument(help="The note.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Add a progress note (an update) to a task."""
+    inst: Instance = ctx.obj
+    full = resolve(inst, task_id)
+    result = inst.call("task.note", {"task": full, "text": text, "author": inst.author})
+    _print_result(result, json_out, f"noted on {full}")
+
+
+def assign(
+    ctx: typer.Context,
+    task_id: Annotated[str, typer.Argument(help="The task.")],
+    session: Annotated[str | None, typer.Argument(help="A session id (or prefix).")] = None,
+    host: Annotated[str | None, typer.Option(help="For any session on this host to claim.")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="For any session in this group to claim.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Assign a task to a session, or to a host or group for a session there to claim."""
+    given = [(k, v) for k, v in (("session", session), ("host", host), ("group", group)) if v]
+    if len(given) != 1:
+        raise UsageError("name exactly one of: a SESSION, --host NAME or --group NAME")
+    kind, name = given[0]
+    inst: Instance = ctx.obj
+    views = inst.views()
+    full = queries.resolve_task(views, task_id)
+    if kind == "session":
+        name = queries.resolve_session(views, name)
+    result = inst.call(
+        "task.assign",
+        {"task": full, "assignee_kind": kind, "assignee": name, "author": inst.author},
+    )
+    _print_result(result, json_out, f"{full} assigned to {kind} {name}")
+
+
+def unassign(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
+    """Take a task away from whoever it is assigned to."""
+    inst: Instance = ctx.obj
+    full = resolve(inst, task_id)
+    result = inst.call("task.unassign", {"task": full, "author": inst.author})
+    _print_result(result, json_out, f"{full} unassigned")

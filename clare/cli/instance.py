@@ -1,0 +1,98 @@
+"""What a CLI command needs of its instance: paths, config, the writer, the views.
+
+Writes go through the writer (one client path for every command). Reads come
+from the views DB on a read-only connection; when the stack runs, a read first
+waits until the views have caught up with everything the writer has
+acknowledged, so a script that adds a task and then lists tasks sees it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sqlite3
+import time
+from functools import cached_property
+from typing import Any
+
+from clare import config as config_mod
+from clare import paths as paths_mod
+from clare.bus import rpc
+from clare.bus.client import CommandClient
+from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
+from clare.errors import ServiceUnavailable, StorageError
+from clare.store import views as views_mod
+from clare.store.eventlog import open_events_reader
+from clare.store.sqlite import open_reader
+
+FRESHNESS_TIMEOUT_S = 3.0
+
+
+class Instance:
+    def __init__(self, home: str | None) -> None:
+        self.paths = paths_mod.resolve(home)
+        self.endpoints = Endpoints(self.paths)
+        self._client: CommandClient | None = None
+
+    @cached_property
+    def config(self) -> config_mod.Config:
+        return config_mod.load(self.paths)
+
+    @property
+    def author(self) -> str:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "someone"
+        return f"{user}@{self.config.name}"
+
+    def client(
+        self, *, timeout_s: float | None = None, attempts: int | None = None
+    ) -> CommandClient:
+        if self._client is None:
+            self._client = CommandClient(
+                self.endpoints.ipc(WRITER_COMMANDS),
+                self.endpoints.socket_file(WRITER_COMMANDS),
+                timeout_s=timeout_s or rpc.DEFAULT_TIMEOUT_S,
+                attempts=attempts or rpc.DEFAULT_ATTEMPTS,
+            )
+        return self._client
+
+    def call(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.config  # noqa: B018 - a missing instance is reported before "not running"
+        return self.client().call(op, args)
+
+    def writer_seq(self) -> int | None:
+        """The writer's last seq, or None if it is not running."""
+        try:
+            with CommandClient(
+                self.endpoints.ipc(WRITER_COMMANDS),
+                self.endpoints.socket_file(WRITER_COMMANDS),
+                timeout_s=1.0,
+                attempts=1,
+            ) as client:
+                return int(client.call("ping")["seq"])
+        except ServiceUnavailable:
+            return None
+
+    def views(self, *, fresh: bool = True) -> sqlite3.Connection:
+        self.config  # noqa: B018
+        if not self.paths.views_db.exists():
+            raise StorageError(
+                f"no views yet at {self.paths.views_db}: start Clare once with `clare up`"
+            )
+        conn = open_reader(self.paths.views_db)
+        if fresh:
+            seq = self.writer_seq()
+            if seq is not None:
+                deadline = time.monotonic() + FRESHNESS_TIMEOUT_S
+                while views_mod.position(conn) < seq and time.monotonic() < deadline:
+                    time.sleep(0.005)
+        return conn
+
+    def events(self) -> sqlite3.Connection:
+        self.config  # noqa: B018
+        return open_events_reader(self.paths.events_db)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()

@@ -1,0 +1,194 @@
+"""The instance's ``clare.toml``: identity, ports, peers, session sources.
+
+Read with :mod:`tomllib`; written by our own small serializer, because the file
+has a fixed shape and a dependency for writing TOML is not worth it. The
+machine id is made once and never changed: every event this host ever made
+carries it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tomllib
+import uuid
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from clare.errors import ConfigError
+
+if TYPE_CHECKING:
+    from clare.paths import InstancePaths
+
+DEFAULT_WEB_PORT = 8765
+DEFAULT_GOSSIP_PORT = 8766
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    endpoint: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Config:
+    machine_id: str
+    name: str
+    groups: tuple[str, ...] = ()
+    web_port: int = DEFAULT_WEB_PORT
+    gossip_port: int = DEFAULT_GOSSIP_PORT
+    web_host: str = "127.0.0.1"
+    web_token: str = ""
+    max_clock_offset_ms: int = 500
+    peers: tuple[Peer, ...] = ()
+    claude_config_dir: str = ""
+    rclaude_command: str = ""
+
+    def to_toml(self) -> str:
+        q = json.dumps  # a JSON string literal is a valid TOML basic string
+        lines = [
+            "# Clare instance configuration. machine_id must never change.",
+            f"machine_id = {q(self.machine_id)}",
+            f"name = {q(self.name)}",
+            f"groups = [{', '.join(q(g) for g in self.groups)}]",
+            f"max_clock_offset_ms = {self.max_clock_offset_ms}",
+            "",
+            "[web]",
+            f"host = {q(self.web_host)}",
+            f"port = {self.web_port}",
+            f"token = {q(self.web_token)}",
+            "",
+            "[gossip]",
+            f"port = {self.gossip_port}",
+            "",
+            "[sessions]",
+            f"claude_config_dir = {q(self.claude_config_dir)}",
+            f"rclaude_command = {q(self.rclaude_command)}",
+        ]
+        for peer in self.peers:
+            lines += [
+                "",
+                "[[peers]]",
+                f"name = {q(peer.name)}",
+                f"endpoint = {q(peer.endpoint)}",
+                f"key = {q(peer.key)}",
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def _port(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 65536:
+        raise ConfigError(f"{what} must be a port number from 1 to 65535, not {value!r}")
+    return value
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{what} must be a string, not {value!r}")
+    return value
+
+
+def parse(text: str, source: str = "clare.toml") -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from exc
+    machine_id = _text(raw.get("machine_id"), "machine_id")
+    try:
+        uuid.UUID(machine_id)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: machine_id {machine_id!r} is not a uuid") from exc
+    web = raw.get("web", {})
+    gossip = raw.get("gossip", {})
+    sessions = raw.get("sessions", {})
+    groups = raw.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise ConfigError(f"{source}: groups must be a list of strings")
+    peers = []
+    for entry in raw.get("peers", []):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{source}: each [[peers]] must be a table")
+        peers.append(
+            Peer(
+                name=_text(entry.get("name"), "peer name"),
+                endpoint=_text(entry.get("endpoint"), "peer endpoint"),
+                key=_text(entry.get("key"), "peer key"),
+            )
+        )
+    offset = raw.get("max_clock_offset_ms", 500)
+    if not isinstance(offset, int) or offset < 0:
+        raise ConfigError(f"{source}: max_clock_offset_ms must be a non-negative integer")
+    return Config(
+        machine_id=machine_id,
+        name=_text(raw.get("name", socket.gethostname()), "name"),
+        groups=tuple(groups),
+        web_port=_port(web.get("port", DEFAULT_WEB_PORT), "web.port"),
+        web_host=_text(web.get("host", "127.0.0.1"), "web.host"),
+        web_token=_text(web.get("token", ""), "web.token"),
+        gossip_port=_port(gossip.get("port", DEFAULT_GOSSIP_PORT), "gossip.port"),
+        max_clock_offset_ms=offset,
+        peers=tuple(peers),
+        claude_config_dir=_text(sessions.get("claude_config_dir", ""), "claude_config_dir"),
+        rclaude_command=_text(sessions.get("rclaude_command", ""), "rclaude_command"),
+    )
+
+
+def load(paths: InstancePaths) -> Config:
+    try:
+        text = paths.config_file.read_text()
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"no Clare instance at {paths.home_hint}: run `clare init` first"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {paths.config_file}: {exc}") from exc
+    return parse(text, str(paths.config_file))
+
+
+def save(paths: InstancePaths, config: Config) -> None:
+    """Write atomically: a crash mid-write never leaves a half config."""
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = paths.config_file.with_suffix(".toml.tmp")
+    tmp.write_text(config.to_toml())
+    os.replace(tmp, paths.config_file)
+
+
+def init(
+    paths: InstancePaths,
+    *,
+    name: str | None = None,
+    web_port: int | None = None,
+    gossip_port: int | None = None,
+) -> tuple[Config, bool]:
+    """Create the instance, or update the given settings of an existing one.
+
+    Returns the config and whether it was newly created. The machine id of an
+    existing instance is never changed.
+    """
+    created = not paths.config_file.exists()
+    if created:
+        config = Config(machine_id=str(uuid.uuid4()), name=name or socket.gethostname())
+    else:
+        config = load(paths)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if web_port is not None:
+        changes["web_port"] = _port(web_port, "--web-port")
+    if gossip_port is not None:
+        changes["gossip_port"] = _port(gossip_port, "--gossip-port")
+    if changes:
+        config = replace(config, **changes)
+    if created or changes:
+        save(paths, config)
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    paths.ensure_runtime_dir()
+    return config, created
+
+
+def write_peers(paths: InstancePaths, peers: tuple[Peer, ...]) -> Config:
+    config = replace(load(paths), peers=peers)
+    save(paths, config)
+    return config

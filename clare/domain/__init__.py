@@ -1,0 +1,1 @@
+"""The domain: projects, tasks, assignments, sessions, groups and messages, as events."""

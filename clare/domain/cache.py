@@ -1,0 +1,91 @@
+"""The writer's view of current state, for deciding commands.
+
+The writer must check a command against state that includes every event it
+has committed, including those the projector has not reached yet, so it
+cannot read the views DB. Instead it folds an entity's events on first use
+(through the indexed ``entity`` column) and keeps the result, applying each
+new event as it commits. An event that sorts before what an entry already
+holds (it came late, from a peer) drops the entry, so the next use refolds.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from clare.domain.entities import Group, Host, Project, Session
+from clare.domain.events import DomainEvent, project_entity
+from clare.domain.fold import fold_for, refold
+from clare.domain.tasks import EventMeta, Task
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from clare.events import Event
+
+_ABSENT = object()
+
+
+class EntityCache:
+    """A bounded cache of folded entities, implementing ``decide.StateReader``."""
+
+    def __init__(
+        self,
+        load: Callable[[str], list[Event]],
+        load_prefix: Callable[[str], list[str]],
+        max_entries: int = 20_000,
+    ) -> None:
+        self._load = load
+        self._load_prefix = load_prefix
+        self._max = max_entries
+        self._entries: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, entity: str) -> Any:
+        state = self._entries.get(entity, _ABSENT)
+        if state is _ABSENT:
+            state = refold(entity, self._load(entity))
+            self._entries[entity] = state
+            if len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(entity)
+        return state
+
+    def applied(self, entity: str, event: DomainEvent, meta: EventMeta) -> None:
+        """Keep a cached entry current after ``event`` was committed."""
+        state = self._entries.get(entity, _ABSENT)
+        if state is _ABSENT:
+            return
+        fold = fold_for(entity)
+        last_key = getattr(state, "last_key", (0, ""))
+        if fold is None or meta.key < last_key:
+            del self._entries[entity]
+            return
+        self._entries[entity] = fold(state, event, meta)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    # StateReader
+    def task(self, task_id: str) -> Task | None:
+        state = self.get(task_id) if task_id.startswith("t-") else None
+        return state if isinstance(state, Task) else None
+
+    def project(self, name: str) -> Project | None:
+        state = self.get(project_entity(name))
+        return state if isinstance(state, Project) else None
+
+    def session(self, session_id: str) -> Session | None:
+        state = self.get("s:" + session_id)
+        return state if isinstance(state, Session) else None
+
+    def group(self, name: str) -> Group | None:
+        state = self.get("g:" + name)
+        return state if isinstance(state, Group) else None
+
+    def host_by_name(self, name: str) -> Host | None:
+        for entity in self._load_prefix("h:"):
+            host = self.get(entity)
+            if isinstance(host, Host) and host.name == name:
+                return host
+        return None

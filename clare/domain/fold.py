@@ -1,0 +1,66 @@
+"""Folding stored events into entity states, for any kind of entity.
+
+An entity id's prefix says which fold applies: ``t-`` tasks, ``p:`` projects,
+``h:`` hosts, ``g:`` groups, ``s:`` sessions. Events must be given in the
+agreed order ``(hlc, origin)``; ``refold`` sorts them first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from clare.domain import entities, tasks
+from clare.domain.events import DomainEvent, decode
+from clare.errors import ProtocolError
+
+if TYPE_CHECKING:
+    from clare.events import Event
+
+Fold = Callable[[Any, DomainEvent, tasks.EventMeta], Any]
+
+FOLDS: dict[str, Fold] = {
+    "t-": tasks.apply,
+    "p:": entities.apply_project,
+    "h:": entities.apply_host,
+    "g:": entities.apply_group,
+    "s:": entities.apply_session,
+}
+
+
+def fold_for(entity: str) -> Fold | None:
+    return FOLDS.get(entity[:2])
+
+
+def register_fold(prefix: str, fold: Fold) -> None:
+    FOLDS[prefix] = fold
+
+
+def decode_event(event: Event) -> DomainEvent:
+    """The typed domain event inside a stored one (ProtocolError if malformed)."""
+    try:
+        data = event.data()
+    except ProtocolError:
+        raise
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ProtocolError(f"event {event.id} has an undecodable body: {exc}") from exc
+    return decode(event.kind, data)
+
+
+def meta_of(event: Event) -> tasks.EventMeta:
+    return tasks.EventMeta(event.id, event.hlc, event.origin, event.seq)
+
+
+def refold(entity: str, events: Iterable[Event]) -> Any:
+    """The entity's state from all its events (malformed ones are skipped)."""
+    fold = fold_for(entity)
+    if fold is None:
+        return None
+    state: Any = None
+    for event in sorted(events, key=lambda e: e.order_key):
+        try:
+            domain_event = decode_event(event)
+        except ProtocolError:
+            continue
+        state = fold(state, domain_event, meta_of(event))
+    return state

@@ -1,0 +1,213 @@
+"""Task states, the transitions between them, and the fold of a task's events.
+
+The fold is applied to a task's events in the order every host agrees on,
+``(hlc, origin)``, so every host computes the same task from the same events
+(invariant 9). Events that raced (made on two hosts before either saw the
+other's) are detected by the ``previous`` value each carries: the state or
+assignee its author saw. When that is not what the fold holds, the event lost
+a race. It still applies if it makes sense from the state the fold is in, and
+is otherwise dropped; either way a ``Conflict`` says so, naming winner and
+loser, so nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from clare.domain.events import (
+    DomainEvent,
+    TaskAssigned,
+    TaskCreated,
+    TaskEdited,
+    TaskNoted,
+    TaskStateChanged,
+    TaskUnassigned,
+)
+from clare.errors import InvalidTransition
+
+STATES = ("todo", "in_progress", "blocked", "review", "done", "cancelled")
+OPEN_STATES = frozenset({"todo", "in_progress", "blocked", "review"})
+
+# What a person may do from each state. "ready" is not stored: it is a todo task
+# whose dependencies are all done (see ``is_ready``).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "todo": frozenset({"in_progress", "blocked", "done", "cancelled"}),
+    "in_progress": frozenset({"todo", "blocked", "review", "done", "cancelled"}),
+    "blocked": frozenset({"todo", "in_progress", "cancelled"}),
+    "review": frozenset({"in_progress", "blocked", "done", "cancelled", "todo"}),
+    "done": frozenset({"todo"}),
+    "cancelled": frozenset({"todo"}),
+}
+
+VERBS = {
+    "in_progress": "start",
+    "blocked": "block",
+    "review": "send to review",
+    "done": "finish",
+    "cancelled": "cancel",
+    "todo": "reopen",
+}
+
+
+def check_transition(task_id: str, current: str, target: str) -> None:
+    if target not in TRANSITIONS:
+        raise InvalidTransition(f"unknown task state {target!r}; states are {', '.join(STATES)}")
+    if current == target:
+        raise InvalidTransition(f"task {task_id} is already {current}")
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current]))
+        raise InvalidTransition(
+            f"cannot {VERBS[target]} task {task_id}: it is {current} (from {current} it can "
+            f"go to {allowed})"
+        )
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    """Where an event stands in the agreed order, and who made it."""
+
+    id: str
+    hlc: int
+    origin: str
+    seq: int = 0
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.hlc, self.origin)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An event that raced another one made elsewhere, and how it was settled."""
+
+    event_id: str
+    winner_event_id: str
+    field: str  # "state", "assignee", "created"
+    description: str
+    applied: bool
+    hlc: int
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    project: str
+    title: str
+    body: str = ""
+    priority: int = 0
+    tags: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    state: str = "todo"
+    assignee_kind: str = ""
+    assignee: str = ""
+    created_at: int = 0  # hlc stamp
+    updated_at: int = 0  # hlc stamp
+    notes: int = 0
+    last_key: tuple[int, str] = (0, "")
+    state_event_id: str = ""  # the event that set the current state
+    assignee_event_id: str = ""
+    created_event_id: str = ""
+    conflicts: tuple[Conflict, ...] = field(default=())
+
+    @property
+    def assignee_ref(self) -> str:
+        return f"{self.assignee_kind}:{self.assignee}" if self.assignee else ""
+
+
+def is_ready(task: Task, done_ids: set[str] | frozenset[str]) -> bool:
+    return task.state == "todo" and all(dep in done_ids for dep in task.depends_on)
+
+
+def apply(task: Task | None, event: DomainEvent, meta: EventMeta) -> Task | None:
+    """The task after ``event``; events must come in ``(hlc, origin)`` order."""
+    if isinstance(event, TaskCreated):
+        if task is not None:
+            conflict = Conflict(
+                meta.id, task.created_event_id, "created",
+                f"task id {task.id} was created twice; the first creation is kept",
+                applied=False, hlc=meta.hlc,
+            )  # fmt: skip
+            return replace(task, conflicts=(*task.conflicts, conflict), last_key=meta.key)
+        return Task(
+            id=event.task,
+            project=event.project,
+            title=event.title,
+            body=event.body,
+            priority=event.priority,
+            tags=event.tags,
+            depends_on=event.depends_on,
+            created_at=meta.hlc,
+            updated_at=meta.hlc,
+            last_key=meta.key,
+            created_event_id=meta.id,
+            state_event_id=meta.id,
+        )
+    if task is None:
+        # An event about a task whose creation has not arrived yet. Creation sorts
+        # first in the agreed order, so the task is refolded when it comes.
+        return None
+    task = replace(task, last_key=meta.key, updated_at=meta.hlc)
+    if isinstance(event, TaskEdited):
+        changes = {
+            name: value
+            for name in ("title", "body", "priority", "tags", "depends_on")
+            if (value := getattr(event, name)) is not None
+        }
+        return replace(task, **changes)
+    if isinstance(event, TaskNoted):
+        return replace(task, notes=task.notes + 1)
+    if isinstance(event, TaskStateChanged):
+        return _apply_state(task, event, meta)
+    if isinstance(event, TaskAssigned | TaskUnassigned):
+        return _apply_assignment(task, event, meta)
+    return task
+
+
+def _apply_state(task: Task, event: TaskStateChanged, meta: EventMeta) -> Task:
+    if task.state == event.previous:
+        return replace(task, state=event.state, state_event_id=meta.id)
+    valid = event.state in TRANSITIONS.get(task.state, frozenset())
+    if valid:
+        text = (
+            f"moved {event.previous} -> {event.state}, but another change had made it "
+            f"{task.state}; applied after it"
+        )
+    else:
+        text = (
+            f"wanted {event.previous} -> {event.state}, but another change had made it "
+            f"{task.state} first; not applied"
+        )
+    conflict = Conflict(meta.id, task.state_event_id, "state", text, valid, meta.hlc)
+    task = replace(task, conflicts=(*task.conflicts, conflict))
+    if valid:
+        task = replace(task, state=event.state, state_event_id=meta.id)
+    return task
+
+
+def _apply_assignment(task: Task, event: TaskAssigned | TaskUnassigned, meta: EventMeta) -> Task:
+    if isinstance(event, TaskUnassigned):
+        new_kind, new_name, claimed = "", "", False
+    else:
+        new_kind, new_name, claimed = event.assignee_kind, event.assignee, event.claimed
+    target = f"{new_kind}:{new_name}" if new_name else ""
+    if task.assignee_ref == event.previous or task.assignee_ref == target:
+        return replace(task, assignee_kind=new_kind, assignee=new_name, assignee_event_id=meta.id)
+    # A race. A claim never takes a task another session already holds: the
+    # first claim in the agreed order wins and the loser is told.
+    held_by_session = task.assignee_kind == "session"
+    if claimed and held_by_session:
+        text = f"claim by {target} lost: {task.assignee_ref} had claimed it first"
+        conflict = Conflict(meta.id, task.assignee_event_id, "assignee", text, False, meta.hlc)
+        return replace(task, conflicts=(*task.conflicts, conflict))
+    text = (
+        f"assignment to {target or 'nobody'} replaced {task.assignee_ref or 'nobody'}, "
+        f"made concurrently (its author saw {event.previous or 'nobody'})"
+    )
+    conflict = Conflict(meta.id, task.assignee_event_id, "assignee", text, True, meta.hlc)
+    return replace(
+        task,
+        assignee_kind=new_kind,
+        assignee=new_name,
+        assignee_event_id=meta.id,
+        conflicts=(*task.conflicts, conflict),
+    )

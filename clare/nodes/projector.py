@@ -1,0 +1,182 @@
+"""The projector node: folds committed events into the views DB, and says what changed.
+
+It treats the writer's PUB as a doorbell, not as delivery (invariant 5): it
+catches up from SQLite on start, applies published events while they follow
+on from its position, and on a gap (a slow-joiner loss or a high-water-mark
+drop) reads the missing rows from the events DB. A timer also looks for rows
+past its position, in case the last message before a quiet spell was lost.
+
+It answers two control requests on its own ROUTER: ``status`` and
+``rebuild`` (so ``clare rebuild`` works while the stack runs, without two
+processes writing one file).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import trio
+import zmq
+
+from clare.bus import envelope, rpc
+from clare.bus.endpoints import PROJECTOR_VIEWS, Endpoints
+from clare.bus.zsock import open_socket
+from clare.errors import ClareError, ProtocolError, UsageError
+from clare.logs import get
+from clare.store import eventlog
+from clare.store.eventlog import open_events_db, open_events_reader
+from clare.store.projection import GapError, Projection
+from clare.store.views import open_views_db
+
+if TYPE_CHECKING:
+    from clare.config import Config
+    from clare.events import Event
+    from clare.paths import InstancePaths
+
+log = get("clare.projector")
+
+PROJECTOR_CONTROL = "proj.ctl"
+MAX_BATCH = 5000
+IDLE_CHECK_S = 1.0
+
+
+def _open_events_for_reading(paths: InstancePaths) -> Any:
+    if not paths.events_db.exists():
+        # Before the writer's first start: create the schema so readers can open it.
+        open_events_db(paths.events_db).close()
+    return open_events_reader(paths.events_db)
+
+
+async def serve_projector(
+    paths: InstancePaths,
+    config: Config,
+    *,
+    task_status: trio.TaskStatus[Projection] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    endpoints = Endpoints(paths)
+    paths.ensure_runtime_dir()
+    views_conn = open_views_db(paths.views_db)
+    events_conn = _open_events_for_reading(paths)
+    projection = Projection(views_conn, events_conn)
+    dropped = 0
+    send_notice, notices = trio.open_memory_channel[bytes](10_000)
+    try:
+        async with (
+            open_socket(
+                zmq.SUB,
+                connect=[endpoints.writer_events],
+                options={zmq.SUBSCRIBE: b"ev.", zmq.RCVHWM: 200_000},
+            ) as sub,
+            open_socket(
+                zmq.PUB, bind=endpoints.ipc(PROJECTOR_VIEWS), options={zmq.SNDHWM: 100_000}
+            ) as pub,
+            trio.open_nursery() as nursery,
+        ):
+            caught = projection.catch_up()
+            log.info("projector ready", position=projection.position, caught_up=caught)
+            nursery.start_soon(_publish, pub, notices)
+            await nursery.start(_serve_control, endpoints, projection, send_notice)
+            task_status.started(projection)
+            while True:
+                frames: list[Any] | None = None
+                with trio.move_on_after(IDLE_CHECK_S):
+                    frames = await sub.recv()
+                batch: list[Event] = []
+                if frames is not None:
+                    pending = [frames]
+                    while len(pending) < MAX_BATCH and (more := sub.recv_nowait()) is not None:
+                        pending.append(more)
+                    for item in pending:
+                        try:
+                            batch.append(envelope.decode_event(envelope.decode(item[-1])))
+                        except ProtocolError:
+                            dropped += 1
+                            log.warning("undecodable frame dropped", dropped=dropped)
+                changed = _apply(projection, batch)
+                if changed:
+                    _ring(send_notice, _notice(projection.position, changed))
+    finally:
+        views_conn.close()
+        events_conn.close()
+
+
+def _apply(projection: Projection, batch: list[Event]) -> dict[str, set[str]]:
+    fresh = [e for e in batch if e.seq > projection.position]
+    if fresh and fresh[0].seq == projection.position + 1:
+        try:
+            return projection.apply(fresh)
+        except GapError:
+            pass  # a hole inside the batch: read what is missing from the store
+    before = projection.position
+    changed: dict[str, set[str]] = {}
+    while True:
+        events = eventlog.read_after(projection.events, projection.position, MAX_BATCH)
+        if not events:
+            break
+        for kind, ids in projection.apply(events).items():
+            changed.setdefault(kind, set()).update(ids)
+    if projection.position != before and fresh:
+        log.info("gap filled from the store", start=before, end=projection.position)
+    return changed
+
+
+def _notice(position: int, changed: dict[str, set[str]]) -> bytes:
+    return envelope.encode(
+        envelope.VIEW,
+        {"position": position, "changed": {k: sorted(v)[:1000] for k, v in changed.items()}},
+    )
+
+
+def _ring(send_notice: trio.MemorySendChannel[bytes], notice: bytes) -> None:
+    # A notice is a doorbell: if the publisher is this far behind, readers will
+    # catch up from the views anyway, so dropping one is fine.
+    try:
+        send_notice.send_nowait(notice)
+    except trio.WouldBlock:
+        log.warning("view notice dropped: publisher is behind")
+
+
+async def _publish(pub: Any, notices: trio.MemoryReceiveChannel[bytes]) -> None:
+    async for notice in notices:
+        pub.send_nowait([b"view", notice])
+
+
+async def _serve_control(
+    endpoints: Endpoints,
+    projection: Projection,
+    send_notice: trio.MemorySendChannel[bytes],
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    async with open_socket(
+        zmq.ROUTER,
+        bind=endpoints.ipc(PROJECTOR_CONTROL),
+        options={zmq.MAXMSGSIZE: 64 * 1024},
+    ) as router:
+        task_status.started()
+        while True:
+            frames = await router.recv()
+            if len(frames) != 2:
+                continue
+            identity, frame = frames
+            try:
+                request = rpc.parse_request(frame)
+                result = _control(projection, request, send_notice)
+                reply = rpc.encode_ok(request.id, result)
+            except ClareError as exc:
+                reply = rpc.encode_error("", exc)
+            router.send_nowait([identity, reply])
+
+
+def _control(
+    projection: Projection, request: rpc.Request, send_notice: trio.MemorySendChannel[bytes]
+) -> dict[str, Any]:
+    if request.op == "status":
+        return {"pid": os.getpid(), "position": projection.position}
+    if request.op == "rebuild":
+        applied = projection.rebuild()
+        log.info("views rebuilt", events=applied)
+        _ring(send_notice, _notice(projection.position, {"all": {"rebuilt"}}))
+        return {"events": applied, "position": projection.position}
+    raise UsageError(f"the projector does not know {request.op!r}")

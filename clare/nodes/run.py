@@ -1,0 +1,68 @@
+"""Running one node as its own process: lock, logging, signals, then its ``serve_*``.
+
+Nodes are named here and imported lazily, so starting the writer does not pay
+for importing the web stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+import signal
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from clare import config as config_mod
+from clare import logs
+from clare.nodes.lock import NodeLock
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from clare.paths import InstancePaths
+
+#: node name -> "module:function" of its serve_* coroutine.
+NODES: dict[str, str] = {
+    "writer": "clare.nodes.writer:serve_writer",
+    "projector": "clare.nodes.projector:serve_projector",
+}
+
+#: The order `clare up` starts them in (the writer first: the others talk to it).
+START_ORDER = ("writer", "projector", "poller", "gossip", "web")
+
+
+def available_nodes() -> list[str]:
+    return [name for name in START_ORDER if name in NODES]
+
+
+def load_serve(name: str) -> Callable[..., Awaitable[Any]]:
+    module_name, _, function = NODES[name].partition(":")
+    serve: Callable[..., Awaitable[Any]] = getattr(importlib.import_module(module_name), function)
+    return serve
+
+
+def run_node(name: str, paths: InstancePaths) -> None:
+    """Run node ``name`` until SIGTERM or SIGINT. Raises ClareError on a bad start."""
+    logs.setup(name)
+    log = logs.get(f"clare.{name}")
+    config = config_mod.load(paths)
+    serve = load_serve(name)
+    paths.ensure_runtime_dir()
+    with NodeLock(paths.lock_file(name)) as lock:
+        lock.acquire(f"the {name} node")
+
+        async def main() -> None:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_stop_on_signal, nursery.cancel_scope, log)
+                await serve(paths, config)
+
+        trio.run(main)
+        log.info("stopped")
+
+
+async def _stop_on_signal(scope: trio.CancelScope, log: logs.Log) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("stopping", signal=signal.Signals(signum).name)
+            scope.cancel()
+            return

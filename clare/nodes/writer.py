@@ -1,0 +1,100 @@
+"""The writer node: the only process that writes the events DB.
+
+One loop, which is the group commit: wait for a command, take every other one
+already queued (up to a bound), decide and commit them in one transaction,
+answer them, publish what was written. While SQLite fsyncs, ZeroMQ's I/O
+thread keeps queueing new commands, so a busy writer makes bigger batches.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import trio
+import zmq
+
+from clare.bus import envelope
+from clare.bus.endpoints import WRITER_COMMANDS, WRITER_EVENTS, Endpoints
+from clare.bus.zsock import open_socket
+from clare.hlc import HybridClock
+from clare.logs import get
+from clare.nodes.writer_core import WriterCore
+from clare.store.eventlog import open_events_db
+
+if TYPE_CHECKING:
+    from clare.config import Config
+    from clare.paths import InstancePaths
+
+log = get("clare.writer")
+
+MAX_BATCH = 2000
+PUB_HWM = 200_000
+
+
+async def serve_writer(
+    paths: InstancePaths,
+    config: Config,
+    *,
+    clock: HybridClock | None = None,
+    task_status: trio.TaskStatus[WriterCore] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    conn = open_events_db(paths.events_db)
+    core = WriterCore(
+        conn, config.machine_id, clock or HybridClock(max_offset_ms=config.max_clock_offset_ms)
+    )
+    endpoints = Endpoints(paths)
+    paths.ensure_runtime_dir()
+    try:
+        async with (
+            open_socket(
+                zmq.ROUTER,
+                bind=endpoints.ipc(WRITER_COMMANDS),
+                options={zmq.MAXMSGSIZE: envelope.MAX_FRAME_BYTES, zmq.RCVHWM: 100_000},
+            ) as router,
+            open_socket(
+                zmq.PUB, bind=endpoints.ipc(WRITER_EVENTS), options={zmq.SNDHWM: PUB_HWM}
+            ) as pub,
+        ):
+            await _announce_host(core, config)
+            log.info("writer ready", seq=core.log.last_seq, events_db=str(paths.events_db))
+            task_status.started(core)
+            while True:
+                batch = [_split(await router.recv())]
+                while len(batch) < MAX_BATCH and (frames := router.recv_nowait()) is not None:
+                    batch.append(_split(frames))
+                outcome = core.handle_batch([m for m in batch if m is not None])
+                for identity, reply in outcome.replies:
+                    router.send_nowait([identity, reply])
+                for event in outcome.committed:
+                    pub.send_nowait(
+                        [envelope.event_topic(event.kind), envelope.encode_event(event)]
+                    )
+    finally:
+        conn.close()
+
+
+def _split(frames: list[Any]) -> tuple[bytes, bytes] | None:
+    # A DEALER's request reaches the ROUTER as [routing id, payload]. Anything
+    # else is answered nowhere: without a routing id there is no one to answer.
+    if len(frames) != 2:
+        log.warning("malformed command envelope dropped", frames=len(frames))
+        return None
+    return bytes(frames[0]), bytes(frames[1])
+
+
+async def _announce_host(core: WriterCore, config: Config) -> None:
+    """Record this host's name and groups when they changed, so peers can show them."""
+    from clare.domain.entities import Host
+
+    current = core.cache.get("h:" + config.machine_id)
+    if (
+        isinstance(current, Host)
+        and current.name == config.name
+        and current.groups == config.groups
+    ):
+        return
+    from clare.bus import rpc
+
+    request = rpc.Request.new("host.name", {"name": config.name, "groups": list(config.groups)})
+    core.handle_batch([(b"", request.encode())])
+    await trio.lowlevel.checkpoint()

@@ -1,0 +1,231 @@
+"""The writer's decisions for one batch of commands: no sockets, testable alone.
+
+Group commit: the node hands over every command that is waiting, this core
+decides them all inside one SQLite transaction with ``synchronous=FULL``, and
+only after COMMIT returns are the answers released. So an answer always means
+"on disk", and one fsync is shared by the whole batch.
+
+If the transaction fails (disk full, read-only file), nothing of the batch is
+acknowledged: each command gets a ``StorageError`` answer, and the counters
+and caches are re-read from disk so the next batch starts from the truth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from clare import hlc as hlc_mod
+from clare.bus import rpc
+from clare.domain.cache import EntityCache
+from clare.domain.decide import Context, decide
+from clare.domain.events import decode as decode_domain
+from clare.domain.fold import meta_of
+from clare.errors import ClareError, ProtocolError, StorageError, UsageError
+from clare.events import Event, encode_body
+from clare.hlc import ClockAheadError, HybridClock
+from clare.logs import get
+from clare.store import eventlog
+from clare.store.sqlite import transaction
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Sequence
+
+log = get("clare.writer")
+
+MAX_INGEST_EVENTS = 10_000
+
+
+@dataclass
+class BatchOutcome:
+    replies: list[tuple[bytes, bytes]] = field(default_factory=list)  # (routing id, frame)
+    committed: list[Event] = field(default_factory=list)
+
+
+def _entity_of(event: Event) -> str:
+    """The entity a stored event concerns, or "" if its body cannot say."""
+    try:
+        data = event.data()
+        return decode_domain(event.kind, data).entity
+    except (ProtocolError, ValueError, TypeError, KeyError):
+        return ""
+    except Exception:  # msgpack's own exception types
+        return ""
+
+
+class WriterCore:
+    def __init__(self, conn: sqlite3.Connection, machine_id: str, clock: HybridClock) -> None:
+        self.conn = conn
+        self.log = eventlog.EventLog(conn, machine_id)
+        self.clock = clock
+        self.clock.restore(self.log.max_hlc)
+        self.ctx = Context(machine_id=machine_id)
+        self.cache = EntityCache(
+            load=lambda entity: eventlog.entity_events(conn, entity),
+            load_prefix=lambda prefix: eventlog.entities_with_prefix(conn, prefix),
+        )
+        self.rejected_remote = 0
+
+    # -- one batch ---------------------------------------------------------------------
+
+    def handle_batch(self, messages: Sequence[tuple[bytes, bytes]]) -> BatchOutcome:
+        """Decide, write and answer ``(routing id, request frame)`` pairs."""
+        outcome = BatchOutcome()
+        pending: list[tuple[bytes, rpc.Request]] = []
+        for identity, frame in messages:
+            try:
+                pending.append((identity, rpc.parse_request(frame)))
+            except ClareError as exc:
+                outcome.replies.append((identity, rpc.encode_error("", exc)))
+        if not pending:
+            return outcome
+        answered: dict[str, bytes] = {}
+        committed: list[Event] = []
+        try:
+            with transaction(self.conn):
+                for identity, request in pending:
+                    reply = answered.get(request.id) or self._handle(request, committed)
+                    answered[request.id] = reply
+                    outcome.replies.append((identity, reply))
+        except StorageError as exc:
+            log.error("batch not written", error=str(exc), commands=len(pending))
+            self.log.reload()
+            self.cache.clear()
+            outcome.replies = [
+                (identity, rpc.encode_error(request.id, exc)) for identity, request in pending
+            ]
+            return outcome
+        outcome.committed = committed
+        return outcome
+
+    def _handle(self, request: rpc.Request, committed: list[Event]) -> bytes:
+        stored = self.log.stored_reply(request.id)
+        if stored is not None:
+            return stored
+        if request.op == "ping":  # health, not stored: it changes nothing
+            return rpc.encode_ok(request.id, self.status())
+        try:
+            if request.op == "ingest":
+                result = self._ingest(request.args, committed)
+            else:
+                result = self._decide(request, committed)
+            reply = rpc.encode_ok(request.id, result)
+        except ClareError as exc:
+            reply = rpc.encode_error(request.id, exc)
+        self.log.store_reply(request.id, reply)
+        return reply
+
+    def _decide(self, request: rpc.Request, committed: list[Event]) -> dict[str, Any]:
+        decision = decide(request.op, request.args, self.cache, self.ctx)
+        written = []
+        for domain_event in decision.events:
+            entity = domain_event.entity
+            stored = self.log.append_local(
+                domain_event.kind, entity, encode_body(domain_event.to_body()), self.clock.now()
+            )
+            self.cache.applied(entity, domain_event, meta_of(stored))
+            committed.append(stored)
+            written.append({"id": stored.id, "seq": stored.seq, "hlc": stored.hlc})
+        return {**decision.result, "events": written}
+
+    # -- remote events (from the gossip node) --------------------------------------------
+
+    def _ingest(self, args: dict[str, Any], committed: list[Event]) -> dict[str, Any]:
+        raw = args.get("events")
+        if not isinstance(raw, list) or len(raw) > MAX_INGEST_EVENTS:
+            raise UsageError(f"ingest takes a list of at most {MAX_INGEST_EVENTS} events")
+        stored = duplicates = 0
+        rejected: list[dict[str, str]] = []
+        for item in raw:
+            try:
+                event = _remote_event(item)
+                reason = self._refuse_remote(event)
+            except ProtocolError as exc:
+                rejected.append(
+                    {
+                        "id": str(item[0]) if isinstance(item, list) and item else "",
+                        "reason": str(exc),
+                    }
+                )
+                continue
+            if reason is not None:
+                rejected.append({"id": event.id, "reason": reason})
+                continue
+            entity = _entity_of(event)
+            new = self.log.append_remote(event, entity)
+            if new is None:
+                has_id, _ = self.log.holds(event.id, event.origin, event.origin_seq)
+                if has_id:
+                    duplicates += 1
+                else:
+                    rejected.append(
+                        {"id": event.id, "reason": "another event holds its (origin, origin_seq)"}
+                    )
+                continue
+            self.clock.receive(event.hlc)
+            if entity:
+                # An unknown kind from a newer peer is stored, just not folded.
+                with contextlib.suppress(ClareError):
+                    self.cache.applied(
+                        entity, decode_domain(event.kind, event.data()), meta_of(new)
+                    )
+            committed.append(new)
+            stored += 1
+        if rejected:
+            self.rejected_remote += len(rejected)
+            log.warning("remote events rejected", count=len(rejected), first=rejected[0])
+        return {"stored": stored, "duplicates": duplicates, "rejected": rejected}
+
+    def _refuse_remote(self, event: Event) -> str | None:
+        if event.origin == self.log.machine_id:
+            has_id, _ = self.log.holds(event.id, event.origin, event.origin_seq)
+            if not has_id:
+                return "claims to come from this host, which never made it"
+        try:
+            self.clock.check(event.hlc)
+        except ClockAheadError as exc:
+            return str(exc)
+        return None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "machine_id": self.log.machine_id,
+            "seq": self.log.last_seq,
+            "hlc": self.clock.last,
+            "rejected_remote": self.rejected_remote,
+        }
+
+
+def _remote_event(item: object) -> Event:
+    if not isinstance(item, list | tuple) or len(item) != 6:
+        raise ProtocolError("a remote event is [id, origin, origin_seq, hlc, kind, body]")
+    event_id, origin, origin_seq, stamp, kind, body = item
+    if not (isinstance(event_id, str) and 0 < len(event_id) <= 64):
+        raise ProtocolError("bad event id")
+    if not (isinstance(origin, str) and 0 < len(origin) <= 64):
+        raise ProtocolError("bad origin")
+    if not (isinstance(origin_seq, int) and 0 < origin_seq < 2**62):
+        raise ProtocolError("bad origin_seq")
+    if not (
+        isinstance(stamp, int) and 0 < stamp <= hlc_mod.pack(hlc_mod.MS_MAX, hlc_mod.COUNTER_MAX)
+    ):
+        raise ProtocolError("bad hlc")
+    if not (isinstance(kind, str) and 0 < len(kind) <= 64):
+        raise ProtocolError("bad kind")
+    if not isinstance(body, bytes):
+        raise ProtocolError("bad body")
+    event = Event(0, event_id, origin, origin_seq, stamp, kind, body)
+    try:
+        event.data()
+    except Exception as exc:
+        raise ProtocolError(f"event {event_id} body is not a msgpack map") from exc
+    return event
+
+
+def remote_event_wire(event: Event) -> list[Any]:
+    """The form ``ingest`` takes an event in."""
+    return [event.id, event.origin, event.origin_seq, event.hlc, event.kind, event.body]

@@ -1,0 +1,86 @@
+"""Where one Clare instance keeps its config, data and runtime sockets.
+
+``CLARE_HOME`` (or ``--home``) roots everything of one instance in one folder,
+so tests, a sync suite or a demo can run several instances side by side.
+Without it, the XDG locations of a normal install are used.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from clare.errors import ConfigError
+
+# sockaddr_un.sun_path holds 108 bytes with its terminating NUL.
+MAX_IPC_PATH = 107
+
+
+@dataclass(frozen=True)
+class InstancePaths:
+    config_file: Path
+    data_dir: Path
+    runtime_dir: Path
+
+    @property
+    def home_hint(self) -> str:
+        return str(self.config_file.parent)
+
+    @property
+    def events_db(self) -> Path:
+        return self.data_dir / "events.db"
+
+    @property
+    def views_db(self) -> Path:
+        return self.data_dir / "views.db"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.config_file.parent / "keys"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    def lock_file(self, name: str) -> Path:
+        return self.runtime_dir / f"{name}.lock"
+
+    def ensure_runtime_dir(self) -> Path:
+        """Create the runtime folder private to this user (mode 0700)."""
+        self.runtime_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.runtime_dir, 0o700)
+        return self.runtime_dir
+
+
+def resolve(home: str | Path | None = None) -> InstancePaths:
+    """Paths of the instance named by ``home``, else ``CLARE_HOME``, else XDG."""
+    chosen = home if home is not None else os.environ.get("CLARE_HOME") or None
+    if chosen is not None:
+        root = Path(chosen).expanduser().absolute()
+        return InstancePaths(
+            config_file=root / "clare.toml", data_dir=root / "data", runtime_dir=root / "run"
+        )
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    runtime_base = os.environ.get("XDG_RUNTIME_DIR")
+    data_dir = data_home / "clare"
+    runtime_dir = Path(runtime_base) / "clare" if runtime_base else data_dir / "run"
+    return InstancePaths(
+        config_file=config_home / "clare" / "clare.toml", data_dir=data_dir, runtime_dir=runtime_dir
+    )
+
+
+def ipc_endpoint(path: Path) -> str:
+    """An ``ipc://`` endpoint for a socket file, refusing paths the kernel would cut."""
+    text = str(path)
+    if len(text.encode()) > MAX_IPC_PATH:
+        raise ConfigError(
+            f"socket path is {len(text.encode())} bytes, over the {MAX_IPC_PATH}-byte limit "
+            f"of Unix sockets: {text} (use a shorter CLARE_HOME)"
+        )
+    return f"ipc://{text}"

@@ -1,0 +1,1 @@
+"""SQLite stores: the events DB (truth, the writer's) and the views DB (the projector's)."""

@@ -1,0 +1,189 @@
+"""The events table: appends by the writer, reads by everyone else.
+
+Only the writer node calls the ``EventLog`` methods that write; all other
+processes use the module-level read functions on a read-only connection.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from clare.events import Event
+from clare.store import schema
+from clare.store.sqlite import migrate, open_reader, open_writer
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterator
+    from pathlib import Path
+
+_COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
+
+
+def _row(row: tuple[int, str, str, int, int, str, bytes]) -> Event:
+    return Event(*row)
+
+
+def open_events_db(path: Path) -> sqlite3.Connection:
+    conn = open_writer(path, durable=True)
+    migrate(conn, schema.EVENTS_MIGRATIONS, "events")
+    return conn
+
+
+def open_events_reader(path: Path) -> sqlite3.Connection:
+    return open_reader(path)
+
+
+def read_after(conn: sqlite3.Connection, after_seq: int, limit: int) -> list[Event]:
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def iter_after(conn: sqlite3.Connection, after_seq: int, batch: int = 5000) -> Iterator[Event]:
+    while True:
+        events = read_after(conn, after_seq, batch)
+        if not events:
+            return
+        yield from events
+        after_seq = events[-1].seq
+
+
+def entity_events(conn: sqlite3.Connection, entity: str) -> list[Event]:
+    """One entity's events in the agreed order ``(hlc, origin)``."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM events WHERE entity = ? ORDER BY hlc, origin", (entity,)
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def entities_with_prefix(conn: sqlite3.Connection, prefix: str) -> list[str]:
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    rows = conn.execute(
+        "SELECT DISTINCT entity FROM events WHERE entity >= ? AND entity < ?", (prefix, upper)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def last_seq(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+
+
+def count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+
+def recent(
+    conn: sqlite3.Connection, limit: int, kind_like: str | None = None, entity: str | None = None
+) -> list[Event]:
+    """The newest events, newest first, optionally filtered by kind (SQL LIKE) or entity."""
+    where, args = [], []
+    if kind_like:
+        where.append("kind LIKE ?")
+        args.append(kind_like)
+    if entity:
+        where.append("entity = ?")
+        args.append(entity)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM events {clause} ORDER BY seq DESC LIMIT ?", (*args, limit)
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def version_vector(conn: sqlite3.Connection) -> dict[str, int]:
+    """``{origin: highest origin_seq with no gap below it}``."""
+    vector: dict[str, int] = {}
+    for origin, top, n in conn.execute(
+        "SELECT origin, MAX(origin_seq), COUNT(*) FROM events GROUP BY origin"
+    ):
+        if top == n:
+            vector[origin] = int(top)
+            continue
+        # A gap (events arrived out of order): find where contiguity ends.
+        expected = 1
+        for (s,) in conn.execute(
+            "SELECT origin_seq FROM events WHERE origin = ? ORDER BY origin_seq", (origin,)
+        ):
+            if s != expected:
+                break
+            expected += 1
+        vector[origin] = expected - 1
+    return vector
+
+
+class EventLog:
+    """The writer's handle on the events DB. Call the write methods inside a transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, machine_id: str) -> None:
+        self.conn = conn
+        self.machine_id = machine_id
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read counters from disk (on start, and after a failed transaction)."""
+        self.last_seq = last_seq(self.conn)
+        self.own_seq = int(
+            self.conn.execute(
+                "SELECT COALESCE(MAX(origin_seq), 0) FROM events WHERE origin = ?",
+                (self.machine_id,),
+            ).fetchone()[0]
+        )
+        self.max_hlc = int(
+            self.conn.execute("SELECT COALESCE(MAX(hlc), 0) FROM events").fetchone()[0]
+        )
+
+    def append_local(self, kind: str, entity: str, body: bytes, stamp: int) -> Event:
+        self.own_seq += 1
+        event = Event(0, str(uuid.uuid4()), self.machine_id, self.own_seq, stamp, kind, body)
+        return self._insert(event, entity)
+
+    def append_remote(self, event: Event, entity: str) -> Event | None:
+        """Store an event made elsewhere; None if it is already here."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO events (id, origin, origin_seq, hlc, kind, entity, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (event.id, event.origin, event.origin_seq, event.hlc, event.kind, entity, event.body),
+        )
+        if cur.rowcount == 0:
+            return None
+        seq = int(cur.lastrowid or 0)
+        self.last_seq = seq
+        self.max_hlc = max(self.max_hlc, event.hlc)
+        return Event(
+            seq, event.id, event.origin, event.origin_seq, event.hlc, event.kind, event.body
+        )
+
+    def holds(self, event_id: str, origin: str, origin_seq: int) -> tuple[bool, bool]:
+        """(this id is stored, this (origin, origin_seq) slot is taken)."""
+        by_id = self.conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone()
+        by_slot = self.conn.execute(
+            "SELECT 1 FROM events WHERE origin = ? AND origin_seq = ?", (origin, origin_seq)
+        ).fetchone()
+        return by_id is not None, by_slot is not None
+
+    def _insert(self, event: Event, entity: str) -> Event:
+        cur = self.conn.execute(
+            "INSERT INTO events (id, origin, origin_seq, hlc, kind, entity, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (event.id, event.origin, event.origin_seq, event.hlc, event.kind, entity, event.body),
+        )
+        seq = int(cur.lastrowid or 0)
+        self.last_seq = seq
+        self.max_hlc = max(self.max_hlc, event.hlc)
+        return Event(
+            seq, event.id, event.origin, event.origin_seq, event.hlc, event.kind, event.body
+        )
+
+    def stored_reply(self, command_id: str) -> bytes | None:
+        row = self.conn.execute("SELECT reply FROM commands WHERE id = ?", (command_id,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def store_reply(self, command_id: str, reply: bytes) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO commands (id, reply, at_ms) VALUES (?, ?, ?)",
+            (command_id, reply, time.time_ns() // 1_000_000),
+        )

@@ -1,0 +1,102 @@
+"""Rebuilding the views from events, and verifying that the live views equal a rebuild."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clare.store import views
+from clare.store.eventlog import open_events_db, open_events_reader
+from clare.store.projection import Projection
+from clare.store.sqlite import open_reader
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from clare.paths import InstancePaths
+
+MAX_DIFFERENCES = 50
+
+
+def _events_reader(paths: InstancePaths) -> sqlite3.Connection:
+    if not paths.events_db.exists():
+        open_events_db(paths.events_db).close()
+    return open_events_reader(paths.events_db)
+
+
+def rebuild(paths: InstancePaths) -> dict[str, int]:
+    """Rebuild in place; the caller holds the projector's lock."""
+    conn = views.open_views_db(paths.views_db)
+    events = _events_reader(paths)
+    try:
+        projection = Projection(conn, events)
+        applied = projection.rebuild()
+        return {"events": applied, "position": projection.position}
+    finally:
+        conn.close()
+        events.close()
+
+
+def _primary_key(conn: sqlite3.Connection, table: str) -> list[int]:
+    info = conn.execute(f"PRAGMA table_info({table})").fetchall()
+    return [i for i, row in enumerate(info) if row[5]] or [0]
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def compare(live: sqlite3.Connection, rebuilt: sqlite3.Connection) -> tuple[list[str], int]:
+    """Differences between two views DBs, as lines a person can read, and rows compared."""
+    differences: list[str] = []
+    compared = 0
+    for table in views.VIEW_TABLES:
+        key_cols = _primary_key(rebuilt, table)
+        names = _columns(rebuilt, table)
+
+        def keyed(
+            conn: sqlite3.Connection, t: str = table, k: list[int] = key_cols
+        ) -> dict[Any, Any]:
+            return {tuple(r[i] for i in k): r for r in conn.execute(f"SELECT * FROM {t}")}
+
+        a, b = keyed(live), keyed(rebuilt)
+        compared += len(b)
+        for key in sorted(a.keys() | b.keys(), key=repr):
+            name = "/".join(str(k) for k in key)
+            if key not in b:
+                differences.append(f"{table} {name}: in the live views only")
+            elif key not in a:
+                differences.append(f"{table} {name}: missing from the live views")
+            elif a[key] != b[key]:
+                cols = [n for n, x, y in zip(names, a[key], b[key], strict=True) if x != y]
+                differences.append(f"{table} {name}: {', '.join(cols)} differ")
+    return differences, compared
+
+
+def verify(paths: InstancePaths) -> dict[str, Any]:
+    """Rebuild into a temporary file up to the live position and compare."""
+    live = open_reader(paths.views_db)
+    events = _events_reader(paths)
+    try:
+        live.execute("BEGIN")  # one snapshot of the live views for the whole comparison
+        position = views.position(live)
+        paths.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=paths.data_dir, prefix="verify-") as tmp:
+            rebuilt = views.open_views_db(Path(tmp) / "views.db")
+            try:
+                Projection(rebuilt, events).rebuild(upto=position)
+                differences, rows = compare(live, rebuilt)
+            finally:
+                rebuilt.close()
+        live.execute("COMMIT")
+    finally:
+        live.close()
+        events.close()
+    return {
+        "ok": not differences,
+        "position": position,
+        "rows": rows,
+        "differences": differences[:MAX_DIFFERENCES],
+        "difference_count": len(differences),
+    }

@@ -1,0 +1,112 @@
+"""Schemas of both databases, as lists of migrations (index i: version i -> i + 1).
+
+Add a migration to change a schema; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clare.store.sqlite import Migration
+
+_EVENTS_V1 = """
+        CREATE TABLE events (
+            seq        INTEGER PRIMARY KEY,   -- local arrival order
+            id         TEXT NOT NULL UNIQUE,
+            origin     TEXT NOT NULL,
+            origin_seq INTEGER NOT NULL,
+            hlc        INTEGER NOT NULL,
+            kind       TEXT NOT NULL,
+            entity     TEXT NOT NULL,         -- what it concerns, for one entity's history
+            body       BLOB NOT NULL,
+            UNIQUE (origin, origin_seq)
+        );
+        CREATE INDEX events_entity ON events (entity, hlc, origin);
+        CREATE INDEX events_hlc ON events (hlc);
+        -- Idempotency: the first answer to each command uuid.
+        CREATE TABLE commands (
+            id     TEXT PRIMARY KEY,
+            reply  BLOB NOT NULL,
+            at_ms  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """
+
+
+EVENTS_MIGRATIONS: list[Migration] = [_EVENTS_V1]
+
+
+_VIEWS_V1 = """
+        CREATE TABLE position (
+            id  INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL            -- last event seq reflected in these views
+        );
+        INSERT INTO position VALUES (1, 0);
+        CREATE TABLE projects (
+            name        TEXT PRIMARY KEY,
+            description TEXT NOT NULL,
+            paths       TEXT NOT NULL,      -- JSON {machine_id: path}
+            created_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL,
+            last_hlc    INTEGER NOT NULL,
+            last_origin TEXT NOT NULL
+        );
+        CREATE TABLE tasks (
+            id            TEXT PRIMARY KEY,
+            project       TEXT NOT NULL,
+            title         TEXT NOT NULL,
+            body          TEXT NOT NULL,
+            priority      INTEGER NOT NULL,
+            tags          TEXT NOT NULL,    -- JSON list
+            depends_on    TEXT NOT NULL,    -- JSON list
+            state         TEXT NOT NULL,
+            assignee_kind TEXT NOT NULL,
+            assignee      TEXT NOT NULL,
+            created_at    INTEGER NOT NULL,
+            updated_at    INTEGER NOT NULL,
+            notes         INTEGER NOT NULL,
+            fold          BLOB NOT NULL     -- the rest of the fold state (msgpack)
+        );
+        CREATE INDEX tasks_project ON tasks (project, state);
+        CREATE TABLE conflicts (
+            event_id        TEXT PRIMARY KEY,
+            task            TEXT NOT NULL,
+            winner_event_id TEXT NOT NULL,
+            field           TEXT NOT NULL,
+            description     TEXT NOT NULL,
+            applied         INTEGER NOT NULL,
+            hlc             INTEGER NOT NULL
+        );
+        CREATE INDEX conflicts_task ON conflicts (task);
+        CREATE TABLE hosts (
+            machine_id  TEXT PRIMARY KEY,
+            name        TEXT NOT NULL,
+            groups_     TEXT NOT NULL,
+            last_hlc    INTEGER NOT NULL,
+            last_origin TEXT NOT NULL
+        );
+        CREATE TABLE groups_ (
+            name        TEXT PRIMARY KEY,
+            members     TEXT NOT NULL,
+            removed     INTEGER NOT NULL,
+            last_hlc    INTEGER NOT NULL,
+            last_origin TEXT NOT NULL
+        );
+        CREATE TABLE sessions (
+            id            TEXT PRIMARY KEY,
+            host          TEXT NOT NULL,
+            status        TEXT NOT NULL,
+            project       TEXT NOT NULL,
+            last_activity INTEGER NOT NULL,
+            snapshot      TEXT NOT NULL,    -- JSON of the SessionObserved body
+            last_hlc      INTEGER NOT NULL,
+            last_origin   TEXT NOT NULL
+        );
+        CREATE TABLE counts (
+            kind  TEXT PRIMARY KEY,         -- events seen per kind, and skipped ones
+            n     INTEGER NOT NULL
+        );
+        """
+
+
+VIEWS_MIGRATIONS: list[Migration] = [_VIEWS_V1]

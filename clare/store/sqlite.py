@@ -1,0 +1,101 @@
+"""The one place that opens SQLite connections, and maps sqlite3 errors to ours.
+
+Both databases run in WAL mode so readers never block the one writer. The
+events DB commits with ``synchronous=FULL``: an acknowledgement promises the
+event survives a power cut. The views DB can be rebuilt from events, so it
+trades that for speed (``NORMAL``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from clare.errors import StorageError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from pathlib import Path
+
+#: A migration is an SQL script taking the schema from one version to the next.
+Migration = str
+
+
+def open_writer(path: Path, *, durable: bool) -> sqlite3.Connection:
+    """A connection for the only process that writes ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("PRAGMA busy_timeout=5000")
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open {path}: {exc}") from exc
+    return conn
+
+
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection; fails clearly if the database does not exist."""
+    if not path.exists():
+        raise StorageError(f"{path} does not exist: has this instance ever run `clare up`?")
+    try:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA busy_timeout=5000")
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open {path} for reading: {exc}") from exc
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back on any error, sqlite errors mapped to StorageError."""
+    try:
+        conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot begin a transaction: {exc}") from exc
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        # SQLite may already have rolled back by itself (e.g. on a full disk).
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise StorageError(f"database write failed: {exc}") from exc
+        raise
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str) -> int:
+    """Bring a database to the newest schema; each step in its own transaction.
+
+    ``migrations[i]`` takes the schema from version i to i + 1. A database
+    newer than this code is refused rather than guessed at.
+    """
+    current = schema_version(conn)
+    if current > len(migrations):
+        raise StorageError(
+            f"the {what} database has schema {current}, newer than this Clare knows "
+            f"({len(migrations)}): upgrade Clare"
+        )
+    for version in range(current, len(migrations)):
+        # executescript() commits whatever is open before it runs, so the script
+        # carries its own BEGIN and COMMIT to stay one atomic step.
+        script = (
+            f"BEGIN IMMEDIATE;\n{migrations[version]}\nPRAGMA user_version={version + 1};\nCOMMIT;"
+        )
+        try:
+            conn.executescript(script)
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StorageError(f"{what} schema migration to {version + 1} failed: {exc}") from exc
+    return len(migrations)

@@ -1,0 +1,209 @@
+"""The views DB: entity states as rows, written only by the projector.
+
+Each kind of entity state (``clare.domain``) has a row form here. Rows keep
+what the CLI and the web page query as columns, and the rest of the fold
+state (order keys, event ids, conflicts) in a msgpack ``fold`` blob, so the
+projector can pick a fold up where it left off after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import msgpack
+
+from clare.domain.entities import Group, Host, Project, Session
+from clare.domain.events import SessionObserved
+from clare.domain.tasks import Conflict, Task
+from clare.store import schema
+from clare.store.sqlite import migrate, open_writer
+
+if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
+
+VIEW_TABLES = ("projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts")
+
+
+def open_views_db(path: Path) -> sqlite3.Connection:
+    conn = open_writer(path, durable=False)
+    migrate(conn, schema.VIEWS_MIGRATIONS, "views")
+    return conn
+
+
+def position(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT seq FROM position WHERE id = 1").fetchone()[0])
+
+
+def set_position(conn: sqlite3.Connection, seq: int) -> None:
+    conn.execute("UPDATE position SET seq = ? WHERE id = 1", (seq,))
+
+
+def clear(conn: sqlite3.Connection) -> None:
+    for table in VIEW_TABLES:
+        conn.execute(f"DELETE FROM {table}")
+    set_position(conn, 0)
+
+
+def bump_counts(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
+    conn.executemany(
+        "INSERT INTO counts (kind, n) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET n = n + ?",
+        [(kind, n, n) for kind, n in counts.items()],
+    )
+
+
+# --- loading a state to continue its fold ------------------------------------------------
+
+
+def load_state(conn: sqlite3.Connection, entity: str) -> Any:
+    prefix = entity[:2]
+    key = entity[2:]
+    if prefix == "t-":
+        row = conn.execute("SELECT * FROM tasks WHERE id = ?", (entity,)).fetchone()
+        return None if row is None else _task_from_row(row)
+    if prefix == "p:":
+        row = conn.execute("SELECT * FROM projects WHERE name = ?", (key,)).fetchone()
+        return None if row is None else _project_from_row(row)
+    if prefix == "h:":
+        row = conn.execute("SELECT * FROM hosts WHERE machine_id = ?", (key,)).fetchone()
+        return (
+            None
+            if row is None
+            else Host(row[0], row[1], tuple(json.loads(row[2])), (row[3], row[4]))
+        )
+    if prefix == "g:":
+        row = conn.execute("SELECT * FROM groups_ WHERE name = ?", (key,)).fetchone()
+        return (
+            None
+            if row is None
+            else Group(row[0], tuple(json.loads(row[1])), bool(row[2]), (row[3], row[4]))
+        )
+    if prefix == "s:":
+        row = conn.execute(
+            "SELECT snapshot, last_hlc, last_origin FROM sessions WHERE id = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        return Session(_session_snapshot(data), (row[1], row[2]))
+    return None
+
+
+def _session_snapshot(data: dict[str, Any]) -> SessionObserved:
+    from clare.domain.events import decode
+
+    event = decode(SessionObserved.kind, data)
+    assert isinstance(event, SessionObserved)
+    return event
+
+
+def _task_from_row(row: tuple[Any, ...]) -> Task:
+    (
+        task_id, project, title, body, priority, tags, depends_on, state,
+        assignee_kind, assignee, created_at, updated_at, notes, fold,
+    ) = row  # fmt: skip
+    extra = msgpack.unpackb(fold, raw=False)
+    return Task(
+        id=task_id,
+        project=project,
+        title=title,
+        body=body,
+        priority=priority,
+        tags=tuple(json.loads(tags)),
+        depends_on=tuple(json.loads(depends_on)),
+        state=state,
+        assignee_kind=assignee_kind,
+        assignee=assignee,
+        created_at=created_at,
+        updated_at=updated_at,
+        notes=notes,
+        last_key=(extra["last_key"][0], extra["last_key"][1]),
+        state_event_id=extra["state_event_id"],
+        assignee_event_id=extra["assignee_event_id"],
+        created_event_id=extra["created_event_id"],
+        conflicts=tuple(Conflict(*c) for c in extra["conflicts"]),
+    )
+
+
+def _project_from_row(row: tuple[Any, ...]) -> Project:
+    name, description, paths, created_at, updated_at, last_hlc, last_origin = row
+    return Project(
+        name, description, json.loads(paths), created_at, updated_at, (last_hlc, last_origin)
+    )
+
+
+# --- saving states ------------------------------------------------------------------------
+
+
+def save_state(conn: sqlite3.Connection, entity: str, state: Any) -> None:
+    if state is None:
+        return
+    if isinstance(state, Task):
+        _save_task(conn, state)
+    elif isinstance(state, Project):
+        conn.execute(
+            "INSERT OR REPLACE INTO projects VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                state.name, state.description, json.dumps(state.paths, sort_keys=True),
+                state.created_at, state.updated_at, *state.last_key,
+            ),
+        )  # fmt: skip
+    elif isinstance(state, Host):
+        conn.execute(
+            "INSERT OR REPLACE INTO hosts VALUES (?, ?, ?, ?, ?)",
+            (state.machine_id, state.name, json.dumps(state.groups), *state.last_key),
+        )
+    elif isinstance(state, Group):
+        conn.execute(
+            "INSERT OR REPLACE INTO groups_ VALUES (?, ?, ?, ?, ?)",
+            (state.name, json.dumps(state.members), int(state.removed), *state.last_key),
+        )
+    elif isinstance(state, Session):
+        snap = state.snapshot
+        conn.execute(
+            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                snap.session, snap.host, snap.status, snap.project, snap.last_activity,
+                json.dumps(snap.to_body(), sort_keys=True), *state.last_key,
+            ),
+        )  # fmt: skip
+
+
+def _save_task(conn: sqlite3.Connection, task: Task) -> None:
+    fold = msgpack.packb(
+        {
+            "last_key": list(task.last_key),
+            "state_event_id": task.state_event_id,
+            "assignee_event_id": task.assignee_event_id,
+            "created_event_id": task.created_event_id,
+            "conflicts": [list(asdict(c).values()) for c in task.conflicts],
+        },
+        use_bin_type=True,
+    )
+    conn.execute(
+        "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            task.id, task.project, task.title, task.body, task.priority,
+            json.dumps(list(task.tags)), json.dumps(list(task.depends_on)), task.state,
+            task.assignee_kind, task.assignee, task.created_at, task.updated_at, task.notes, fold,
+        ),
+    )  # fmt: skip
+    conn.execute("DELETE FROM conflicts WHERE task = ?", (task.id,))
+    if task.conflicts:
+        conn.executemany(
+            "INSERT OR REPLACE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    c.event_id,
+                    task.id,
+                    c.winner_event_id,
+                    c.field,
+                    c.description,
+                    int(c.applied),
+                    c.hlc,
+                )
+                for c in task.conflicts
+            ],
+        )
