@@ -30,7 +30,8 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from clare.errors import ProtocolError
-from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, ReadEvents, Send
+from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, Send
+from clare.sync.batches import check_batch, served_to, split
 from clare.sync.config import SyncConfig
 from clare.sync.messages import (
     MAX_RANGES,
@@ -43,9 +44,9 @@ from clare.sync.messages import (
     Push,
     Request,
     decode,
-    event_wire_size,
 )
 from clare.sync.peer import PeerLink, PeerStatus, Pending
+from clare.sync.serve import Server
 from clare.sync.vector import Range, SeqSet, chunks, count, subtract
 
 if TYPE_CHECKING:
@@ -60,12 +61,6 @@ class _IngestJob:
     peer: str
     claim: int  # key of the ranges it holds in SyncNode._claims
     push: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _ReadJob:
-    peer: str
-    request: Request
 
 
 class SyncNode:
@@ -94,7 +89,7 @@ class SyncNode:
         self._next_token = int(rng() * (1 << 40)) + 1
         self._claims: dict[int, tuple[Range, ...]] = {}  # request id or push token -> ranges
         self._ingests: dict[int, _IngestJob] = {}
-        self._reads: dict[int, _ReadJob] = {}
+        self._server = Server(self.config, self._token)
         self._deferred_until: dict[str, int] = {}  # origin -> time to pull it again
         self._rotation = 0
 
@@ -179,7 +174,7 @@ class SyncNode:
                 link.known = dict(message.vector)
                 actions += self._plan_all(now_ms)
             case Request():
-                actions += self._on_request(link, message, now_ms)
+                actions += self._server.request(link, message)
             case Batch():
                 actions += self._on_batch(link, message, now_ms)
             case Push():
@@ -223,12 +218,12 @@ class SyncNode:
 
     def events_read(self, token: int, events: Sequence[Event], now_ms: int) -> list[Action]:
         """The store read a ReadEvents action's ranges: answer the peer's request."""
-        return self._answer(token, events, None, now_ms)
+        return self._answer(token, events, False, now_ms)
 
     def read_failed(self, token: int, now_ms: int) -> list[Action]:
         """The store could not read: send an empty final batch, so the peer backs off
         from us until our next Advert rather than waiting for its timeout."""
-        return self._answer(token, (), False, now_ms)
+        return self._answer(token, (), True, now_ms)
 
     def ingested(self, token: int, result: IngestResult, now_ms: int) -> list[Action]:
         """The writer ingested an Ingest action's events."""
@@ -281,54 +276,15 @@ class SyncNode:
 
     # -- serving ----------------------------------------------------------
 
-    def _on_request(self, link: PeerLink, request: Request, now_ms: int) -> list[Action]:
-        cfg = self.config
-        if len(link.serve_queue) + len(link.serving) >= cfg.serve_window + cfg.serve_queue:
-            link.stats.requests_dropped += 1
-            return []  # beyond what an honest peer asks for; it will time out
-        link.serve_queue.append(
-            Request(
-                request.request_id,
-                request.ranges,
-                min(request.max_events, cfg.batch_max_events),
-                min(request.max_bytes, cfg.batch_max_bytes),
-            )
-        )
-        return self._dispatch_reads(link)
-
     def _answer(
-        self, token: int, events: Sequence[Event], more: bool | None, now_ms: int
+        self, token: int, events: Sequence[Event], failed: bool, now_ms: int
     ) -> list[Action]:
-        job = self._reads.pop(token, None)
-        link = self._links.get(job.peer) if job else None
-        if job is None or link is None or token not in link.serving:
-            return []  # the peer went away or restarted meanwhile
-        link.serving.discard(token)
-        if more is None:
-            more = self._cut_short(job.request, events)
-        link.stats.events_sent += len(events)
-        batch = Batch(job.request.request_id, tuple(events), more)
-        return [self._send(link, batch, now_ms), *self._dispatch_reads(link)]
-
-    def _dispatch_reads(self, link: PeerLink) -> list[Action]:
-        actions: list[Action] = []
-        while link.serve_queue and len(link.serving) < self.config.serve_window:
-            request = link.serve_queue.popleft()
-            token = self._token()
-            link.serving.add(token)
-            self._reads[token] = _ReadJob(link.name, request)
-            actions.append(
-                ReadEvents(link.name, token, request.ranges, request.max_events, request.max_bytes)
-            )
-        return actions
-
-    def _cut_short(self, request: Request, events: Sequence[Event]) -> bool:
-        """Did the read stop at a bound while we hold more of the request?"""
-        for r in request.ranges:
-            served_to = r.first - 1 + sum(1 for e in events if r.covers(e.origin, e.origin_seq))
-            if served_to < min(r.last, self._have.top(r.origin)):
-                return True
-        return False
+        top = None if failed else self._have.top
+        answered = self._server.answer(token, self._links, events, top)
+        if answered is None:
+            return []
+        link, batch = answered
+        return [self._send(link, batch, now_ms), *self._server.dispatch(link)]
 
     # -- receiving events ---------------------------------------------------
 
@@ -338,7 +294,7 @@ class SyncNode:
             link.stats.late_batches += 1
             return []
         link.stats.batches_received += 1
-        problem = _check_batch(batch, pending)
+        problem = check_batch(batch, pending)
         if problem:
             self._release([batch.request_id])
             return self._protocol_error(link, "bad_batch", problem, now_ms)
@@ -347,11 +303,9 @@ class SyncNode:
             # mean nothing else): if that is less than it advertised, believe
             # the batch until its next Advert, or we would ask in a loop.
             for r in pending.ranges:
-                served_to = (
-                    r.first - 1 + sum(1 for e in batch.events if r.covers(e.origin, e.origin_seq))
-                )
-                if served_to < r.last:
-                    link.known[r.origin] = min(link.known.get(r.origin, 0), served_to)
+                end = served_to(r, batch.events)
+                if end < r.last:
+                    link.known[r.origin] = min(link.known.get(r.origin, 0), end)
         if not batch.events:
             self._release([batch.request_id])
             return []
@@ -406,7 +360,7 @@ class SyncNode:
             if not link.up or link.name == source:
                 continue
             wanted = [e for e in events if link.known.get(e.origin, 0) < e.origin_seq]
-            for part in _batches(wanted, self.config.batch_max_events, self.config.batch_max_bytes):
+            for part in split(wanted, self.config.batch_max_events, self.config.batch_max_bytes):
                 link.stats.events_sent += len(part)
                 actions.append(self._send(link, Push(part), now_ms))
         return actions
@@ -466,33 +420,3 @@ class SyncNode:
     def _token(self) -> int:
         self._next_token += 1
         return self._next_token
-
-
-def _check_batch(batch: Batch, pending: Pending) -> str | None:
-    """Why a batch cannot be the answer to ``pending``, or None if it can."""
-    if len(batch.events) > pending.max_events:
-        return f"batch of {len(batch.events)} events for a request of {pending.max_events}"
-    seen: set[tuple[str, int]] = set()
-    for e in batch.events:
-        key = (e.origin, e.origin_seq)
-        if key in seen or not any(r.covers(*key) for r in pending.ranges):
-            return f"batch carries {e.origin}:{e.origin_seq}, not asked for or twice"
-        seen.add(key)
-    return None
-
-
-def _batches(events: Sequence[Event], max_events: int, max_bytes: int) -> list[tuple[Event, ...]]:
-    """Cut events into pushes bounded like batches (one oversized event goes alone)."""
-    out: list[tuple[Event, ...]] = []
-    part: list[Event] = []
-    size = 0
-    for event in events:
-        grow = event_wire_size(event)
-        if part and (len(part) >= max_events or size + grow > max_bytes):
-            out.append(tuple(part))
-            part, size = [], 0
-        part.append(event)
-        size += grow
-    if part:
-        out.append(tuple(part))
-    return out

@@ -85,7 +85,7 @@ class SyncNetwork(RuleBasedStateMachine):
                 # Cut short: a frame that can never decode. CURVE authenticates
                 # every frame, so damage that still decodes cannot happen.
                 src, dst, frame = flight[i]
-                flight[i] = (src, dst, frame[: byte % len(frame)])
+                flight[i] = (src, dst, frame[: byte % max(1, len(frame))])
 
     @rule(host=st.sampled_from(NAMES), i=st.integers(0, 10**6), times=st.integers(1, 8))
     def store_work(self, host: str, i: int, times: int) -> None:

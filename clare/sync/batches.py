@@ -1,0 +1,50 @@
+"""Small rules about batches of events, shared by the serving and receiving sides."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from clare.sync.messages import event_wire_size
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from clare.events import Event
+    from clare.sync.messages import Batch
+    from clare.sync.peer import Pending
+    from clare.sync.vector import Range
+
+
+def served_to(r: Range, events: Sequence[Event]) -> int:
+    """The last seq of ``r`` a batch covered, reading it as a prefix of the range."""
+    return r.first - 1 + sum(1 for e in events if r.covers(e.origin, e.origin_seq))
+
+
+def check_batch(batch: Batch, pending: Pending) -> str | None:
+    """Why ``batch`` cannot be the answer to ``pending``, or None if it can."""
+    if len(batch.events) > pending.max_events:
+        return f"batch of {len(batch.events)} events for a request of {pending.max_events}"
+    seen: set[tuple[str, int]] = set()
+    for e in batch.events:
+        key = (e.origin, e.origin_seq)
+        if key in seen or not any(r.covers(*key) for r in pending.ranges):
+            return f"batch carries {e.origin}:{e.origin_seq}, not asked for or twice"
+        seen.add(key)
+    return None
+
+
+def split(events: Sequence[Event], max_events: int, max_bytes: int) -> list[tuple[Event, ...]]:
+    """Cut events into parts bounded like batches (one oversized event goes alone)."""
+    out: list[tuple[Event, ...]] = []
+    part: list[Event] = []
+    size = 0
+    for event in events:
+        grow = event_wire_size(event)
+        if part and (len(part) >= max_events or size + grow > max_bytes):
+            out.append(tuple(part))
+            part, size = [], 0
+        part.append(event)
+        size += grow
+    if part:
+        out.append(tuple(part))
+    return out
