@@ -288,3 +288,15 @@ def test_a_failed_read_answers_with_an_empty_final_batch() -> None:
     assert isinstance(read, ReadEvents)
     assert n.read_failed(read.token, T0) == [Send("p", Batch(3, (), more=False))]
     assert n.read_failed(read.token, T0) == []
+
+
+def test_removing_a_peer_hands_its_ranges_to_the_others() -> None:
+    n = node()
+    n.add_peer("p", T0)
+    n.add_peer("q", T0)
+    (req,) = requests(n.receive("p", Hello("p", {"x": 3}), T0))
+    assert requests(n.receive("q", Hello("q", {"x": 3}), T0)) == []
+    assert n.remove_peer("p") == [PeerDown("p")]
+    assert n.remove_peer("p") == []
+    assert [r.ranges for r in requests(n.tick(T0 + 1))] == [req.ranges]
+    assert n.peers() == ["q"]
