@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from clare import config, paths
+from clare.config import Peer
+from clare.errors import ConfigError
+
+
+def test_init_creates_then_keeps_the_machine_id(tmp_path: Path) -> None:
+    inst = paths.resolve(tmp_path / "home")
+    first, created = config.init(inst, name="laptop")
+    assert created
+    uuid.UUID(first.machine_id)
+    assert first.name == "laptop"
+    assert inst.data_dir.is_dir()
+    assert inst.runtime_dir.stat().st_mode & 0o777 == 0o700
+    again, created_again = config.init(inst, web_port=9001, gossip_port=9002)
+    assert not created_again
+    assert again.machine_id == first.machine_id
+    assert (again.web_port, again.gossip_port, again.name) == (9001, 9002, "laptop")
+    assert config.load(inst) == again
+
+
+def test_round_trip_with_peers_and_awkward_strings(tmp_path: Path) -> None:
+    inst = paths.resolve(tmp_path)
+    original = config.Config(
+        machine_id=str(uuid.uuid4()),
+        name='host "quoted" \\ back',
+        groups=("gpu", "eu"),
+        peers=(Peer("server", "tcp://10.0.0.2:8766", "key=with\nnewline"),),
+        claude_config_dir="/home/u/.claude",
+    )
+    config.save(inst, original)
+    assert config.load(inst) == original
+
+
+def test_missing_config_names_clare_init(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="clare init"):
+        config.load(paths.resolve(tmp_path / "nothing"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("machine_id = 'x'", "not a uuid"),
+        ("not toml ===", "not valid TOML"),
+        (f"machine_id = '{uuid.uuid4()}'\n[web]\nport = 70000", "web.port"),
+        (f"machine_id = '{uuid.uuid4()}'\ngroups = [1]", "groups"),
+    ],
+)
+def test_bad_config_is_reported(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.parse(text)
+
+
+def test_init_refuses_a_bad_port(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--web-port"):
+        config.init(paths.resolve(tmp_path), web_port=0)
+
+
+def test_home_and_xdg_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLARE_HOME", str(tmp_path / "h"))
+    assert paths.resolve().config_file == tmp_path / "h" / "clare.toml"
+    monkeypatch.delenv("CLARE_HOME")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    resolved = paths.resolve()
+    assert resolved.config_file == tmp_path / "cfg" / "clare" / "clare.toml"
+    assert resolved.data_dir == tmp_path / "data" / "clare"
+
+
+def test_ipc_path_too_long_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="107-byte limit"):
+        paths.ipc_endpoint(tmp_path / ("x" * 120))
