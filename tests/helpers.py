@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import itertools
-import sqlite3
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clare.bus import rpc
 from clare.errors import ClareError
 from clare.hlc import HybridClock
 from clare.nodes.writer_core import WriterCore
 from clare.store.eventlog import open_events_db
+
+if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
 
 _ids = itertools.count()
 

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from clare import config, paths
 from clare.config import Peer
 from clare.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_init_creates_then_keeps_the_machine_id(tmp_path: Path) -> None:

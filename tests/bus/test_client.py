@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import zmq
@@ -10,6 +10,9 @@ import zmq
 from clare.bus import rpc
 from clare.bus.client import CommandClient
 from clare.errors import NotFound, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _server(endpoint: str, drop_first: int, seen: list[str], stop: threading.Event) -> None:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 import zmq
 
 from clare.bus.zsock import open_socket
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_router_dealer_round_trip_many_messages(tmp_path: Path) -> None:

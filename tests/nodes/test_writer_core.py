@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,6 +10,9 @@ from clare.events import encode_body
 from clare.nodes.writer_core import WriterCore, remote_event_wire
 from clare.store import eventlog
 from tests.helpers import Clock, call, count_events, make_core
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture
