@@ -57,8 +57,9 @@ class EntityCache:
         if state is _ABSENT:
             return
         fold = fold_for(entity)
-        last_key = getattr(state, "last_key", (0, ""))
-        if fold is None or meta.key < last_key:
+        # No state yet may mean events are held back waiting for the entity's
+        # creation: refold on next use rather than fold onto nothing.
+        if fold is None or state is None or meta.key < state.last_key:
             del self._entries[entity]
             return
         self._entries[entity] = fold(state, event, meta)

@@ -108,8 +108,11 @@ class Projection:
                 continue
             state = self._state(entity)
             meta = meta_of(event)
-            if state is not None and meta.key < state.last_key:
-                # Only events up to this one: later ones are folded when their turn comes.
+            if state is None or meta.key < state.last_key:
+                # Out of order: an event that sorts before what the entity holds, or
+                # one for an entity with no state yet, whose earlier-arrived events
+                # were held back waiting for it. Refold from the store, with only the
+                # events up to this one: later ones are folded when their turn comes.
                 history = eventlog.entity_events(self.events, entity)
                 state = refold(entity, [e for e in history if e.seq <= event.seq])
             else:
