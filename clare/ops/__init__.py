@@ -1,0 +1,1 @@
+"""Running Clare on a host: systemd units, health checks, the generated CLI reference."""

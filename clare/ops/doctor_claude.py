@@ -1,0 +1,100 @@
+"""Doctor checks of Claude Code on this host: the program, and Clare's hooks in its settings.
+
+Claude Code's folder is ``sessions.claude_config_dir`` of clare.toml when set,
+else ``$CLAUDE_CONFIG_DIR``, else ``~/.claude``: the same one the poller reads.
+Its ``settings.json`` holds ``{"hooks": {EVENT: [{"hooks": [{"type": "command",
+"command": ...}]}]}}``; Clare's hooks are the commands that run ``clare hook``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clare.ops.checks import Check, failure, ok, warning
+from clare.sessions.claude_home import claude_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from clare.config import Config
+
+#: The hook events `clare hooks install` sets up: each must run `clare hook`.
+HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "Stop", "SessionEnd", "Notification")
+HOOK_COMMAND = "clare hook"
+
+
+def claude_folder(config: Config | None, env: Mapping[str, str] | None = None) -> Path:
+    if config is not None and config.claude_config_dir:
+        return Path(config.claude_config_dir).expanduser()
+    return claude_dir(env)
+
+
+def check_claude_found(config: Config | None, env: Mapping[str, str] | None = None) -> Check:
+    path_var = None if env is None else env.get("PATH", "")
+    found = shutil.which("claude", path=path_var)
+    if config is not None and config.rclaude_command:
+        program = config.rclaude_command.split()[0]
+        if shutil.which(program, path=path_var) is None:
+            return failure(
+                "claude",
+                f"rclaude_command {program!r} of clare.toml is not found",
+                "install it, or clear sessions.rclaude_command in clare.toml",
+            )
+    if found is None:
+        return warning(
+            "claude",
+            "Claude Code (`claude`) is not on PATH: no sessions to follow on this host",
+            "install it: `npm install -g @anthropic-ai/claude-code`",
+        )
+    return ok("claude", f"Claude Code at {found}")
+
+
+def clare_hook_events(settings: Any) -> set[str]:
+    """The hook events whose commands run ``clare hook``. Pure; tolerates any shape."""
+    hooks = settings.get("hooks") if isinstance(settings, dict) else None
+    if not isinstance(hooks, dict):
+        return set()
+    found = set()
+    for event, matchers in hooks.items():
+        for matcher in matchers if isinstance(matchers, list) else []:
+            entries = matcher.get("hooks") if isinstance(matcher, dict) else None
+            for entry in entries if isinstance(entries, list) else []:
+                command = entry.get("command") if isinstance(entry, dict) else None
+                if isinstance(command, str) and HOOK_COMMAND in command:
+                    found.add(str(event))
+    return found
+
+
+def check_hooks(config: Config | None, env: Mapping[str, str] | None = None) -> Check:
+    folder = claude_folder(config, env)
+    settings_path = folder / "settings.json"
+    default = claude_dir({}) / "settings.json"
+    install = (
+        "`clare hooks install`"
+        if settings_path == default
+        else f"`clare hooks install --settings {settings_path}`"
+    )
+    try:
+        settings = json.loads(settings_path.read_text())
+    except FileNotFoundError:
+        return failure("hooks", f"no {settings_path}: Clare's hooks are not installed", install)
+    except (OSError, ValueError) as exc:
+        return failure(
+            "hooks",
+            f"cannot read {settings_path}: {exc}",
+            f"repair the file by hand, then {install}",
+        )
+    present = clare_hook_events(settings)
+    missing = [e for e in HOOK_EVENTS if e not in present]
+    if len(missing) == len(HOOK_EVENTS):
+        return failure("hooks", f"no `{HOOK_COMMAND}` hook in {settings_path}", install)
+    if missing:
+        return warning(
+            "hooks",
+            f"no `{HOOK_COMMAND}` hook for {', '.join(missing)} in {settings_path}",
+            install,
+        )
+    return ok("hooks", f"`{HOOK_COMMAND}` runs on {', '.join(HOOK_EVENTS)} ({settings_path})")

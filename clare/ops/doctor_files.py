@@ -1,0 +1,149 @@
+"""Doctor checks of what lies on disk: config, keys, runtime folder, both databases.
+
+Each check reads files only (SQLite through the store's read-only opener) and
+returns :class:`~clare.ops.checks.Check` values; none needs a running node.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import stat
+from typing import TYPE_CHECKING
+
+from clare import config as config_mod
+from clare.errors import ClareError
+from clare.ops.checks import Check, failure, group_or_other_bits, ok, warning
+from clare.store import maintenance
+from clare.store.sqlite import open_reader
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from clare.paths import InstancePaths
+
+_PUBLIC_KEY_LINE = re.compile(r'^\s*public-key\s*=\s*"([^"]+)"', re.MULTILINE)
+
+
+def check_config(paths: InstancePaths) -> tuple[Check, config_mod.Config | None]:
+    """The config parses and only its owner can change (or read) it."""
+    path = paths.config_file
+    try:
+        config = config_mod.load(paths)
+    except ClareError as exc:
+        return failure("config", str(exc), f"create or repair it: `clare init` ({path})"), None
+    mode = path.stat().st_mode
+    if stat.S_IMODE(mode) & 0o022:
+        summary = f"{path} is writable by others (mode {stat.S_IMODE(mode):o})"
+        return failure("config", summary, f"chmod 600 {path}"), config
+    if group_or_other_bits(mode):
+        summary = (
+            f"{path} is readable by others (mode {stat.S_IMODE(mode):o}): it holds the web token"
+        )
+        return warning("config", summary, f"chmod 600 {path}"), config
+    return ok("config", f"{path} (host {config.name!r}, machine {config.machine_id})"), config
+
+
+def check_keys(paths: InstancePaths) -> Check:
+    """The host's CURVE keys: present once sync is set up, and private."""
+    folder = paths.keys_dir
+    if not folder.is_dir():
+        return warning(
+            "keys",
+            f"no key folder at {folder}: peers cannot sync with this host",
+            "make the host's key pair with `clare init` (a Clare with sync makes it)",
+        )
+    if group_or_other_bits(folder.stat().st_mode):
+        return failure("keys", f"{folder} is open to other users", f"chmod 700 {folder}")
+    secrets = [p for p in sorted(folder.iterdir()) if "secret" in p.name]
+    if not secrets:
+        return failure("keys", f"no secret key in {folder}", "make the key pair with `clare init`")
+    exposed = [p for p in secrets if group_or_other_bits(p.stat().st_mode)]
+    if exposed:
+        return failure("keys", f"{exposed[0]} is readable by others", f"chmod 600 {exposed[0]}")
+    return ok("keys", f"{len(secrets)} secret key file(s) in {folder}, private")
+
+
+def own_public_keys(paths: InstancePaths) -> set[str]:
+    """This host's public keys, from the ZeroMQ certificate files in its key folder."""
+    keys: set[str] = set()
+    if not paths.keys_dir.is_dir():
+        return keys
+    for path in paths.keys_dir.iterdir():
+        try:
+            keys.update(_PUBLIC_KEY_LINE.findall(path.read_text(errors="replace")))
+        except OSError:
+            continue
+    return keys
+
+
+def check_runtime_dir(paths: InstancePaths) -> Check:
+    folder = paths.runtime_dir
+    if not folder.is_dir():
+        return warning("runtime", f"no runtime folder at {folder}", "start Clare: `clare up`")
+    if group_or_other_bits(folder.stat().st_mode):
+        return failure(
+            "runtime",
+            f"{folder} is open to other users: they could command the writer",
+            f"chmod 700 {folder}",
+        )
+    return ok("runtime", f"{folder} (mode 700)")
+
+
+def integrity(path: Path) -> list[str]:
+    """What ``PRAGMA integrity_check`` finds wrong (empty when the database is sound)."""
+    try:
+        conn = open_reader(path)
+    except ClareError as exc:
+        return [str(exc)]
+    try:
+        rows = conn.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.Error as exc:  # "file is not a database", "malformed"
+        return [f"{type(exc).__name__}: {exc}"]
+    finally:
+        conn.close()
+    problems = [str(row[0]) for row in rows]
+    return [] if problems == ["ok"] else problems
+
+
+def check_events_db(paths: InstancePaths) -> Check:
+    path = paths.events_db
+    if not path.exists():
+        return warning("events-db", f"no events yet at {path}", "start Clare once: `clare up`")
+    problems = integrity(path)
+    if problems:
+        return failure(
+            "events-db",
+            f"{path} is damaged: {problems[0]}",
+            "stop Clare and restore events.db from a backup or a peer (docs/operations.md)",
+        )
+    return ok("events-db", f"{path} passes integrity_check")
+
+
+def check_views_db(paths: InstancePaths, *, events_sound: bool) -> list[Check]:
+    """Integrity of the views, then (if both DBs are sound) that they equal a rebuild."""
+    path = paths.views_db
+    if not path.exists():
+        return [warning("views-db", f"no views yet at {path}", "start Clare once: `clare up`")]
+    rebuild_fix = (
+        f"rebuild them from the events: `clare rebuild` (if that fails, stop Clare, "
+        f"delete {path} and start it again)"
+    )
+    problems = integrity(path)
+    if problems:
+        return [failure("views-db", f"{path} is damaged: {problems[0]}", rebuild_fix)]
+    checks = [ok("views-db", f"{path} passes integrity_check")]
+    if not events_sound:
+        return checks
+    try:
+        result = maintenance.verify(paths)
+    except (ClareError, sqlite3.Error) as exc:
+        return [*checks, failure("views-verify", f"cannot compare the views: {exc}", rebuild_fix)]
+    if not result["ok"]:
+        summary = (
+            f"{result['difference_count']} difference(s) from a rebuild at position "
+            f"{result['position']}, e.g. {result['differences'][0]}"
+        )
+        return [*checks, failure("views-verify", summary, "`clare rebuild`")]
+    summary = f"views equal a rebuild at position {result['position']} ({result['rows']} rows)"
+    return [*checks, ok("views-verify", summary)]

@@ -1,0 +1,231 @@
+"""Doctor checks of the running stack: nodes, their endpoints, and the peers.
+
+A node is up when some process holds its lock file (the kernel drops the lock
+when the process dies, so this is never stale). It answers when a probe over
+its own socket gets a reply: ``ping`` for the writer, ``status`` for the
+projector; other nodes have no probe yet, so for them holding the lock is all
+we can say. The nodes looked at are those of :data:`clare.nodes.run.NODES` at
+run time, so a node added later is checked without a change here.
+"""
+
+from __future__ import annotations
+
+import socket
+import urllib.parse
+from typing import TYPE_CHECKING
+
+from clare.bus.client import CommandClient
+from clare.bus.endpoints import (
+    PROJECTOR_VIEWS,
+    PUBLISHERS,
+    WRITER_COMMANDS,
+    WRITER_EVENTS,
+    Endpoints,
+)
+from clare.errors import ClareError
+from clare.nodes import run as run_mod
+from clare.nodes.lock import is_held, read_holder
+from clare.nodes.projector import PROJECTOR_CONTROL
+from clare.ops import procfs
+from clare.ops.checks import Check, failure, ok, warning
+
+if TYPE_CHECKING:
+    from clare.config import Config, Peer
+    from clare.paths import InstancePaths
+
+PROBE_TIMEOUT_S = 1.0
+PEER_CONNECT_TIMEOUT_S = 2.0
+
+#: The command socket each node answers on, and the op that asks it how it is.
+PROBES = {"writer": (WRITER_COMMANDS, "ping"), "projector": (PROJECTOR_CONTROL, "status")}
+
+#: The sockets a running node must have bound (nodes not named here bind as they please).
+EXPECTED = {
+    "writer": (WRITER_COMMANDS, WRITER_EVENTS),
+    "projector": (PROJECTOR_CONTROL, PROJECTOR_VIEWS),
+}
+
+#: Socket file name -> the node that binds it.
+OWNERS = {
+    **{sock: node for node, sock in PUBLISHERS.items()},
+    WRITER_COMMANDS: "writer",
+    PROJECTOR_CONTROL: "projector",
+}
+
+# A CURVE public key is 32 bytes in Z85: 40 characters of this alphabet.
+_Z85 = frozenset(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+)
+
+
+def _start_fix(node: str) -> str:
+    return f"start Clare: `clare up`, or `systemctl --user start clare-{node}`"
+
+
+def _restart_fix(node: str) -> str:
+    return (
+        f"restart it (`systemctl --user restart clare-{node}`, or stop and start `clare up`); "
+        f"its log says why: `journalctl --user -u clare-{node}`"
+    )
+
+
+def probe(paths: InstancePaths, node: str) -> dict[str, object] | str:
+    """The node's answer to its probe, or why there was none."""
+    name, op = PROBES[node]
+    endpoints = Endpoints(paths)
+    try:
+        with CommandClient(
+            endpoints.ipc(name),
+            endpoints.socket_file(name),
+            timeout_s=PROBE_TIMEOUT_S,
+            attempts=1,
+        ) as client:
+            return client.call(op)
+    except ClareError as exc:
+        return str(exc)
+
+
+def check_node(paths: InstancePaths, node: str) -> Check:
+    name = f"node:{node}"
+    lock = paths.lock_file(node)
+    if not is_held(lock):
+        return failure(name, f"the {node} node is not running", _start_fix(node))
+    pid = read_holder(lock)
+    if node not in PROBES:
+        return ok(name, f"running (pid {pid}); this node has no probe")
+    answer = probe(paths, node)
+    if isinstance(answer, str):
+        summary = f"running (pid {pid}) but not answering on {PROBES[node][0]}: {answer}"
+        return failure(name, summary, _restart_fix(node))
+    detail = ", ".join(f"{k} {answer[k]}" for k in ("pid", "seq", "position") if k in answer)
+    return ok(name, f"running and answering ({detail})")
+
+
+def check_endpoints(paths: InstancePaths, node: str) -> Check | None:
+    """The node's socket files exist and are bound by the process that holds its lock.
+
+    None for a stopped node that left nothing behind: there is nothing to say.
+    """
+    name = f"endpoints:{node}"
+    endpoints = Endpoints(paths)
+    socks = sorted(s for s, owner in OWNERS.items() if owner == node)
+    present = [s for s in socks if (paths.runtime_dir / s).exists()]
+    lock = paths.lock_file(node)
+    if not is_held(lock):
+        if present:
+            stale = " ".join(str(paths.runtime_dir / s) for s in present)
+            return warning(
+                name,
+                f"{', '.join(present)} left behind by a stopped {node} node "
+                "(clients wait for a timeout instead of failing at once)",
+                f"start the node (`clare up`), or remove them: rm {stale}",
+            )
+        return None
+    pid = read_holder(lock)
+    if pid is None or not procfs.pid_alive(pid):
+        return failure(
+            name,
+            f"the {node} lock is held but names no live process (pid {pid})",
+            f"stop every Clare process of this instance, then `clare up`; see `fuser {lock}`",
+        )
+    missing = [s for s in EXPECTED.get(node, ()) if s not in present]
+    if missing:
+        return failure(name, f"{', '.join(missing)} missing", _restart_fix(node))
+    stolen = [s for s in present if procfs.bound_by(endpoints.socket_file(s), pid) is False]
+    if stolen:
+        return failure(
+            name,
+            f"{', '.join(stolen)} is not bound by the {node} node (pid {pid}): "
+            "another process took it over",
+            f"find the other process with `ss -xlp | grep {stolen[0]}`, stop it, then "
+            f"restart the {node} node",
+        )
+    return ok(name, f"{', '.join(present) or 'no sockets'} owned by pid {pid}")
+
+
+def check_nodes(paths: InstancePaths) -> list[Check]:
+    checks = []
+    for node in run_mod.available_nodes():
+        checks.append(check_node(paths, node))
+        endpoints = check_endpoints(paths, node)
+        if endpoints is not None:
+            checks.append(endpoints)
+    return checks
+
+
+def parse_tcp_endpoint(endpoint: str) -> tuple[str, int] | None:
+    """``tcp://host:port`` -> (host, port); None if it is not one."""
+    parsed = urllib.parse.urlsplit(endpoint)
+    try:
+        port = parsed.port
+    except ValueError:
+        return None
+    if parsed.scheme != "tcp" or not parsed.hostname or port is None:
+        return None
+    return parsed.hostname, port
+
+
+def is_curve_public_key(key: str) -> bool:
+    return len(key) == 40 and all(c in _Z85 for c in key)
+
+
+def check_peer_config(peer: Peer, own_keys: set[str]) -> Check | None:
+    """What is wrong with a peer's entry in clare.toml, or None."""
+    name = f"peer:{peer.name}"
+    re_add = (
+        f"`clare sync peer remove {peer.name}`, then `clare sync peer add {peer.name} "
+        f"tcp://HOST:PORT --key KEY` with the key `clare keys show` prints on {peer.name}"
+    )
+    if parse_tcp_endpoint(peer.endpoint) is None:
+        return failure(name, f"endpoint {peer.endpoint!r} is not tcp://HOST:PORT", re_add)
+    if not is_curve_public_key(peer.key):
+        summary = f"key {peer.key[:12]!r}... is not a CURVE public key (40 Z85 characters)"
+        return failure(name, summary, re_add)
+    if peer.key in own_keys:
+        return failure(name, "key is this host's own public key, not the peer's", re_add)
+    return None
+
+
+def check_peers(config: Config | None, own_keys: set[str]) -> list[Check]:
+    if config is None:
+        return [warning("peers", "not checked: the config does not load", "see the config check")]
+    if not config.peers:
+        return [ok("peers", "no peers: this host syncs with no one")]
+    checks = []
+    for peer in config.peers:
+        problem = check_peer_config(peer, own_keys)
+        if problem is not None:
+            checks.append(problem)
+        elif "gossip" not in run_mod.NODES:
+            checks.append(
+                warning(
+                    f"peer:{peer.name}",
+                    "key well formed; reachability not checked: this Clare has no gossip node",
+                    "upgrade Clare to a version with sync (the gossip node)",
+                )
+            )
+        else:
+            checks.append(check_peer_reachable(peer))
+    return checks
+
+
+def check_peer_reachable(peer: Peer) -> Check:
+    """A TCP connection to the peer's gossip port.
+
+    Whether the peer then accepts our key is the gossip node's to tell (a
+    refused key shows in ``clare sync status``): a bare connection cannot.
+    """
+    name = f"peer:{peer.name}"
+    address = parse_tcp_endpoint(peer.endpoint)
+    assert address is not None  # check_peer_config ran first
+    try:
+        with socket.create_connection(address, timeout=PEER_CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        return failure(
+            name,
+            f"{peer.endpoint} unreachable: {exc}",
+            f"check the tunnel (`wg show`, `ping {address[0]}`) and that Clare runs on "
+            f"{peer.name} (`clare doctor` there)",
+        )
+    return ok(name, f"{peer.endpoint} reachable; authentication: see `clare sync status`")
