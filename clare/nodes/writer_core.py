@@ -139,31 +139,39 @@ class WriterCore:
             raise UsageError(f"ingest takes a list of at most {MAX_INGEST_EVENTS} events")
         stored = duplicates = 0
         rejected: list[dict[str, str]] = []
+        # (id, local seq) of each event stored now: the gossip node relays exactly these.
+        new_seqs: list[list[Any]] = []
         for item in raw:
             try:
                 event = _remote_event(item)
-                reason = self._refuse_remote(event)
+                refusal = self._refuse_remote(event)
             except ProtocolError as exc:
                 rejected.append(
                     {
                         "id": str(item[0]) if isinstance(item, list) and item else "",
                         "reason": str(exc),
+                        "code": "malformed",
                     }
                 )
                 continue
-            if reason is not None:
-                rejected.append({"id": event.id, "reason": reason})
+            if refusal is not None:
+                code, reason = refusal
+                rejected.append({"id": event.id, "reason": reason, "code": code})
                 continue
             entity = _entity_of(event)
             new = self.log.append_remote(event, entity)
             if new is None:
-                has_id, _ = self.log.holds(event.id, event.origin, event.origin_seq)
-                if has_id:
+                has_id, has_slot = self.log.holds(event.id, event.origin, event.origin_seq)
+                if has_id and has_slot:
                     duplicates += 1
                 else:
-                    rejected.append(
-                        {"id": event.id, "reason": "another event holds its (origin, origin_seq)"}
+                    # The id or the slot is taken by a different event: refused for good.
+                    reason = (
+                        "its id is stored at another (origin, origin_seq)"
+                        if has_id
+                        else "another event holds its (origin, origin_seq)"
                     )
+                    rejected.append({"id": event.id, "reason": reason, "code": "conflict"})
                 continue
             self.clock.receive(event.hlc)
             if entity:
@@ -173,21 +181,23 @@ class WriterCore:
                         entity, decode_domain(event.kind, event.data()), meta_of(new)
                     )
             committed.append(new)
+            new_seqs.append([new.id, new.seq])
             stored += 1
         if rejected:
             self.rejected_remote += len(rejected)
             log.warning("remote events rejected", count=len(rejected), first=rejected[0])
-        return {"stored": stored, "duplicates": duplicates, "rejected": rejected}
+        return {"stored": stored, "duplicates": duplicates, "rejected": rejected, "new": new_seqs}
 
-    def _refuse_remote(self, event: Event) -> str | None:
+    def _refuse_remote(self, event: Event) -> tuple[str, str] | None:
+        """(code, reason) if the event must not be stored: ``clock_ahead`` is for now only."""
         if event.origin == self.log.machine_id:
             has_id, _ = self.log.holds(event.id, event.origin, event.origin_seq)
             if not has_id:
-                return "claims to come from this host, which never made it"
+                return "conflict", "claims to come from this host, which never made it"
         try:
             self.clock.check(event.hlc)
         except ClockAheadError as exc:
-            return str(exc)
+            return exc.code, str(exc)
         return None
 
     def status(self) -> dict[str, Any]:
