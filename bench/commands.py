@@ -1,0 +1,140 @@
+"""Acknowledged commands: one client's latency, and sixteen clients' throughput.
+
+Both drive the running writer through ``CommandClient``, the blocking client
+the CLI and the hook use, with ``task.add`` (a decision, an event and the
+idempotency record, all committed with ``synchronous=FULL`` before the
+answer). Each sits beside raw SQLite on the same disk, measured just before.
+
+Sixteen clients are sixteen threads, each with its own DEALER socket: a
+client spends nearly all its time waiting in ``poll``, which releases the
+GIL, so threads load the writer as separate processes would, without paying
+for sixteen interpreters on a two-core machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from bench import rawsql
+from bench.figures import Figure, Section, percentile, share_of, within
+from bench.procs import BenchError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bench.stack import Stack
+
+RAW_SINGLE = "raw SQLite insert, own fsync'd transaction"
+
+
+def _task_args(title: str) -> dict[str, object]:
+    return {"project": "bench", "title": title, "author": "bench@host"}
+
+
+def latency(stack: Stack, scratch: Path, count: int) -> Section:
+    raw = rawsql.insert_latencies_ms(scratch / "raw-latency.db", count)
+    samples: list[float] = []
+    with stack.command_client() as client:
+        client.call("task.add", _task_args("warm-up"))  # connects, loads the project
+        for i in range(count):
+            started = time.perf_counter()
+            client.call("task.add", _task_args(f"latency {i}"))
+            samples.append((time.perf_counter() - started) * 1000)
+    figures = [
+        Figure(
+            f"acknowledged command, 1 client, p{p}",
+            percentile(samples, p),
+            "ms",
+            percentile(raw, p),
+            RAW_SINGLE,
+            (within(2.0),),
+        )
+        for p in (50, 99)
+    ]
+    return Section(
+        "Acknowledged command latency, one client",
+        f"""
+{count} `task.add` commands in a row from one `CommandClient`, each timed from send
+to the writer's answer (committed with `synchronous=FULL`). Baseline: {count} single-row
+INSERTs, each in its own transaction, into an events DB with Clare's schema and pragmas
+(WAL, `synchronous=FULL`) on the same disk.
+""",
+        figures,
+    )
+
+
+def throughput(stack: Stack, scratch: Path, clients: int, seconds: float) -> Section:
+    raw = rawsql.batched_insert_rate(scratch / "raw-batch.db", clients, seconds)
+    raw_big = rawsql.batched_insert_rate(scratch / "raw-batch-big.db", 1000, seconds)
+    rate = _drive(stack, clients, seconds)
+    figures = [
+        Figure(
+            f"acknowledged commands/s, {clients} clients",
+            rate,
+            "/s",
+            raw,
+            f"raw SQLite, {clients} rows per fsync'd transaction",
+            (share_of(0.4),),
+        ),
+        Figure(
+            f"acknowledged commands/s, {clients} clients, vs 1,000-row batches",
+            rate,
+            "/s",
+            raw_big,
+            "raw SQLite, 1,000 rows per fsync'd transaction",
+            note="context only: no writer can group more commands than there are clients",
+        ),
+    ]
+    return Section(
+        f"Acknowledged commands per second, {clients} clients",
+        f"""
+{clients} threads, each with its own `CommandClient` (a DEALER socket), send `task.add`
+back to back for {seconds:g} s; the figure is answers received per second. The writer
+commits whatever is queued in one transaction (group commit), so at most {clients}
+commands share an fsync. Baseline: raw SQLite inserts, {clients} rows per fsync'd
+transaction (the best any group commit of {clients} waiting clients could do), for the
+same time on the same disk; a second row gives the rate of 1,000-row transactions.
+""",
+        figures,
+    )
+
+
+def _drive(stack: Stack, clients: int, seconds: float) -> float:
+    counts = [0] * clients
+    errors: list[BaseException] = []
+    window = [0.0, 0.0]  # start and end, set once every client is connected
+
+    def open_window() -> None:
+        window[0] = time.perf_counter()
+        window[1] = window[0] + seconds
+
+    start = threading.Barrier(clients + 1, action=open_window)
+
+    def client_loop(index: int) -> None:
+        try:
+            with stack.command_client() as client:
+                client.call("ping")  # connect before the clock starts
+                start.wait()
+                n = 0
+                while time.perf_counter() < window[1]:
+                    client.call("task.add", _task_args(f"load {index}.{n}"))
+                    n += 1
+                counts[index] = n
+        except BaseException as exc:  # reported below: a lost client voids the figure
+            errors.append(exc)
+            start.abort()
+
+    threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - window[0]
+    if errors:
+        raise BenchError(f"a client failed under load: {errors[0]!r}")
+    return sum(counts) / elapsed

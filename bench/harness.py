@@ -1,0 +1,160 @@
+"""Run every benchmark against one real instance and write the report.
+
+The order matters and is fixed: the events are generated first (straight into
+the instance's events DB), then rebuilt in a child process while nothing else
+runs, then the stack is started (the projector catches up on all of them) and
+driven like a user would; the nodes' peak memory is read last, so it covers
+every run.
+
+``--quick`` runs the same code on small numbers, to show in seconds that the
+harness works; its figures are not the project's figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench import commands, rebuild, visible, wall
+from bench.eventgen import write_history
+from bench.figures import Figure, Section, at_most
+from bench.procs import BenchError
+from bench.report import render, this_machine
+from bench.stack import Stack
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO / "docs" / "benchmarks.md"
+RSS_AIM_MB = 80.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    events: int
+    commands: int
+    clients: int
+    load_s: float
+    wall_runs: int
+    visible: int
+    visible_pause_s: float
+
+
+FULL = Plan(1_000_000, 2000, 16, 10.0, 30, 500, 0.005)
+QUICK = Plan(5_000, 40, 16, 0.5, 2, 20, 0.002)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Measure Clare beside raw baselines."
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run in seconds")
+    parser.add_argument("--events", type=int, help="events to generate (full: 1,000,000)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the Markdown report "
+        "(full mode: docs/benchmarks.md; quick mode: only printed)",
+    )
+    parser.add_argument("--json", type=Path, help="also write every figure as JSON here")
+    return parser.parse_args(argv)
+
+
+def _progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def run(plan: Plan) -> list[Section]:
+    sections: list[Section] = []
+    scratch = Path(tempfile.mkdtemp(prefix="cbs", dir="/tmp"))
+    try:
+        with Stack() as stack:
+            started = time.perf_counter()
+            write_history(stack.paths.events_db, plan.events, stack.machine_id)
+            _progress(f"{plan.events:,} events in {time.perf_counter() - started:.1f} s")
+            sections.append(rebuild.rebuild(stack.paths.events_db, scratch))
+            _progress("rebuild measured")
+            up_s = stack.up()
+            sections.append(_startup(plan.events, up_s))
+            _progress(f"stack up and caught up in {up_s:.1f} s")
+            sections.append(commands.latency(stack, scratch, plan.commands))
+            _progress("latency measured")
+            sections.append(commands.throughput(stack, scratch, plan.clients, plan.load_s))
+            _progress("throughput measured")
+            sections.append(visible.visibility(stack, plan.visible, plan.visible_pause_s))
+            _progress("visibility measured")
+            sections.append(wall.task_add(stack, plan.wall_runs))
+            sections.append(wall.hook(stack, plan.wall_runs))
+            _progress("wall times measured")
+            sections.append(_memory(stack, plan.events))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return sections
+
+
+def _startup(events: int, seconds: float) -> Section:
+    return Section(
+        "Start-up",
+        f"""
+`clare up` on an instance holding {events:,} events, timed until the writer answers and
+the projector has folded every stored event into the views (from an empty views DB).
+""",
+        [
+            Figure(f"`clare up` to views caught up ({events:,} events)", seconds, "s"),
+            Figure("projector catch-up rate, including start-up", events / seconds, "/s"),
+        ],
+    )
+
+
+def _memory(stack: Stack, events: int) -> Section:
+    peaks = stack.peak_rss_kb()
+    figures = [
+        Figure(
+            f"peak RSS, {name} node ({events:,} events)" if name != "up" else "peak RSS, clare up",
+            kb / 1024,
+            "MB",
+            aims=(at_most(RSS_AIM_MB),) if name != "up" else (),
+        )
+        for name, kb in sorted(peaks.items())
+    ]
+    if not figures:
+        raise BenchError("no process of the stack was alive to read its peak memory")
+    return Section(
+        "Peak memory of each process",
+        f"""
+VmHWM from /proc/PID/status of `clare up` and of each node it started, read after every
+benchmark above has run against the instance of {events:,} generated events (plus the
+commands the benchmarks sent).
+""",
+        figures,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.events is not None:
+        plan = replace(plan, events=max(args.events, 100))
+    try:
+        sections = run(plan)
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    mode = "quick" if args.quick else "full"
+    command = "python -m bench" + (" --quick" if args.quick else "")
+    text = render(sections, this_machine(REPO), mode=mode, command=command)
+    out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        _progress(f"report written to {out}")
+    else:
+        print(text)
+    if args.json is not None:
+        figures = [f.to_json() for s in sections for f in s.figures]
+        args.json.write_text(json.dumps({"mode": mode, "figures": figures}, indent=1))
+    return 0

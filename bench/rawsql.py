@@ -1,0 +1,87 @@
+"""Raw SQLite baselines: what the disk and SQLite alone can do, with Clare's own settings.
+
+The rows go into a database made by ``open_events_db``: the same schema and
+indexes, WAL, ``synchronous=FULL``, on the same disk as the instance being
+measured. So a ratio to these figures is the cost of Clare itself (bus,
+decoding, deciding, the idempotency record), not of the storage it chose.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from clare.domain.events import TaskCreated
+from clare.events import encode_body
+from clare.hlc import pack, wall_ms
+from clare.store.eventlog import open_events_db
+
+if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
+
+_INSERT = (
+    "INSERT INTO events (id, origin, origin_seq, hlc, kind, entity, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_ORIGIN = "00000000-0000-4000-8000-00000000beef"
+
+
+class RawLog:
+    """An events DB written with plain INSERTs, one connection, no Clare in between."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn: sqlite3.Connection = open_events_db(path)
+        self.seq = 0
+        self.body = encode_body(
+            TaskCreated(
+                task="t-0000000000", project="bench", title="a task like any other"
+            ).to_body()
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _row(self) -> tuple[str, str, int, int, str, str, bytes]:
+        self.seq += 1
+        stamp = pack(wall_ms(), self.seq & 0xFFFF)
+        task = f"t-{self.seq:010x}"
+        return (str(uuid.uuid4()), _ORIGIN, self.seq, stamp, "TaskCreated", task, self.body)
+
+    def insert_batch(self, rows: int) -> None:
+        """``rows`` inserts in one transaction, committed (and so fsync'd) before returning."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        for _ in range(rows):
+            self.conn.execute(_INSERT, self._row())
+        self.conn.execute("COMMIT")
+
+
+def insert_latencies_ms(path: Path, count: int) -> list[float]:
+    """Latency of ``count`` single-row transactions, each its own fsync'd commit."""
+    log = RawLog(path)
+    try:
+        log.insert_batch(1)  # the first commit creates the WAL file: not typical
+        samples = []
+        for _ in range(count):
+            started = time.perf_counter()
+            log.insert_batch(1)
+            samples.append((time.perf_counter() - started) * 1000)
+        return samples
+    finally:
+        log.close()
+
+
+def batched_insert_rate(path: Path, batch: int, seconds: float) -> float:
+    """Rows per second inserted in transactions of ``batch`` rows, for about ``seconds``."""
+    log = RawLog(path)
+    try:
+        log.insert_batch(batch)
+        rows = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            log.insert_batch(batch)
+            rows += batch
+        return rows / (time.perf_counter() - started)
+    finally:
+        log.close()
