@@ -36,7 +36,8 @@ def run_checks(paths: InstancePaths, env: Mapping[str, str] | None = None) -> li
     checks.append(_guarded("claude", lambda: doctor_claude.check_claude_found(config, env)))
     checks.append(_guarded("hooks", lambda: doctor_claude.check_hooks(config, env)))
     own_keys = doctor_files.own_public_keys(paths)
-    checks += _guarded_list("peers", lambda: doctor_nodes.check_peers(config, own_keys))
+    status = doctor_nodes.gossip_status(paths)
+    checks += _guarded_list("peers", lambda: doctor_nodes.check_peers(config, own_keys, status))
     return checks
 
 

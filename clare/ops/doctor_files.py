@@ -65,15 +65,24 @@ def check_keys(paths: InstancePaths) -> Check:
 
 
 def own_public_keys(paths: InstancePaths) -> set[str]:
-    """This host's public keys, from the ZeroMQ certificate files in its key folder."""
+    """This host's public keys: each non-secret file in its key folder holding one.
+
+    Either a bare key (what sync writes) or a ZeroMQ certificate's
+    ``public-key = "..."`` line.
+    """
     keys: set[str] = set()
     if not paths.keys_dir.is_dir():
         return keys
     for path in paths.keys_dir.iterdir():
+        if "secret" in path.name:
+            continue
         try:
-            keys.update(_PUBLIC_KEY_LINE.findall(path.read_text(errors="replace")))
+            text = path.read_text(errors="replace")
         except OSError:
             continue
+        keys.update(_PUBLIC_KEY_LINE.findall(text))
+        if len(text.strip()) == 40:
+            keys.add(text.strip())
     return keys
 
 
@@ -125,20 +134,22 @@ def check_views_db(paths: InstancePaths, *, events_sound: bool) -> list[Check]:
     path = paths.views_db
     if not path.exists():
         return [warning("views-db", f"no views yet at {path}", "start Clare once: `clare up`")]
-    rebuild_fix = (
-        f"rebuild them from the events: `clare rebuild` (if that fails, stop Clare, "
-        f"delete {path} and start it again)"
+    # `clare rebuild` cannot open a damaged file; a projector that finds no
+    # views file makes a new one from the events, which is the same rebuild.
+    damaged_fix = (
+        f"stop the projector, `rm -f {path} {path}-wal {path}-shm`, start it again: "
+        "it rebuilds the views from the events"
     )
     problems = integrity(path)
     if problems:
-        return [failure("views-db", f"{path} is damaged: {problems[0]}", rebuild_fix)]
+        return [failure("views-db", f"{path} is damaged: {problems[0]}", damaged_fix)]
     checks = [ok("views-db", f"{path} passes integrity_check")]
     if not events_sound:
         return checks
     try:
         result = maintenance.verify(paths)
     except (ClareError, sqlite3.Error) as exc:
-        return [*checks, failure("views-verify", f"cannot compare the views: {exc}", rebuild_fix)]
+        return [*checks, failure("views-verify", f"cannot compare the views: {exc}", damaged_fix)]
     if not result["ok"]:
         summary = (
             f"{result['difference_count']} difference(s) from a rebuild at position "

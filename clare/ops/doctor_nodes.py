@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import socket
 import urllib.parse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from clare.bus.client import CommandClient
 from clare.bus.endpoints import (
+    GOSSIP_CONTROL,
+    PROJECTOR_CONTROL,
     PROJECTOR_VIEWS,
     PUBLISHERS,
     WRITER_COMMANDS,
@@ -25,9 +27,8 @@ from clare.bus.endpoints import (
 from clare.errors import ClareError
 from clare.nodes import run as run_mod
 from clare.nodes.lock import is_held, read_holder
-from clare.nodes.projector import PROJECTOR_CONTROL
-from clare.ops import procfs
-from clare.ops.checks import Check, failure, ok, warning
+from clare.ops import peercred
+from clare.ops.checks import Check, Status, failure, ok, warning
 
 if TYPE_CHECKING:
     from clare.config import Config, Peer
@@ -37,7 +38,11 @@ PROBE_TIMEOUT_S = 1.0
 PEER_CONNECT_TIMEOUT_S = 2.0
 
 #: The command socket each node answers on, and the op that asks it how it is.
-PROBES = {"writer": (WRITER_COMMANDS, "ping"), "projector": (PROJECTOR_CONTROL, "status")}
+PROBES = {
+    "writer": (WRITER_COMMANDS, "ping"),
+    "projector": (PROJECTOR_CONTROL, "status"),
+    "gossip": (GOSSIP_CONTROL, "status"),
+}
 
 #: The sockets a running node must have bound (nodes not named here bind as they please).
 EXPECTED = {
@@ -50,6 +55,7 @@ OWNERS = {
     **{sock: node for node, sock in PUBLISHERS.items()},
     WRITER_COMMANDS: "writer",
     PROJECTOR_CONTROL: "projector",
+    GOSSIP_CONTROL: "gossip",
 }
 
 # A CURVE public key is 32 bytes in Z85: 40 characters of this alphabet.
@@ -69,7 +75,7 @@ def _restart_fix(node: str) -> str:
     )
 
 
-def probe(paths: InstancePaths, node: str) -> dict[str, object] | str:
+def probe(paths: InstancePaths, node: str) -> dict[str, Any] | str:
     """The node's answer to its probe, or why there was none."""
     name, op = PROBES[node]
     endpoints = Endpoints(paths)
@@ -98,7 +104,7 @@ def check_node(paths: InstancePaths, node: str) -> Check:
         summary = f"running (pid {pid}) but not answering on {PROBES[node][0]}: {answer}"
         return failure(name, summary, _restart_fix(node))
     detail = ", ".join(f"{k} {answer[k]}" for k in ("pid", "seq", "position") if k in answer)
-    return ok(name, f"running and answering ({detail})")
+    return ok(name, f"running and answering ({detail})" if detail else "running and answering")
 
 
 def check_endpoints(paths: InstancePaths, node: str) -> Check | None:
@@ -122,7 +128,7 @@ def check_endpoints(paths: InstancePaths, node: str) -> Check | None:
             )
         return None
     pid = read_holder(lock)
-    if pid is None or not procfs.pid_alive(pid):
+    if pid is None or not peercred.pid_alive(pid):
         return failure(
             name,
             f"the {node} lock is held but names no live process (pid {pid})",
@@ -131,15 +137,21 @@ def check_endpoints(paths: InstancePaths, node: str) -> Check | None:
     missing = [s for s in EXPECTED.get(node, ()) if s not in present]
     if missing:
         return failure(name, f"{', '.join(missing)} missing", _restart_fix(node))
-    stolen = [s for s in present if procfs.bound_by(endpoints.socket_file(s), pid) is False]
-    if stolen:
-        return failure(
-            name,
-            f"{', '.join(stolen)} is not bound by the {node} node (pid {pid}): "
-            "another process took it over",
-            f"find the other process with `ss -xlp | grep {stolen[0]}`, stop it, then "
-            f"restart the {node} node",
-        )
+    for sock in present:
+        socket_file = endpoints.socket_file(sock)
+        try:
+            owner = peercred.listener_pid(socket_file)
+        except peercred.NobodyListens:
+            return failure(name, f"nobody listens on {sock}", _restart_fix(node))
+        except OSError as exc:
+            return failure(name, f"cannot connect to {sock}: {exc}", _restart_fix(node))
+        if owner is not None and owner != pid:
+            return failure(
+                name,
+                f"{sock} is bound by pid {owner}, not by the {node} node (pid {pid}): "
+                "another process took it over",
+                f"stop pid {owner} (`ps -p {owner}`), then restart the {node} node",
+            )
     return ok(name, f"{', '.join(present) or 'no sockets'} owned by pid {pid}")
 
 
@@ -186,12 +198,27 @@ def check_peer_config(peer: Peer, own_keys: set[str]) -> Check | None:
     return None
 
 
-def check_peers(config: Config | None, own_keys: set[str]) -> list[Check]:
+def gossip_status(paths: InstancePaths) -> dict[str, Any] | None:
+    """The gossip node's status document (``clare sync status --json``), if it answers."""
+    if "gossip" not in run_mod.NODES or not is_held(paths.lock_file("gossip")):
+        return None
+    answer = probe(paths, "gossip")
+    return answer if isinstance(answer, dict) else None
+
+
+def check_peers(
+    config: Config | None, own_keys: set[str], status: dict[str, Any] | None = None
+) -> list[Check]:
+    """Each peer's entry, then what the gossip node says of its link (``status``).
+
+    Without a gossip node in this Clare, only the entries are checked. With one
+    that does not answer, a TCP connection tells at least whether the peer can
+    be reached; authentication and clocks need the node's word.
+    """
     if config is None:
         return [warning("peers", "not checked: the config does not load", "see the config check")]
-    if not config.peers:
-        return [ok("peers", "no peers: this host syncs with no one")]
     checks = []
+    links = {link.get("name"): link for link in (status or {}).get("peers", [])}
     for peer in config.peers:
         problem = check_peer_config(peer, own_keys)
         if problem is not None:
@@ -204,17 +231,54 @@ def check_peers(config: Config | None, own_keys: set[str]) -> list[Check]:
                     "upgrade Clare to a version with sync (the gossip node)",
                 )
             )
+        elif status is None:
+            checks.append(check_peer_reachable(peer, "the gossip node is not answering"))
         else:
-            checks.append(check_peer_reachable(peer))
+            checks.append(check_peer_link(peer, links.get(peer.name)))
+    if not config.peers:
+        checks.append(ok("peers", "no peers: this host syncs with no one"))
+    for refusal in (status or {}).get("refused", [])[:3]:
+        checks.append(
+            warning(
+                "peers",
+                f"refused {refusal.get('count')} connection(s) from {refusal.get('address')} "
+                f"with key {refusal.get('key')}",
+                "if that host is yours, allow it: `clare sync peer add NAME tcp://HOST:PORT "
+                f"--key {refusal.get('key')}`",
+            )
+        )
     return checks
 
 
-def check_peer_reachable(peer: Peer) -> Check:
-    """A TCP connection to the peer's gossip port.
+def check_peer_link(peer: Peer, link: dict[str, Any] | None) -> Check:
+    """A peer as the gossip node sees it: connected (so authenticated), clocks in bounds."""
+    name = f"peer:{peer.name}"
+    if link is None or not link.get("connected"):
+        reachable = check_peer_reachable(peer, "")
+        if reachable.status is not Status.OK:
+            return reachable
+        return failure(
+            name,
+            f"{peer.endpoint} answers TCP but the link is down: the keys may not match",
+            f"compare `clare keys show` on {peer.name} with its key here, and check that "
+            f"{peer.name} lists this host's key (`clare sync peer list` there)",
+        )
+    if link.get("clock_ahead"):
+        return warning(
+            name,
+            f"{link['clock_ahead']} batch(es) refused: {peer.name}'s clock is ahead of ours "
+            "by more than max_clock_offset_ms",
+            "synchronise the clocks of both hosts (`timedatectl set-ntp true`, `chronyc tracking`)",
+        )
+    return ok(
+        name,
+        f"connected and authenticated; last contact {link.get('last_contact')}, "
+        f"we lack {link.get('we_lack')}, they lack {link.get('they_lack')}",
+    )
 
-    Whether the peer then accepts our key is the gossip node's to tell (a
-    refused key shows in ``clare sync status``): a bare connection cannot.
-    """
+
+def check_peer_reachable(peer: Peer, why: str) -> Check:
+    """A TCP connection to the peer's gossip port: the network part of a link."""
     name = f"peer:{peer.name}"
     address = parse_tcp_endpoint(peer.endpoint)
     assert address is not None  # check_peer_config ran first
@@ -228,4 +292,10 @@ def check_peer_reachable(peer: Peer) -> Check:
             f"check the tunnel (`wg show`, `ping {address[0]}`) and that Clare runs on "
             f"{peer.name} (`clare doctor` there)",
         )
-    return ok(name, f"{peer.endpoint} reachable; authentication: see `clare sync status`")
+    if why:
+        return warning(
+            name,
+            f"{peer.endpoint} reachable; authentication not checked: {why}",
+            "start the gossip node: `clare up` or `systemctl --user start clare-gossip`",
+        )
+    return ok(name, f"{peer.endpoint} reachable")
