@@ -17,6 +17,7 @@ PROJECTOR_VIEWS = "proj.pub"
 POLLER_EVENTS = "poller.pub"
 GOSSIP_EVENTS = "gossip.pub"
 WEB_EVENTS = "web.pub"
+GOSSIP_CONTROL = "gossip.ctl"
 
 #: Every PUB socket by node name, for ``clare tap``.
 PUBLISHERS = {

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 NODES: dict[str, str] = {
     "writer": "clare.nodes.writer:serve_writer",
     "projector": "clare.nodes.projector:serve_projector",
+    "gossip": "clare.nodes.gossip:serve_gossip",
 }
 
 #: The order `clare up` starts them in (the writer first: the others talk to it).

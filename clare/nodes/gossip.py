@@ -1,0 +1,480 @@
+"""The gossip node: the I/O shell of the sync core (docs/sync-protocol.md).
+
+One task owns the :class:`~clare.sync.node.SyncNode`: every input (a peer's
+frame, a committed event, the answer of a read or an ingest, a timer, a
+change of peers) reaches it as a *job* on one bounded channel, a function
+the owner applies to the node at the current time. The actions that come
+back are carried out without waiting: a frame goes to the peer's outbox (a
+full outbox drops it, the protocol repairs), a read or an ingest becomes a
+task of its own that reports back with another job. So the node is never
+touched from two places, and nothing the owner does can block it.
+
+Around it: the transport (:mod:`clare.sync.transport`), the writer's PUB as
+a doorbell (a gap or a quiet spell is filled from SQLite, invariant 5), the
+writer's ``ingest`` command for remote batches, ``clare.toml`` watched for
+peer changes, and a control socket for ``clare sync status`` and ``now``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from contextlib import asynccontextmanager, closing
+from typing import TYPE_CHECKING, Any
+
+import trio
+import zmq
+
+from clare import config as config_mod
+from clare.bus import envelope, rpc
+from clare.bus.aclient import AsyncCommandClient, wait_until_up
+from clare.bus.endpoints import GOSSIP_CONTROL, Endpoints
+from clare.bus.zsock import open_socket
+from clare.errors import ClareError, ProtocolError, UsageError
+from clare.logs import get
+from clare.store import eventlog
+from clare.sync import status as status_mod
+from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, ReadEvents, Send
+from clare.sync.keys import ensure_keypair
+from clare.sync.messages import Advert, encode
+from clare.sync.node import SyncNode
+from clare.sync.peers import AllowList, changes
+from clare.sync.sqlite_log import SqliteLog, ingest_args
+from clare.sync.transport import open_context, serve_inbound, serve_outbound, serve_zap
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from clare.config import Config, Peer
+    from clare.events import Event
+    from clare.paths import InstancePaths
+    from clare.sync.config import SyncConfig
+    from clare.sync.keys import KeyPair
+
+log = get("clare.gossip")
+
+#: Work for the task that owns the core: apply me at this monotonic time (ms).
+Job = Callable[[int], list[Action]]
+
+INBOX = 1024
+OUTBOX = 64
+INGEST_CLIENTS = 4
+TAIL_BATCH = 5000
+TAIL_IDLE_S = 1.0
+CONFIG_CHECK_S = 1.0
+NOW_TIMEOUT_S = 8.0
+NOTICES_KEPT = 50
+
+
+def _now_ms() -> int:
+    return int(trio.current_time() * 1000)
+
+
+class Gossip:
+    """The shell's state: the core, the peers' outboxes, the store, the counters."""
+
+    def __init__(
+        self,
+        paths: InstancePaths,
+        config: Config,
+        keys: KeyPair,
+        node: SyncNode,
+        store: SqliteLog,
+        nursery: trio.Nursery,
+        ctx: zmq.Context[Any],
+        clients: trio.MemoryReceiveChannel[AsyncCommandClient],
+        returns: trio.MemorySendChannel[AsyncCommandClient],
+    ) -> None:
+        self.paths = paths
+        self.config = config
+        self.keys = keys
+        self.node = node
+        self.store = store
+        self.nursery = nursery
+        self.ctx = ctx
+        self.allow = AllowList(config.peers)
+        self.peers: dict[str, Peer] = {}
+        self._outboxes: dict[str, tuple[trio.MemorySendChannel[bytes], trio.CancelScope]] = {}
+        self.frames_dropped: dict[str, int] = {}
+        self.handshake_failures: dict[str, int] = {}
+        self.counters = {"ingest_failures": 0, "read_failures": 0, "refused_connections": 0}
+        self.notices: deque[status_mod.NoticeRecord] = deque(maxlen=NOTICES_KEPT)
+        self._send_job, self._jobs = trio.open_memory_channel[Job](INBOX)
+        self._clients, self._returns = clients, returns
+        self._db = trio.CapacityLimiter(1)  # one SQLite reader connection, one thread at a time
+
+    # -- the owner ----------------------------------------------------------
+
+    async def submit(self, job: Job) -> None:
+        await self._send_job.send(job)
+
+    async def run(self) -> None:
+        """Own the node: apply jobs as they come and run its timers. Never returns."""
+        while True:
+            deadline = self.node.next_deadline_ms()
+            wait_s = max(0.0, (deadline - _now_ms()) / 1000) if deadline is not None else 3600.0
+            with trio.move_on_after(wait_s):
+                job = await self._jobs.receive()
+                self.perform(job(_now_ms()))
+                # Take what else is waiting before looking at the timers again.
+                for _ in range(INBOX):
+                    try:
+                        job = self._jobs.receive_nowait()
+                    except trio.WouldBlock:
+                        break
+                    self.perform(job(_now_ms()))
+            deadline = self.node.next_deadline_ms()
+            if deadline is not None and _now_ms() >= deadline:
+                self.perform(self.node.tick(_now_ms()))
+
+    def perform(self, actions: list[Action]) -> None:
+        """Carry out the core's actions; none of them waits."""
+        for action in actions:
+            match action:
+                case Send(peer, message):
+                    self._send(peer, encode(message))
+                case ReadEvents():
+                    self.nursery.start_soon(self._read, action)
+                case Ingest():
+                    self.nursery.start_soon(self._ingest, action)
+                case PeerUp(peer):
+                    log.info("peer up", peer=peer)
+                case PeerDown(peer):
+                    log.info("peer down", peer=peer)
+                case Notice(peer, code, detail):
+                    self.notices.append(status_mod.NoticeRecord.of(action, time.time()))
+                    log.warning("sync notice", peer=peer, code=code, detail=detail)
+
+    def _send(self, peer: str, frame: bytes) -> None:
+        outbox = self._outboxes.get(peer)
+        if outbox is None:
+            return
+        try:
+            outbox[0].send_nowait(frame)
+        except trio.WouldBlock:
+            # The peer is unreachable or slow; what is lost is asked again later.
+            self.frames_dropped[peer] = self.frames_dropped.get(peer, 0) + 1
+
+    # -- store work -----------------------------------------------------------
+
+    async def _read(self, action: ReadEvents) -> None:
+        try:
+            events = await trio.to_thread.run_sync(
+                self.store.read,
+                action.ranges,
+                action.max_events,
+                action.max_bytes,
+                limiter=self._db,
+            )
+        except ClareError as exc:
+            self.counters["read_failures"] += 1
+            log.error("read for a peer failed", peer=action.peer, error=str(exc))
+            await self.submit(lambda now: self.node.read_failed(action.token, now))
+            return
+        await self.submit(lambda now: self.node.events_read(action.token, events, now))
+
+    async def _ingest(self, action: Ingest) -> None:
+        client = await self._clients.receive()
+        try:
+            reply = await client.call("ingest", ingest_args(action.events))
+            result = await trio.to_thread.run_sync(
+                self.store.result_of, action.events, reply, limiter=self._db
+            )
+        except ClareError as exc:
+            self.counters["ingest_failures"] += 1
+            log.error("ingest failed", peer=action.peer, events=len(action.events), error=str(exc))
+            await self.submit(lambda now: self.node.ingest_failed(action.token, now))
+            return
+        finally:
+            self._returns.send_nowait(client)
+        await self.submit(lambda now: self.node.ingested(action.token, result, now))
+
+    # -- peers ------------------------------------------------------------------
+
+    def set_peers(self, peers: tuple[Peer, ...], now_ms: int) -> list[Action]:
+        """Go to this peer table: links dropped and started as needed (a job)."""
+        dropped, started = changes(list(self.peers.values()), peers)
+        self.allow.update(peers)
+        actions: list[Action] = []
+        for peer in dropped:
+            self.peers.pop(peer.name, None)
+            send, scope = self._outboxes.pop(peer.name)
+            send.close()
+            scope.cancel()
+            actions += self.node.remove_peer(peer.name)
+            log.info("peer removed", peer=peer.name)
+        for peer in started:
+            self.peers[peer.name] = peer
+            send, frames = trio.open_memory_channel[bytes](OUTBOX)
+            scope = trio.CancelScope()
+            self._outboxes[peer.name] = (send, scope)
+            self.nursery.start_soon(self._outbound, peer, frames, scope)
+            actions += self.node.add_peer(peer.name, now_ms)
+            log.info("peer added", peer=peer.name, endpoint=peer.endpoint)
+        return actions
+
+    async def _outbound(
+        self, peer: Peer, frames: trio.MemoryReceiveChannel[bytes], scope: trio.CancelScope
+    ) -> None:
+        with scope:
+            try:
+                await serve_outbound(
+                    self.ctx,
+                    peer.endpoint,
+                    peer.key,
+                    self.keys,
+                    frames,
+                    on_refused=functools.partial(self._handshake_failed, peer.name),
+                )
+            except ClareError as exc:
+                log.error("cannot reach peer", peer=peer.name, error=str(exc))
+
+    def _handshake_failed(self, peer: str, reason: str) -> None:
+        self.handshake_failures[peer] = self.handshake_failures.get(peer, 0) + 1
+        if (
+            self.handshake_failures[peer] in (1, 10, 100)
+            or self.handshake_failures[peer] % 1000 == 0
+        ):
+            log.warning(
+                "cannot connect to peer",
+                peer=peer,
+                reason=reason,
+                failures=self.handshake_failures[peer],
+            )
+
+    async def deliver(self, peer: str, frame: bytes) -> None:
+        await self.submit(lambda now: self.node.receive_frame(peer, frame, now))
+
+    def refused(self, address: str, key: str) -> None:
+        self.counters["refused_connections"] += 1
+
+    async def watch_config(self) -> None:
+        """Apply peer changes in ``clare.toml`` without a restart (checked by mtime)."""
+        seen = _stamp(self.paths)
+        while True:
+            await trio.sleep(CONFIG_CHECK_S)
+            if (stamp := _stamp(self.paths)) != seen:
+                seen = stamp
+                await self.reload()
+
+    async def reload(self) -> int:
+        try:
+            config = config_mod.load(self.paths)
+        except ClareError as exc:
+            log.error("clare.toml unreadable; keeping the peers we have", error=str(exc))
+            return len(self.peers)
+        await self.submit(lambda now: self.set_peers(config.peers, now))
+        return len(config.peers)
+
+    # -- control ----------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return status_mod.report(
+            origin=self.config.machine_id,
+            name=self.config.name,
+            port=self.config.gossip_port,
+            public_key=self.keys.public,
+            vector=self.node.vector,
+            statuses=self.node.status(),
+            peers=self.peers,
+            frames_dropped=self.frames_dropped,
+            refusals=self.allow.refusals.values(),
+            notices=list(self.notices),
+            counters={**self.counters, "pid": os.getpid()},
+            now_ms=_now_ms(),
+            wall_s=time.time(),
+        )
+
+    async def sync_now(self, timeout_s: float) -> dict[str, Any]:
+        """One round with every peer: our vector to each now, then wait until nothing lacks."""
+        before = {
+            s.name: (s.stats.events_received, s.stats.events_sent) for s in self.node.status()
+        }
+
+        def round_now(now: int) -> list[Action]:
+            adverts: list[Action] = [
+                Send(s.name, Advert(self.node.vector)) for s in self.node.status() if s.up
+            ]
+            return adverts + self.node.tick(now)
+
+        await self.submit(round_now)
+        settled = False
+        with trio.move_on_after(timeout_s):
+            await trio.sleep(0.2)  # let peers answer before judging
+            # The core's state has no event to wait on: poll it.
+            while not (settled := _settled(self.node)):  # noqa: ASYNC110
+                await trio.sleep(0.05)
+        moved = []
+        for s in self.node.status():
+            received, sent = before.get(s.name, (0, 0))
+            moved.append(
+                {
+                    "name": s.name,
+                    "connected": s.up,
+                    "received": s.stats.events_received - received,
+                    "sent": s.stats.events_sent - sent,
+                    "we_lack": s.we_lack,
+                    "they_lack": s.they_lack,
+                }
+            )
+        return {"settled": settled, "peers": sorted(moved, key=lambda m: str(m["name"]))}
+
+    async def serve_control(
+        self, endpoints: Endpoints, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        async with open_socket(
+            zmq.ROUTER, bind=endpoints.ipc(GOSSIP_CONTROL), options={zmq.MAXMSGSIZE: 64 * 1024}
+        ) as router:
+            task_status.started()
+            while True:
+                frames = await router.recv()
+                if len(frames) != 2:
+                    continue
+                identity, frame = frames
+                request_id = ""
+                try:
+                    request = rpc.parse_request(frame)
+                    request_id = request.id
+                    reply = rpc.encode_ok(request.id, await self._control(request))
+                except ClareError as exc:
+                    reply = rpc.encode_error(request_id, exc)
+                router.send_nowait([identity, reply])
+
+    async def _control(self, request: rpc.Request) -> dict[str, Any]:
+        if request.op == "status":
+            return self.status()
+        if request.op == "now":
+            timeout = request.args.get("timeout_s", NOW_TIMEOUT_S)
+            if not isinstance(timeout, int | float) or not 0 < timeout <= 60:
+                raise UsageError("timeout_s must be a number of seconds from 0 to 60")
+            return await self.sync_now(float(timeout))
+        if request.op == "reload":
+            return {"peers": await self.reload()}
+        raise UsageError(f"the gossip node does not know {request.op!r}")
+
+
+def _settled(node: SyncNode) -> bool:
+    return all(
+        not s.up or (s.outstanding_requests == 0 and s.we_lack == 0 and s.they_lack == 0)
+        for s in node.status()
+    )
+
+
+def _stamp(paths: InstancePaths) -> tuple[int, int] | None:
+    try:
+        st = paths.config_file.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+@asynccontextmanager
+async def _client_pool(
+    endpoint: str, size: int
+) -> AsyncIterator[
+    tuple[trio.MemoryReceiveChannel[AsyncCommandClient], trio.MemorySendChannel[AsyncCommandClient]]
+]:
+    # Several clients, so ingests of different batches reach the writer together
+    # and share one group commit (each client sends one command at a time).
+    clients = [AsyncCommandClient(endpoint, timeout_s=10.0) for _ in range(size)]
+    send, receive = trio.open_memory_channel[AsyncCommandClient](size)
+    for client in clients:
+        send.send_nowait(client)
+    try:
+        yield receive, send
+    finally:
+        for client in clients:
+            client.close()
+
+
+async def _follow_writer(gossip: Gossip, sub: Any, conn: Any, position: int) -> None:
+    """Feed committed events to the core: the PUB while it follows on, SQLite for gaps."""
+    while True:
+        frames = None
+        with trio.move_on_after(TAIL_IDLE_S):
+            frames = await sub.recv()
+        events: list[Event] = []
+        pending = [frames] if frames is not None else []
+        while len(pending) < TAIL_BATCH and (more := sub.recv_nowait()) is not None:
+            pending.append(more)
+        for item in pending:
+            try:
+                events.append(envelope.decode_event(envelope.decode(item[-1])))
+            except ProtocolError:
+                log.warning("undecodable event on the writer's PUB dropped")
+        fresh = [e for e in events if e.seq > position]
+        if fresh and all(e.seq == position + i for i, e in enumerate(fresh, 1)):
+            position = fresh[-1].seq
+            await gossip.submit(functools.partial(gossip.node.local_committed, fresh))
+            continue
+        # A gap, or a quiet second: whatever the PUB lost is in the store.
+        while True:
+            rows = await trio.to_thread.run_sync(eventlog.read_after, conn, position, TAIL_BATCH)
+            if not rows:
+                break
+            position = rows[-1].seq
+            await gossip.submit(functools.partial(gossip.node.local_committed, rows))
+
+
+async def serve_gossip(
+    paths: InstancePaths,
+    config: Config,
+    *,
+    sync_config: SyncConfig | None = None,
+    task_status: trio.TaskStatus[Gossip] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Sync this host's events with its peers until cancelled (the writer must be up)."""
+    keys, made = ensure_keypair(paths)
+    if made:
+        log.info("key pair made", public_key=keys.public)
+    endpoints = Endpoints(paths)
+    paths.ensure_runtime_dir()
+    probe = AsyncCommandClient(endpoints.writer_commands, timeout_s=1.0, attempts=1)
+    try:
+        await wait_until_up(probe)  # the events DB exists once the writer answers
+    finally:
+        probe.close()
+    # The context and the connections outlive the nursery: its tasks use them to the end.
+    with (
+        open_context() as ctx,
+        closing(eventlog.open_events_reader(paths.events_db)) as reader,
+        closing(eventlog.open_events_reader(paths.events_db)) as tail,
+    ):
+        async with (
+            _client_pool(endpoints.writer_commands, INGEST_CLIENTS) as (clients, returns),
+            open_socket(
+                zmq.SUB,
+                connect=[endpoints.writer_events],
+                options={zmq.SUBSCRIBE: b"ev.", zmq.RCVHWM: 200_000},
+            ) as sub,
+            trio.open_nursery() as nursery,
+        ):
+            # Subscribed before reading where the store is, so nothing falls in between.
+            store = SqliteLog(reader)
+            position = eventlog.last_seq(tail)
+            node = SyncNode(
+                config.machine_id, store.vector(), rng=random.Random().random, config=sync_config
+            )
+            gossip = Gossip(paths, config, keys, node, store, nursery, ctx, clients, returns)
+            await nursery.start(
+                functools.partial(serve_zap, on_refused=gossip.refused), ctx, gossip.allow
+            )
+            bound = await nursery.start(
+                serve_inbound,
+                ctx,
+                config.gossip_port,
+                keys,
+                node.config.max_frame_bytes,
+                gossip.deliver,
+            )
+            gossip.perform(gossip.set_peers(config.peers, _now_ms()))
+            nursery.start_soon(gossip.run)
+            nursery.start_soon(_follow_writer, gossip, sub, tail, position)
+            nursery.start_soon(gossip.watch_config)
+            await nursery.start(gossip.serve_control, endpoints)
+            log.info("gossip ready", endpoint=bound, peers=len(config.peers), key=keys.public)
+            task_status.started(gossip)

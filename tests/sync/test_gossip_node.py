@@ -1,0 +1,178 @@
+"""The gossip node in one process: two hosts, each a real writer and gossip node, over TCP."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import trio
+
+from clare import config as config_mod
+from clare import paths as paths_mod
+from clare.bus.aclient import AsyncCommandClient
+from clare.bus.endpoints import Endpoints
+from clare.nodes.gossip import Gossip, serve_gossip
+from clare.nodes.writer import serve_writer
+from clare.store import eventlog
+from clare.sync.config import SyncConfig
+from clare.sync.keys import ensure_keypair
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from clare.paths import InstancePaths
+
+FAST = SyncConfig(
+    round_interval_ms=300, heartbeat_interval_ms=200, peer_timeout_ms=1500, reject_backoff_ms=200
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Host:
+    name: str
+    paths: InstancePaths
+    config: config_mod.Config
+    public_key: str
+
+    def peer(self) -> config_mod.Peer:
+        return config_mod.Peer(
+            self.name, f"tcp://127.0.0.1:{self.config.gossip_port}", self.public_key
+        )
+
+    def vector(self) -> dict[str, int]:
+        conn = eventlog.open_events_reader(self.paths.events_db)
+        try:
+            return eventlog.version_vector(conn)
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def homes() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="clg", dir="/tmp"))  # short: ipc paths are limited
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def make_host(root: Path, name: str) -> Host:
+    paths = paths_mod.resolve(root / name)
+    config, _ = config_mod.init(paths, name=name, gossip_port=free_port())
+    keys, _ = ensure_keypair(paths)
+    return Host(name, paths, config, keys.public)
+
+
+def connect(a: Host, b: Host) -> None:
+    for host, other in ((a, b), (b, a)):
+        peers = (*(p for p in host.config.peers if p.name != other.name), other.peer())
+        host.config = config_mod.write_peers(host.paths, peers)
+
+
+async def start(nursery: trio.Nursery, host: Host) -> Gossip:
+    await nursery.start(functools.partial(serve_writer, host.paths, host.config))
+    gossip: Gossip = await nursery.start(
+        functools.partial(serve_gossip, host.paths, host.config, sync_config=FAST)
+    )
+    return gossip
+
+
+async def call(host: Host, op: str, **args: Any) -> dict[str, Any]:
+    client = AsyncCommandClient(Endpoints(host.paths).writer_commands)
+    try:
+        return await client.call(op, args)
+    finally:
+        client.close()
+
+
+async def wait_for(predicate: Any, timeout_s: float = 10.0) -> None:
+    with trio.fail_after(timeout_s):
+        while not predicate():
+            await trio.sleep(0.05)
+
+
+async def test_two_hosts_exchange_events_both_ways(homes: Path) -> None:
+    a, b = make_host(homes, "a"), make_host(homes, "b")
+    connect(a, b)
+    async with trio.open_nursery() as nursery:
+        ga = await start(nursery, a)
+        gb = await start(nursery, b)
+        await call(a, "project.add", name="alpha")
+        await call(b, "project.add", name="beta")
+        await wait_for(lambda: a.vector() == b.vector() and len(a.vector()) == 2)
+        # The store has them before the core hears back from the writer.
+        await wait_for(lambda: ga.status()["totals"]["events_received"] >= 1)
+        status = ga.status()
+        (link,) = status["peers"]
+        assert (link["name"], link["origin"]) == ("b", b.config.machine_id)
+        assert link["connected"]
+        assert link["events_received"] >= 1
+        assert status["refused"] == []
+        assert gb.status()["peers"][0]["events_sent"] >= 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_unknown_key_gets_nothing_and_gives_nothing(homes: Path) -> None:
+    a, b = make_host(homes, "a"), make_host(homes, "b")
+    # b knows a, but a has never heard of b's key.
+    b.config = config_mod.write_peers(b.paths, (a.peer(),))
+    async with trio.open_nursery() as nursery:
+        ga = await start(nursery, a)
+        gb = await start(nursery, b)
+        await call(a, "project.add", name="alpha")
+        await call(b, "project.add", name="beta")
+        await wait_for(lambda: ga.status()["refused"] != [])
+        await trio.sleep(1.0)
+        (refusal,) = ga.status()["refused"]
+        assert (refusal["key"], refusal["address"]) == (b.public_key, "127.0.0.1")
+        assert b.config.machine_id not in a.vector()
+        assert a.config.machine_id not in b.vector()
+        assert not gb.status()["peers"][0]["connected"]
+        nursery.cancel_scope.cancel()
+
+
+async def test_peers_added_to_the_config_take_effect_without_restart(homes: Path) -> None:
+    a, b = make_host(homes, "a"), make_host(homes, "b")
+    async with trio.open_nursery() as nursery:
+        ga = await start(nursery, a)
+        gb = await start(nursery, b)
+        await call(a, "project.add", name="alpha")
+        assert ga.status()["peers"] == []
+        connect(a, b)
+        await ga.reload()  # what `clare sync peer add` asks for; b finds it by mtime
+        await wait_for(lambda: a.config.machine_id in b.vector())
+        moved = await gb.sync_now(5.0)
+        assert moved["settled"]
+        # Removing the peer stops the link and the allow-list entry.
+        a.config = config_mod.write_peers(a.paths, ())
+        await ga.reload()
+        await wait_for(lambda: ga.status()["peers"] == [])
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_bad_peer_key_in_the_config_only_fails_that_link(homes: Path) -> None:
+    a, b = make_host(homes, "a"), make_host(homes, "b")
+    connect(a, b)
+    wrong = replace(b.peer(), key=a.public_key)  # a pins the wrong server key for b
+    a.config = config_mod.write_peers(a.paths, (wrong,))
+    async with trio.open_nursery() as nursery:
+        ga = await start(nursery, a)
+        await start(nursery, b)
+        await call(b, "project.add", name="beta")
+        await trio.sleep(1.5)
+        # a allows the wrong key for b and pins the wrong server key: no handshake
+        # completes in either direction, so nothing moves.
+        assert b.config.machine_id not in a.vector()
+        assert not ga.status()["peers"][0]["connected"]
+        assert ga.handshake_failures["b"] >= 1
+        nursery.cancel_scope.cancel()
