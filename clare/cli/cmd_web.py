@@ -1,0 +1,66 @@
+"""``clare serve``: the web page alone, in the foreground (``clare up`` runs it as a node)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from clare.cli.instance import Instance
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: [web] host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: [web] port, 8765; 0 picks a free one).")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CLARE_WEB_TOKEN",
+            help="Access token every request must carry; required off loopback.",
+        ),
+    ] = None,
+) -> None:
+    """Serve the status page and its JSON API until Ctrl-C.
+
+    Bound to loopback by default. Binding any other address needs a token;
+    open the page once as http://HOST:PORT/?token=TOKEN to store it in a cookie.
+    """
+    import trio
+
+    from clare import logs
+    from clare.nodes.lock import NodeLock
+    from clare.nodes.web import serve_web
+
+    inst: Instance = ctx.obj
+    config = inst.config
+    inst.paths.ensure_runtime_dir()
+    with NodeLock(inst.paths.lock_file("web")) as lock:
+        lock.acquire("the web node")
+        logs.setup("web")
+
+        async def main() -> None:
+            async with trio.open_nursery() as nursery:
+                urls = await nursery.start(
+                    lambda task_status: serve_web(
+                        inst.paths, config, host=host, port=port, token=token,
+                        task_status=task_status,
+                    )
+                )  # fmt: skip
+                print(f"Clare web on {', '.join(urls)}. Ctrl-C stops it.", file=sys.stderr)
+                with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        nursery.cancel_scope.cancel()
+                        break
+
+        trio.run(main)

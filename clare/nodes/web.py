@@ -1,0 +1,132 @@
+"""The web node: the status page and its API, served by hypercorn's trio worker.
+
+Wiring only: one task owns each SUB socket (the writer's events, the
+projector's view notices) and feeds the ``Hub``; the app sends commands
+through an ``AsyncCommandClient``; hypercorn serves the app in this trio loop.
+Stopping (cancellation, or SIGTERM through ``clare node web``) closes the hub
+first, which ends every open SSE stream, so shutdown does not wait on them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import trio
+import zmq
+from hypercorn.config import Config as HyperConfig
+from hypercorn.trio import serve
+
+from clare.bus import envelope
+from clare.bus.aclient import AsyncCommandClient
+from clare.bus.endpoints import Endpoints
+from clare.bus.zsock import open_socket
+from clare.errors import ProtocolError
+from clare.logs import get
+from clare.web.app import create_app
+from clare.web.context import WebContext
+from clare.web.guard import policy_for
+from clare.web.hub import Hub, ViewNotice
+
+if TYPE_CHECKING:
+    from clare.config import Config
+    from clare.paths import InstancePaths
+
+log = get("clare.web")
+
+#: Bounds how long open connections may delay a stop.
+GRACEFUL_TIMEOUT_S = 0.5
+
+
+async def serve_web(
+    paths: InstancePaths,
+    config: Config,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    token: str | None = None,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the web page until cancelled; ``task_status`` gets the bound URLs."""
+    bind_host = host or config.web_host
+    bind_port = config.web_port if port is None else port
+    policy = policy_for(bind_host, config.web_token if token is None else token)
+    endpoints = Endpoints(paths)
+    paths.ensure_runtime_dir()
+    hub = Hub()
+    commands = AsyncCommandClient(endpoints.writer_commands)
+    ctx = WebContext(paths, config, commands, hub)
+    app = create_app(ctx, policy)
+    hyper = HyperConfig()
+    hyper.bind = [f"[{bind_host}]:{bind_port}" if ":" in bind_host else f"{bind_host}:{bind_port}"]
+    hyper.graceful_timeout = GRACEFUL_TIMEOUT_S
+    hyper.accesslog = None
+    hyper.keep_alive_timeout = 30
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(_feed_events, endpoints, hub)
+            await nursery.start(_feed_views, endpoints, hub)
+            binds: list[str] = await nursery.start(_serve_http, app, hyper)
+            log.info("web ready", urls=binds, token=bool(policy.token))
+            task_status.started(binds)
+    finally:
+        hub.close()
+        commands.close()
+
+
+async def _serve_http(
+    app: Any, hyper: HyperConfig, *, task_status: trio.TaskStatus[list[str]]
+) -> None:
+    try:
+        await serve(app, hyper, task_status=task_status)
+    finally:
+        log.info("web stopped")
+
+
+async def _feed_events(
+    endpoints: Endpoints, hub: Hub, *, task_status: trio.TaskStatus[None]
+) -> None:
+    async with open_socket(
+        zmq.SUB,
+        connect=[endpoints.writer_events],
+        options={zmq.SUBSCRIBE: b"ev.", zmq.RCVHWM: 100_000},
+    ) as sub:
+        task_status.started()
+        while True:
+            frames = await sub.recv()
+            try:
+                hub.publish_event(envelope.decode_event(envelope.decode(frames[-1])))
+            except ProtocolError as exc:
+                log.warning("undecodable event dropped", error=str(exc))
+
+
+async def _feed_views(
+    endpoints: Endpoints, hub: Hub, *, task_status: trio.TaskStatus[None]
+) -> None:
+    async with open_socket(
+        zmq.SUB,
+        connect=[endpoints.projector_views],
+        options={zmq.SUBSCRIBE: b"view", zmq.RCVHWM: 10_000},
+    ) as sub:
+        task_status.started()
+        while True:
+            frames = await sub.recv()
+            try:
+                hub.publish_view(view_notice(envelope.decode(frames[-1])))
+            except ProtocolError as exc:
+                log.warning("undecodable view notice dropped", error=str(exc))
+
+
+def view_notice(data: dict[str, Any]) -> ViewNotice:
+    """A projector notice (``{"position", "changed"}``) as a ``ViewNotice``; checked."""
+    position = envelope.field(data, "position", int)
+    changed = data.get("changed", {})
+    if not isinstance(changed, dict):
+        raise ProtocolError("view notice: changed must be a map")
+    return ViewNotice(
+        position,
+        {
+            str(k): [str(i) for i in v][:1000]
+            for k, v in changed.items()
+            if isinstance(v, list | tuple)
+        },
+    )

@@ -1,0 +1,1 @@
+"""The web status page: a Starlette app served by the web node (``clare serve``)."""

@@ -1,0 +1,99 @@
+"""What every handler of the web app needs: the instance, the writer, the hub, the databases.
+
+Reads run in a worker thread on fresh read-only connections, so a slow query
+never holds up the trio loop that serves the SSE streams, and the thread
+pool bounds how many run at once.
+"""
+
+from __future__ import annotations
+
+import getpass
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import trio
+from starlette.concurrency import run_in_threadpool
+
+from clare.errors import StorageError
+from clare.store import views as views_mod
+from clare.store.eventlog import open_events_reader
+from clare.store.sqlite import open_reader
+from clare.web.hub import Hub
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable
+
+    from clare.config import Config
+    from clare.paths import InstancePaths
+
+T = TypeVar("T")
+
+#: How long an action waits for the views to show what it wrote before answering.
+SETTLE_TIMEOUT_S = 2.0
+
+
+class Commands(Protocol):
+    """The writer, as the web app sees it (``AsyncCommandClient`` or a test double)."""
+
+    async def call(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]: ...
+
+
+def default_author(config: Config) -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "someone"
+    return f"{user}@{config.name}"
+
+
+@dataclass
+class WebContext:
+    paths: InstancePaths
+    config: Config
+    commands: Commands
+    hub: Hub = field(default_factory=Hub)
+    #: Put in every form and checked on every form post (see ``guard.csrf_ok``).
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    author: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.author:
+            self.author = default_author(self.config)
+
+    def _open(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+        if not self.paths.views_db.exists() or not self.paths.events_db.exists():
+            raise StorageError(
+                f"no data yet at {self.paths.data_dir}: start Clare once with `clare up`"
+            )
+        return open_reader(self.paths.views_db), open_events_reader(self.paths.events_db)
+
+    def read_sync(self, fn: Callable[[sqlite3.Connection, sqlite3.Connection], T]) -> T:
+        views, events = self._open()
+        try:
+            return fn(views, events)
+        finally:
+            views.close()
+            events.close()
+
+    async def read(self, fn: Callable[[sqlite3.Connection, sqlite3.Connection], T]) -> T:
+        """``fn(views, events)`` in a worker thread, on its own read-only connections."""
+        return await run_in_threadpool(self.read_sync, fn)
+
+    async def call(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Send a command to the writer, then wait until the views show its events.
+
+        So the page a POST redirects to already shows the change (read-your-writes).
+        """
+        result = await self.commands.call(op, args)
+        target = max((int(e.get("seq", 0)) for e in result.get("events", [])), default=0)
+        if target:
+            await self.settle(target)
+        return result
+
+    async def settle(self, seq: int) -> None:
+        with trio.move_on_after(SETTLE_TIMEOUT_S):
+            while await self.read(lambda views, _e: views_mod.position(views)) < seq:
+                with trio.move_on_after(0.05):
+                    await self.hub.wait_view_moved()

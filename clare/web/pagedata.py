@@ -1,0 +1,141 @@
+"""What each page and API read shows, gathered from the two read-only connections.
+
+Plain synchronous functions (they run in a worker thread, see
+``WebContext.read``). Each returns the dict its template renders; the JSON
+API returns the same dicts, so the page and ``/api/v1`` never disagree.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING, Any
+
+from clare.domain.tasks import STATES, TRANSITIONS, VERBS
+from clare.nodes import run as run_mod
+from clare.nodes.lock import is_held
+from clare.store import queries
+from clare.web import reads
+
+try:
+    from clare.nodes.upstate import read_state
+except ImportError:  # pragma: no cover - before the state file moved out of the supervisor
+    from clare.nodes.supervisor import read_state  # type: ignore[attr-defined,no-redef]
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from clare.config import Config
+    from clare.paths import InstancePaths
+
+
+class SyncCache:
+    """The sync summary scans the events table: compute it once per new event seq."""
+
+    def __init__(self) -> None:
+        self._at = -1
+        self._value: dict[str, Any] = {}
+
+    def get(self, views: sqlite3.Connection, events: sqlite3.Connection, config: Config) -> Any:
+        seq = reads.last_seq(events)
+        if seq != self._at:
+            self._value = reads.sync_state(views, events, config)
+            self._at = seq
+        return self._value
+
+
+def node_health(paths: InstancePaths) -> dict[str, dict[str, Any]]:
+    """Each node: running (its lock is held), pid and restarts as `clare up` recorded them."""
+    state = read_state(paths) or {}
+    supervised = state.get("nodes") if isinstance(state.get("nodes"), dict) else {}
+    health = {}
+    for name in run_mod.available_nodes():
+        info = supervised.get(name, {}) if isinstance(supervised, dict) else {}
+        health[name] = {
+            "running": is_held(paths.lock_file(name)),
+            "pid": info.get("pid") or None,
+            "restarts": info.get("restarts", 0),
+        }
+    return health
+
+
+def status(
+    views: sqlite3.Connection,
+    events: sqlite3.Connection,
+    paths: InstancePaths,
+    config: Config,
+    sync: SyncCache,
+) -> dict[str, Any]:
+    """The fields of `clare status --json`, plus sync state and session counts."""
+    sessions = reads.list_sessions(views, live_only=True)
+    by_status: dict[str, int] = {}
+    for s in sessions:
+        by_status[s["status"] or "unknown"] = by_status.get(s["status"] or "unknown", 0) + 1
+    return {
+        "host": {
+            "name": config.name,
+            "machine_id": config.machine_id,
+            "hostname": socket.gethostname(),
+        },
+        "home": str(paths.config_file.parent),
+        "up": bool(read_state(paths)),
+        "nodes": node_health(paths),
+        "tasks": queries.task_counts(views),
+        "projects": len(queries.list_projects(views)),
+        "hosts": queries.list_hosts(views),
+        "events": sum(n for k, n in queries.event_counts(views).items() if not k.startswith("~")),
+        "seq": reads.last_seq(events),
+        "sessions": {"live": len(sessions), "by_status": by_status},
+        "sync": sync.get(views, events, config),
+    }
+
+
+def overview(
+    views: sqlite3.Connection,
+    events: sqlite3.Connection,
+    paths: InstancePaths,
+    config: Config,
+    sync: SyncCache,
+) -> dict[str, Any]:
+    data = status(views, events, paths, config, sync)
+    names = queries.host_names(views)
+    data["session_list"] = reads.list_sessions(views, live_only=True)
+    data["project_list"] = queries.list_projects(views)
+    data["recent"] = reads.list_events(events, names, limit=25)
+    data["states"] = [*STATES, "ready"]
+    return data
+
+
+def board(views: sqlite3.Connection, events: sqlite3.Connection, name: str) -> dict[str, Any]:
+    """A project with its tasks in columns by state, dependencies marked done or waiting."""
+    project = queries.get_project(views, name)
+    states = {t["id"]: t["state"] for t in queries.list_tasks(views)}
+    columns: dict[str, list[dict[str, Any]]] = {state: [] for state in STATES}
+    for task in project["task_list"]:
+        task["deps"] = [{"id": d, "state": states.get(d, "unknown")} for d in task["depends_on"]]
+        columns[task["state"]].append(task)
+    return {"project": project, "columns": columns, "seq": reads.last_seq(events)}
+
+
+def task_page(
+    views: sqlite3.Connection, events: sqlite3.Connection, task_id: str
+) -> dict[str, Any]:
+    task = queries.get_task(views, events, task_id)
+    states = {t["id"]: (t["state"], t["title"]) for t in queries.list_tasks(views)}
+    task["deps"] = [
+        {"id": d, "state": states.get(d, ("unknown", ""))[0], "title": states.get(d, ("", ""))[1]}
+        for d in task["depends_on"]
+    ]
+    task["dependents"] = [
+        {"id": t["id"], "state": t["state"], "title": t["title"]}
+        for t in queries.list_tasks(views)
+        if task_id in t["depends_on"]
+    ]
+    task["note_list"] = [e for e in task["history"] if e["kind"] == "TaskNoted"]
+    task["moves"] = [
+        {"state": target, "verb": VERBS[target]} for target in sorted(TRANSITIONS[task["state"]])
+    ]
+    return {"task": task, "seq": reads.last_seq(events)}
+
+
+def resolve_task(views: sqlite3.Connection, prefix: str) -> str:
+    return queries.resolve_task(views, prefix)

@@ -1,0 +1,293 @@
+"""Reads the web page needs beyond ``clare.store.queries``: sessions, sync state, filtered events.
+
+Plain functions over read-only connections, returning dicts with stable field
+names (they are part of the ``/api/v1`` contract, see docs/web-api.md). Where
+``queries`` gains a function of the same name (sessions are being added there),
+that one is used, so the CLI and the web never disagree.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from typing import TYPE_CHECKING, Any
+
+from clare.errors import NotFound, UsageError
+from clare.events import Event
+from clare.store import eventlog, queries
+from clare.store.queries import event_dict, iso
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable
+
+    from clare.config import Config
+
+MAX_EVENTS = 1000
+LIVE_STATUSES = ("busy", "idle", "waiting", "")
+_EVENT_COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
+
+
+def _shared(name: str) -> Callable[..., Any] | None:
+    found = getattr(queries, name, None)
+    return found if callable(found) else None
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+def _session_tasks(conn: sqlite3.Connection) -> dict[str, str]:
+    """Session id -> its current task: in progress first, then the most urgent open one."""
+    current: dict[str, str] = {}
+    for session, task_id in conn.execute(
+        "SELECT assignee, id FROM tasks WHERE assignee_kind = 'session' "
+        "AND state IN ('in_progress', 'review', 'blocked', 'todo') "
+        "ORDER BY state = 'in_progress' DESC, priority DESC, created_at"
+    ):
+        current.setdefault(session, task_id)
+    return current
+
+
+def _session_dict(
+    snapshot: dict[str, Any], names: dict[str, str], tasks: dict[str, str]
+) -> dict[str, Any]:
+    tokens_in = int(snapshot.get("tokens_in", 0))
+    tokens_out = int(snapshot.get("tokens_out", 0))
+    session_id = str(snapshot.get("session", ""))
+    host = str(snapshot.get("host", ""))
+    return {
+        "id": session_id,
+        "host": names.get(host, host),
+        "machine_id": host,
+        "pid": snapshot.get("pid", 0),
+        "name": snapshot.get("name", ""),
+        "title": snapshot.get("title", ""),
+        "cwd": snapshot.get("cwd", ""),
+        "project": snapshot.get("project", ""),
+        "branch": snapshot.get("branch", ""),
+        "status": snapshot.get("status", ""),
+        "waiting_for": snapshot.get("waiting_for", ""),
+        "model": snapshot.get("model", ""),
+        "version": snapshot.get("version", ""),
+        "source": snapshot.get("source", ""),
+        "started_at": iso(int(snapshot.get("started_at", 0)), is_hlc=False),
+        "last_activity": iso(int(snapshot.get("last_activity", 0)), is_hlc=False),
+        "tokens": tokens_in + tokens_out,
+        "tokens_in": tokens_in,
+        "tokens_out": tokens_out,
+        "task": tasks.get(session_id),
+    }
+
+
+def list_sessions(conn: sqlite3.Connection, *, live_only: bool = False) -> list[dict[str, Any]]:
+    """Sessions, most recently active first; ``live_only`` leaves ended ones out."""
+    shared = _shared("list_sessions")
+    if shared is not None:
+        found: list[dict[str, Any]] = shared(conn, include_ended=not live_only)
+        return found
+    names = queries.host_names(conn)
+    tasks = _session_tasks(conn)
+    where = "WHERE status != 'ended'" if live_only else ""
+    return [
+        _session_dict(json.loads(snapshot), names, tasks)
+        for (snapshot,) in conn.execute(
+            f"SELECT snapshot FROM sessions {where} ORDER BY last_activity DESC, id"
+        )
+    ]
+
+
+def get_session(
+    views: sqlite3.Connection, events: sqlite3.Connection, session_id: str
+) -> dict[str, Any]:
+    """One session with its status timeline, its tasks and the messages it was given."""
+    shared = _shared("get_session")
+    if shared is not None:
+        session: dict[str, Any] = shared(views, session_id)
+    else:
+        row = views.execute("SELECT snapshot FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no session {session_id}")
+        names = queries.host_names(views)
+        session = _session_dict(json.loads(row[0]), names, _session_tasks(views))
+        session["tasks"] = queries.list_tasks(views, assignee=f"session:{session_id}")
+        session["messages"] = [
+            {"id": m["id"], "text": m["text"], "via": d["via"], "delivered_at": d["at"]}
+            for m in list_messages(views, events)
+            for d in m["deliveries"]
+            if d["session"] == session_id
+        ]
+    session["timeline"] = timeline(events, session_id)
+    return session
+
+
+def timeline(events: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
+    """A session's observed states, oldest first, runs of one status merged into one entry."""
+    points: list[dict[str, Any]] = []
+    for event in eventlog.entity_events(events, "s:" + session_id):
+        try:
+            data = event.data()
+        except ValueError:
+            continue
+        point = {
+            "since": iso(event.hlc),
+            "at": iso(event.hlc),
+            "status": str(data.get("status", "")),
+            "waiting_for": str(data.get("waiting_for", "")),
+            "last_activity": iso(int(data.get("last_activity", 0) or 0), is_hlc=False),
+            "tokens": int(data.get("tokens_in", 0) or 0) + int(data.get("tokens_out", 0) or 0),
+            "title": str(data.get("title", "")),
+        }
+        last = points[-1] if points else None
+        if last and (last["status"], last["waiting_for"]) == (
+            point["status"],
+            point["waiting_for"],
+        ):
+            point["since"] = last["since"]
+            points[-1] = point
+        else:
+            points.append(point)
+    return points
+
+
+# --- hosts and sync --------------------------------------------------------------------------
+
+
+def sync_state(
+    views: sqlite3.Connection, events: sqlite3.Connection, config: Config
+) -> dict[str, Any]:
+    """Every host this one knows, with how much of its history is here, and the peers."""
+    vector = eventlog.version_vector(events)
+    held = {
+        origin: (n, top, stamp)
+        for origin, n, top, stamp in events.execute(
+            "SELECT origin, COUNT(*), MAX(origin_seq), MAX(hlc) FROM events GROUP BY origin"
+        )
+    }
+    hosts = []
+    known = {h["machine_id"]: h for h in queries.list_hosts(views)}
+    for machine_id in sorted(set(known) | set(held), key=lambda m: known.get(m, {}).get("name", m)):
+        n, top, stamp = held.get(machine_id, (0, 0, 0))
+        host = known.get(machine_id, {"machine_id": machine_id, "name": "", "groups": []})
+        hosts.append(
+            {
+                **host,
+                "name": host.get("name") or machine_id[:8],
+                "self": machine_id == config.machine_id,
+                "events": n,
+                "contiguous": vector.get(machine_id, 0),
+                # Events from above a hole: held, but the hole is still to be pulled.
+                "missing": max(0, int(top or 0) - n),
+                "last_event_at": iso(int(stamp or 0)),
+            }
+        )
+    return {
+        "machine_id": config.machine_id,
+        "hosts": hosts,
+        "vector": vector,
+        "peers": [{"name": p.name, "endpoint": p.endpoint} for p in config.peers],
+    }
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def list_events(
+    events: sqlite3.Connection,
+    names: dict[str, str],
+    *,
+    kind: str | None = None,
+    entity: str | None = None,
+    host: str | None = None,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Events newest first, filtered by kind glob, entity, host (name or machine id), seq."""
+    if not 1 <= limit <= MAX_EVENTS:
+        raise UsageError(f"limit must be from 1 to {MAX_EVENTS}")
+    where: list[str] = []
+    args: list[Any] = []
+    if entity:
+        where.append("entity = ?")
+        args.append(entity)
+    if host:
+        origins = [m for m, n in names.items() if n == host] or [host]
+        where.append(f"origin IN ({', '.join('?' * len(origins))})")
+        args += origins
+    if before is not None:
+        where.append("seq < ?")
+        args.append(before)
+    if after is not None:
+        where.append("seq > ?")
+        args.append(after)
+    if kind and not any(c in kind for c in "*?["):
+        where.append("kind = ?")
+        args.append(kind)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    found: list[dict[str, Any]] = []
+    # A glob is matched here rather than in SQL, in pages of rows, to stay exact.
+    cursor = events.execute(f"SELECT {_EVENT_COLUMNS} FROM events {clause} ORDER BY seq DESC", args)
+    while len(found) < limit:
+        rows = cursor.fetchmany(500)
+        if not rows:
+            break
+        for row in rows:
+            event = Event(*row)
+            if kind and not fnmatch.fnmatchcase(event.kind, kind):
+                continue
+            found.append(event_dict(event, names))
+            if len(found) == limit:
+                break
+    return found
+
+
+def events_after(events: sqlite3.Connection, after: int, limit: int) -> list[Event]:
+    return eventlog.read_after(events, after, limit)
+
+
+def last_seq(events: sqlite3.Connection) -> int:
+    return eventlog.last_seq(events)
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def list_messages(
+    views: sqlite3.Connection, events: sqlite3.Connection, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Broadcast messages, newest first, each with its deliveries to sessions."""
+    shared = _shared("list_messages")
+    if shared is not None:
+        found: list[dict[str, Any]] = shared(views, limit=limit)
+        return found
+    # Before the views hold messages: read them from the events.
+    sent: dict[str, dict[str, Any]] = {}
+    deliveries: list[dict[str, Any]] = []
+    for event in reversed(eventlog.recent(events, limit * 50, kind_like="Message%")):
+        try:
+            data = event.data()
+        except ValueError:
+            continue
+        if event.kind == "MessageSent" and isinstance(data.get("message"), str):
+            sent[data["message"]] = {
+                "id": data["message"],
+                "target": str(data.get("target", "all")),
+                "text": str(data.get("text", "")),
+                "author": str(data.get("author", "")),
+                "sent_at": iso(int(data.get("sent_at", 0) or 0), is_hlc=False),
+                "expires_at": iso(int(data.get("expires_at", 0) or 0), is_hlc=False),
+                "deliveries": [],
+            }
+        elif event.kind == "MessageDelivered":
+            deliveries.append(data)
+    for data in deliveries:
+        message = sent.get(str(data.get("message", "")))
+        if message is not None:
+            message["deliveries"].append(
+                {
+                    "session": str(data.get("session", "")),
+                    "via": str(data.get("via", "")),
+                    "at": iso(int(data.get("at", 0) or 0), is_hlc=False),
+                }
+            )
+    return list(reversed(sent.values()))[:limit]

@@ -1,0 +1,185 @@
+"""The HTML pages and their form actions, through Starlette's test client on trio."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from tests.web.conftest import Web
+
+
+def _flash(response: object) -> dict[str, list[str]]:
+    location = response.headers["location"]  # type: ignore[attr-defined]
+    return parse_qs(urlsplit(location).query)
+
+
+def _seed(web: Web) -> tuple[str, str]:
+    web.writer.call_sync("project.add", {"name": "demo", "description": "the demo project"})
+    first = web.writer.call_sync("task.add", {"project": "demo", "title": "Write the parser"})
+    second = web.writer.call_sync(
+        "task.add",
+        {"project": "demo", "title": "Ship it <b>now</b>", "depends_on": [first["task"]]},
+    )
+    return first["task"], second["task"]
+
+
+def test_overview_shows_counts_hosts_sessions_and_activity(web: Web) -> None:
+    first, _ = _seed(web)
+    web.writer.observe("sess-1234-abcd", name="parser-agent", project="demo", tokens_in=1500)
+    web.writer.call_sync(
+        "task.assign", {"task": first, "assignee_kind": "session", "assignee": "sess-1234-abcd"}
+    )
+    page = web.client.get("/")
+    assert page.status_code == 200
+    html = page.text
+    assert "parser-agent" in html and "beta" in html and "alpha" in html
+    assert "1.5k" in html  # tokens
+    assert f'href="/tasks/{first}"' in html  # the session's current task
+    assert "Write the parser" in html  # recent activity
+    assert 'data-seq="' in html and "/static/live.js" in html
+
+
+def test_pages_escape_what_people_typed(web: Web) -> None:
+    _, second = _seed(web)
+    html = web.client.get(f"/tasks/{second}").text
+    assert "Ship it &lt;b&gt;now&lt;/b&gt;" in html
+    assert "<b>now</b>" not in html
+
+
+def test_projects_and_board(web: Web) -> None:
+    first, second = _seed(web)
+    listing = web.client.get("/projects")
+    assert listing.status_code == 200 and "the demo project" in listing.text
+    board = web.client.get("/projects/demo")
+    assert board.status_code == 200
+    assert "Write the parser" in board.text
+    assert f'class="dep s-todo"' in board.text  # the second waits on the first
+    assert "ready" in board.text
+    missing = web.client.get("/projects/nope")
+    assert missing.status_code == 404 and "no project" in missing.text
+
+
+def test_task_page_shows_history_notes_and_moves(web: Web) -> None:
+    first, second = _seed(web)
+    web.writer.call_sync("task.note", {"task": first, "text": "half way"})
+    page = web.client.get(f"/tasks/{first[:6]}")  # prefixes resolve
+    assert page.status_code == 200
+    assert "half way" in page.text and "TaskCreated" in page.text
+    assert 'value="in_progress"' in page.text and "Needed by" in page.text
+    assert web.client.get("/tasks/t-zzzz").status_code == 404
+
+
+def test_sessions_and_session_page(web: Web) -> None:
+    web.writer.observe("sess-aaaa-1111", name="agent-a", status="busy")
+    web.writer.observe("sess-aaaa-1111", name="agent-a", status="waiting", waiting_for="input")
+    web.writer.observe("sess-bbbb-2222", name="agent-b", status="ended")
+    live = web.client.get("/sessions").text
+    assert "agent-a" in live and "agent-b" not in live
+    assert "agent-b" in web.client.get("/sessions?all=1").text
+    page = web.client.get("/sessions/sess-aaaa")
+    assert page.status_code == 200
+    assert "Status timeline" in page.text and "waiting" in page.text and "input" in page.text
+    assert web.client.get("/sessions/nobody").status_code == 404
+
+
+def test_messages_and_events_pages(web: Web) -> None:
+    _seed(web)
+    assert "Broadcast a message" in web.client.get("/messages").text
+    events = web.client.get("/events?kind=Task*&limit=1")
+    assert events.status_code == 200
+    assert "TaskCreated" in events.text and "ProjectCreated" not in events.text
+    assert "Older" in events.text
+    bad = web.client.get("/events?limit=x")
+    assert bad.status_code == 400 and "whole number" in bad.text
+
+
+def test_form_actions_change_state_through_the_writer(web: Web) -> None:
+    first, _ = _seed(web)
+    added = web.form(
+        "/actions/task.add",
+        {"project": "demo", "title": "From the page", "tags": "ui, web", "next": "/projects/demo"},
+    )
+    assert added.status_code == 303
+    assert added.headers["location"].startswith("/projects/demo?")
+    assert "added" in _flash(added)["ok"][0]
+    board = web.client.get(added.headers["location"])
+    assert "From the page" in board.text
+    moved = web.form(
+        "/actions/task.state", {"task": first, "state": "in_progress", "note": "on it"}
+    )
+    assert "in_progress" in _flash(moved)["ok"][0]
+    noted = web.form("/actions/task.note", {"task": first, "text": "progress"})
+    assert "note added" in _flash(noted)["ok"][0]
+    edited = web.form("/actions/task.update", {"task": first, "title": "Renamed", "priority": "5"})
+    assert "updated" in _flash(edited)["ok"][0]
+    web.writer.observe("sess-cccc-3333", name="c")
+    assigned = web.form(
+        "/actions/task.assign",
+        {"task": first, "assignee_kind": "session", "assignee": "sess-cccc-3333"},
+    )
+    assert "assigned" in _flash(assigned)["ok"][0]
+    unassigned = web.form("/actions/task.unassign", {"task": first})
+    assert "unassigned" in _flash(unassigned)["ok"][0]
+    task = web.client.get(f"/api/v1/tasks/{first}").json()
+    assert task["title"] == "Renamed" and task["priority"] == 5 and task["state"] == "in_progress"
+    assert task["notes"] == 2 and task["assignee"] is None
+    project = web.form("/actions/project.add", {"name": "second", "description": "d"})
+    assert "second" in _flash(project)["ok"][0]
+
+
+def test_refused_actions_are_explained_on_the_page(web: Web) -> None:
+    first, _ = _seed(web)
+    done = web.form(
+        "/actions/task.state", {"task": first, "state": "review", "next": f"/tasks/{first}"}
+    )
+    assert done.status_code == 303
+    error = _flash(done)["error"][0]
+    assert "cannot" in error
+    shown = web.client.get(done.headers["location"])
+    assert shown.status_code == 200 and "cannot send to review" in shown.text
+    unknown = web.form("/actions/task.state", {"task": "t-nothing", "state": "done"})
+    assert "no task" in _flash(unknown)["error"][0]
+    bad_number = web.form("/actions/task.add", {"project": "demo", "title": "x", "priority": "hi"})
+    assert "whole number" in _flash(bad_number)["error"][0]
+    no_action = web.form("/actions/nothing", {})
+    assert "unknown action" in _flash(no_action)["error"][0]
+
+
+def test_form_without_the_csrf_token_is_refused(web: Web) -> None:
+    response = web.client.post(
+        "/actions/project.add",
+        data={"name": "sneaky"},
+        headers={"sec-fetch-site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert "expired" in _flash(response)["error"][0]
+    assert web.client.get("/api/v1/projects").json() == []
+
+
+def test_redirects_never_leave_the_site(web: Web) -> None:
+    response = web.form("/actions/project.add", {"name": "p1", "next": "https://evil.example/x"})
+    assert response.headers["location"].startswith("/x?")  # only the path is kept
+    response = web.form("/actions/project.add", {"name": "p2", "next": "//evil.example/x"})
+    assert response.headers["location"].startswith("/x?")
+    # Browsers read "/\\host" as "//host": such a path is not followed at all.
+    response = web.form("/actions/project.add", {"name": "p3", "next": "/\\evil.example"})
+    assert response.headers["location"].startswith("/?")
+
+
+def test_writer_down_is_shown_not_a_bare_500(web: Web) -> None:
+    from clare.bus.rpc import not_running
+
+    async def down(op: str, args: object = None) -> dict[str, object]:
+        raise not_running()
+
+    web.ctx.commands = type("Down", (), {"call": staticmethod(down)})()
+    response = web.form("/actions/project.add", {"name": "x"})
+    assert "not running" in _flash(response)["error"][0]
+
+
+def test_static_assets_come_from_the_package(web: Web) -> None:
+    css = web.client.get("/static/clare.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    js = web.client.get("/static/live.js")
+    assert js.status_code == 200 and "EventSource" in js.text
+    assert "http" not in web.client.get("/").text.split("<main>")[0].replace("http-equiv", "")
