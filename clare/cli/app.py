@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from clare.cli import cmd_events, cmd_instance, cmd_ops, cmd_projects, cmd_tasks
+from clare.cli import cmd_events, cmd_instance, cmd_ops, cmd_projects, cmd_sync, cmd_tasks
 from clare.cli.instance import Instance
 
 app = typer.Typer(
@@ -40,4 +40,5 @@ cmd_instance.register(app)
 cmd_projects.register(app)
 cmd_tasks.register(app)
 cmd_events.register(app)
+cmd_sync.register(app)
 cmd_ops.register(app)

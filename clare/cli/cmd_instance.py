@@ -51,6 +51,9 @@ def init(
     config, created = config_mod.init(
         inst.paths, name=name, web_port=web_port, gossip_port=gossip_port
     )
+    from clare.sync.keys import ensure_keypair  # the host's sync identity: `clare keys show`
+
+    ensure_keypair(inst.paths)
     if json_out:
         emit_json(
             {

@@ -1,0 +1,244 @@
+"""``clare sync ...`` and ``clare keys show``: peers, link status, a round on demand.
+
+Peers live in ``clare.toml``; the gossip node picks up a change within a
+second by itself, and is also told at once over its control socket when it
+runs. Status and ``now`` ask the running gossip node; without it, status
+shows the configured peers and says the node is not running.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from clare import config as config_mod
+from clare.bus.client import CommandClient
+from clare.bus.endpoints import GOSSIP_CONTROL
+from clare.cli.instance import Instance
+from clare.cli.output import emit_json, short_time, table
+from clare.errors import NotFound, ServiceUnavailable, UsageError
+from clare.sync import keys as keys_mod
+from clare.sync.peers import check_endpoint, check_name
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+sync_app = typer.Typer(help="Peer-to-peer sync with other hosts.", no_args_is_help=True)
+peer_app = typer.Typer(help="The hosts this one syncs with.", no_args_is_help=True)
+keys_app = typer.Typer(help="This host's CURVE key pair.", no_args_is_help=True)
+sync_app.add_typer(peer_app, name="peer")
+
+NOW_TIMEOUT_S = 8.0
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sync_app, name="sync")
+    app.add_typer(keys_app, name="keys")
+
+
+def _gossip(inst: Instance, op: str, args: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    with CommandClient(
+        inst.endpoints.ipc(GOSSIP_CONTROL),
+        inst.endpoints.socket_file(GOSSIP_CONTROL),
+        timeout_s=timeout_s,
+        attempts=1,
+    ) as client:
+        try:
+            return client.call(op, args)
+        except ServiceUnavailable:
+            raise ServiceUnavailable(
+                "the gossip node is not running here: start Clare with `clare up`"
+            ) from None
+
+
+def _tell_gossip(inst: Instance) -> bool:
+    """Ask a running gossip node to re-read its peers now (it would within a second)."""
+    try:
+        _gossip(inst, "reload", {}, 1.0)
+    except ServiceUnavailable:
+        return False
+    return True
+
+
+@keys_app.command("show")
+def keys_show(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Print this host's public key: what peers give to `clare sync peer add --key`."""
+    inst: Instance = ctx.obj
+    config = inst.config
+    pair, _ = keys_mod.ensure_keypair(inst.paths)
+    if json_out:
+        emit_json({"public_key": pair.public, "name": config.name, "port": config.gossip_port})
+    else:
+        print(pair.public)
+
+
+@peer_app.command("add")
+def peer_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A name for the peer (its host name, say).")],
+    endpoint: Annotated[str, typer.Argument(help="tcp://HOST:PORT of its gossip node.")],
+    key: Annotated[str, typer.Option("--key", help="Its public key (`clare keys show` there).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Sync with another host. Takes effect without a restart."""
+    inst: Instance = ctx.obj
+    config = inst.config
+    peer = config_mod.Peer(check_name(name), check_endpoint(endpoint), keys_mod.check_key(key))
+    own, _ = keys_mod.ensure_keypair(inst.paths)
+    if peer.key == own.public:
+        raise UsageError("that is this host's own key: give the peer's (`clare keys show` there)")
+    for other in config.peers:
+        if other.name == peer.name:
+            raise UsageError(f"peer {name!r} exists: `clare sync peer remove {name}` first")
+        if other.key == peer.key:
+            raise UsageError(f"peer {other.name!r} has that key already")
+    config_mod.write_peers(inst.paths, (*config.peers, peer))
+    told = _tell_gossip(inst)
+    if json_out:
+        emit_json({"added": peer.name, "endpoint": peer.endpoint, "applied": told})
+    else:
+        print(f"peer {peer.name} added ({peer.endpoint})")
+
+
+@peer_app.command("remove")
+def peer_remove(ctx: typer.Context, name: str, json_out: JsonOpt = False) -> None:
+    """Stop syncing with a host and refuse its key from now on."""
+    inst: Instance = ctx.obj
+    config = inst.config
+    kept = tuple(p for p in config.peers if p.name != name)
+    if len(kept) == len(config.peers):
+        raise NotFound(f"no peer {name!r}: see `clare sync peer list`")
+    config_mod.write_peers(inst.paths, kept)
+    told = _tell_gossip(inst)
+    if json_out:
+        emit_json({"removed": name, "applied": told})
+    else:
+        print(f"peer {name} removed")
+
+
+@peer_app.command("list")
+def peer_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """The configured peers."""
+    inst: Instance = ctx.obj
+    peers = [{"name": p.name, "endpoint": p.endpoint, "key": p.key} for p in inst.config.peers]
+    if json_out:
+        emit_json(peers)
+        return
+    if not peers:
+        print("no peers: add one with `clare sync peer add NAME tcp://HOST:PORT --key KEY`")
+        return
+    table([[p["name"], p["endpoint"], p["key"]] for p in peers], ["name", "endpoint", "key"])
+
+
+@sync_app.command("status")
+def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Each peer: connected or not, last contact, what each side lacks, refusals, errors."""
+    inst: Instance = ctx.obj
+    config = inst.config
+    try:
+        data = _gossip(inst, "status", {}, 2.0)
+        data["running"] = True
+    except ServiceUnavailable:
+        data = {
+            "running": False,
+            "origin": config.machine_id,
+            "name": config.name,
+            "port": config.gossip_port,
+            "peers": [
+                {
+                    "name": p.name,
+                    "endpoint": p.endpoint,
+                    "key": p.key,
+                    "connected": False,
+                    "last_contact": None,
+                }
+                for p in config.peers
+            ],
+            "refused": [],
+            "notices": [],
+        }
+    if json_out:
+        emit_json(data)
+        return
+    _print_status(data)
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    state = "running" if data["running"] else "NOT running (start it with `clare up`)"
+    print(f"host {data['name']} ({data['origin']}), gossip port {data['port']}: {state}")
+    if data["running"]:
+        print(f"events held (contiguous): {data['events_held']}")
+    rows = [
+        [
+            p["name"],
+            p.get("endpoint"),
+            "up" if p["connected"] else "down",
+            short_time(p.get("last_contact")),
+            p.get("we_lack", "-"),
+            p.get("they_lack", "-"),
+            p.get("events_received", "-"),
+            p.get("events_sent", "-"),
+            p.get("clock_ahead", "-"),
+            p.get("last_error") or "-",
+        ]
+        for p in data["peers"]
+    ]
+    table(
+        rows,
+        [
+            "peer",
+            "endpoint",
+            "link",
+            "last contact",
+            "we lack",
+            "they lack",
+            "got",
+            "sent",
+            "clock ahead",
+            "last error",
+        ],
+    )
+    if not data["peers"]:
+        print("no peers configured")
+    for r in data["refused"]:
+        print(
+            f"refused: {r['address']} key {r['key']} ({r['count']} times, last {r['last_at']})",
+            file=sys.stderr,
+        )
+    for n in data["notices"][-5:]:
+        print(f"notice {n['at']} {n['peer']}: {n['code']}: {n['detail']}", file=sys.stderr)
+
+
+@sync_app.command("now")
+def now(
+    ctx: typer.Context,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for peers to settle.")] = (
+        NOW_TIMEOUT_S
+    ),
+    json_out: JsonOpt = False,
+) -> None:
+    """One round with every peer now; reports what moved, and exits 1 if it did not settle."""
+    inst: Instance = ctx.obj
+    inst.config  # noqa: B018 - a missing instance is reported before "not running"
+    result = _gossip(inst, "now", {"timeout_s": timeout}, timeout + 5.0)
+    if json_out:
+        emit_json(result)
+    else:
+        rows = [
+            [
+                m["name"],
+                "up" if m["connected"] else "down",
+                m["received"],
+                m["sent"],
+                m["we_lack"],
+                m["they_lack"],
+            ]
+            for m in result["peers"]
+        ]
+        table(rows, ["peer", "link", "received", "sent", "we lack", "they lack"])
+        if not rows:
+            print("no peers configured")
+        print("in sync" if result["settled"] else "NOT settled: see `clare sync status`")
+    if not result["settled"]:
+        raise typer.Exit(1)
