@@ -14,7 +14,8 @@ import trio
 import zmq
 
 from clare.bus import rpc
-from clare.bus.zsock import TrioSocket, make_socket
+from clare.bus.sockets import make_socket
+from clare.bus.zsock import TrioSocket
 from clare.errors import ClareError, ProtocolError, ServiceUnavailable
 
 

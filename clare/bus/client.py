@@ -15,7 +15,7 @@ from typing import Any
 import zmq
 
 from clare.bus import rpc
-from clare.bus.zsock import make_socket
+from clare.bus.sockets import make_socket
 from clare.errors import ClareError, ProtocolError
 
 

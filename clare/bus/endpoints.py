@@ -14,6 +14,7 @@ from clare.paths import InstancePaths, ipc_endpoint
 WRITER_COMMANDS = "writer.cmd"
 WRITER_EVENTS = "writer.pub"
 PROJECTOR_VIEWS = "proj.pub"
+PROJECTOR_CONTROL = "proj.ctl"
 POLLER_EVENTS = "poller.pub"
 GOSSIP_EVENTS = "gossip.pub"
 WEB_EVENTS = "web.pub"

@@ -15,7 +15,7 @@ import zmq
 
 from clare.bus import envelope
 from clare.bus.endpoints import PUBLISHERS, Endpoints
-from clare.bus.zsock import make_socket
+from clare.bus.sockets import make_socket
 from clare.errors import ProtocolError
 
 if TYPE_CHECKING:

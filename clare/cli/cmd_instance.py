@@ -11,13 +11,14 @@ import typer
 
 from clare import config as config_mod
 from clare.bus.client import CommandClient
+from clare.bus.endpoints import PROJECTOR_CONTROL
+from clare.cli import cmd_sessions
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
 from clare.errors import ServiceUnavailable
 from clare.nodes import run as run_mod
-from clare.nodes import supervisor
+from clare.nodes import upstate
 from clare.nodes.lock import NodeLock, is_held
-from clare.nodes.projector import PROJECTOR_CONTROL
 from clare.store import queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -85,6 +86,8 @@ def up(
 
     import trio
 
+    from clare.nodes import supervisor
+
     inst: Instance = ctx.obj
     if not inst.paths.config_file.exists():
         config, _ = config_mod.init(inst.paths)
@@ -106,23 +109,29 @@ def up(
             return is_held(inst.paths.lock_file(name))
 
         async def main() -> None:
-            async with trio.open_nursery() as nursery:
-                await nursery.start(
-                    functools.partial(supervisor.supervise, ready=ready), inst.paths, names
-                )
-                config = inst.config
-                print(
-                    f"Clare is up: host {config.name!r}, nodes {', '.join(names)}; "
-                    f"home {inst.paths.config_file.parent}. Ctrl-C stops it.",
-                    file=sys.stderr,
-                )
-                with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                    async for _ in signals:
-                        nursery.cancel_scope.cancel()
-                        break
+            # Signals are watched before the first node starts: a SIGTERM during
+            # start-up must stop the nodes already running, not orphan them.
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(_cancel_on_signal, signals, nursery.cancel_scope)
+                    await nursery.start(
+                        functools.partial(supervisor.supervise, ready=ready), inst.paths, names
+                    )
+                    config = inst.config
+                    print(
+                        f"Clare is up: host {config.name!r}, nodes {', '.join(names)}; "
+                        f"home {inst.paths.config_file.parent}. Ctrl-C stops it.",
+                        file=sys.stderr,
+                    )
 
         trio.run(main)
         print("Clare stopped.", file=sys.stderr)
+
+
+async def _cancel_on_signal(signals: Any, scope: Any) -> None:
+    async for _ in signals:
+        scope.cancel()
+        return
 
 
 def node(
@@ -138,7 +147,7 @@ def node(
 
 
 def _node_health(inst: Instance) -> dict[str, dict[str, Any]]:
-    state = supervisor.read_state(inst.paths) or {}
+    state = upstate.read_state(inst.paths) or {}
     supervised = state.get("nodes", {}) if isinstance(state.get("nodes"), dict) else {}
     health: dict[str, dict[str, Any]] = {}
     for name in run_mod.available_nodes():
@@ -181,7 +190,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             "hostname": socket.gethostname(),
         },
         "home": str(inst.paths.config_file.parent),
-        "up": bool(supervisor.read_state(inst.paths)),
+        "up": bool(upstate.read_state(inst.paths)),
         "nodes": health,
     }
     if inst.paths.views_db.exists():
@@ -189,6 +198,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         data["tasks"] = queries.task_counts(views)
         data["projects"] = len(queries.list_projects(views))
         data["hosts"] = queries.list_hosts(views)
+        data["fleet"] = cmd_sessions.fleet(views)
         data["events"] = sum(
             n for k, n in queries.event_counts(views).items() if not k.startswith("~")
         )
@@ -212,6 +222,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         print(f"events {data['events']}; projects {data['projects']}; tasks: {counts}")
         for host in data["hosts"]:
             print(f"  host {host['name']} last seen {short_time(host['last_seen'])}")
+        cmd_sessions.print_fleet(data["fleet"])
     if not health["writer"]["running"]:
         print("the writer is not running: start Clare with `clare up`", file=sys.stderr)
 

@@ -20,7 +20,7 @@ import trio
 import zmq
 
 from clare.bus import envelope, rpc
-from clare.bus.endpoints import PROJECTOR_VIEWS, Endpoints
+from clare.bus.endpoints import PROJECTOR_CONTROL, PROJECTOR_VIEWS, Endpoints
 from clare.bus.zsock import open_socket
 from clare.errors import ClareError, ProtocolError, UsageError
 from clare.logs import get
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 log = get("clare.projector")
 
-PROJECTOR_CONTROL = "proj.ctl"
 MAX_BATCH = 5000
 IDLE_CHECK_S = 1.0
 

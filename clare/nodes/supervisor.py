@@ -11,17 +11,16 @@ restarts) for ``clare status`` and ``clare doctor``.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import trio
 
 from clare.logs import get
+from clare.nodes.upstate import NodeStatus, UpState, state_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -35,44 +34,6 @@ BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 60.0
 STOP_GRACE_S = 5.0
-
-
-@dataclass
-class NodeStatus:
-    name: str
-    pid: int = 0
-    started_at: float = 0.0
-    restarts: int = 0
-    last_exit: int | None = None
-
-
-@dataclass
-class UpState:
-    pid: int
-    started_at: float
-    nodes: dict[str, NodeStatus] = field(default_factory=dict)
-
-    def write(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        data = {
-            "pid": self.pid,
-            "started_at": self.started_at,
-            "nodes": {name: asdict(status) for name, status in self.nodes.items()},
-        }
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, path)
-
-
-def state_file(paths: InstancePaths) -> Path:
-    return paths.runtime_dir / "up.json"
-
-
-def read_state(paths: InstancePaths) -> dict[str, object] | None:
-    try:
-        data = json.loads(state_file(paths).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def node_command(paths: InstancePaths, name: str) -> list[str]:

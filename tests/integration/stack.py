@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clare.nodes import supervisor
+from clare.nodes import upstate
 from clare.paths import resolve
 
 
@@ -74,7 +74,7 @@ class Stack:
         )
 
     def node_pid(self, name: str) -> int:
-        state = supervisor.read_state(self.paths) or {}
+        state = upstate.read_state(self.paths) or {}
         nodes = state.get("nodes") or {}
         assert isinstance(nodes, dict)
         return int((nodes.get(name) or {}).get("pid") or 0)

@@ -16,10 +16,14 @@ import zmq
 
 from clare.bus import envelope, rpc
 from clare.bus.client import CommandClient
-from clare.bus.endpoints import PROJECTOR_VIEWS, WRITER_COMMANDS, WRITER_EVENTS
+from clare.bus.endpoints import (
+    PROJECTOR_CONTROL,
+    PROJECTOR_VIEWS,
+    WRITER_COMMANDS,
+    WRITER_EVENTS,
+)
 from clare.errors import UsageError
 from clare.nodes.lock import is_held
-from clare.nodes.projector import PROJECTOR_CONTROL
 from clare.store import eventlog
 
 if TYPE_CHECKING:
