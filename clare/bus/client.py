@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
 from clare.bus import rpc
 from clare.bus.sockets import make_socket
 from clare.errors import ClareError, ProtocolError
+from clare.nodes.lock import is_held
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class CommandClient:
@@ -25,11 +29,13 @@ class CommandClient:
         endpoint: str,
         socket_file: str | None = None,
         *,
+        lock_file: Path | None = None,
         timeout_s: float = rpc.DEFAULT_TIMEOUT_S,
         attempts: int = rpc.DEFAULT_ATTEMPTS,
     ) -> None:
         self.endpoint = endpoint
         self.socket_file = socket_file
+        self.lock_file = lock_file
         self.timeout_s = timeout_s
         self.attempts = attempts
         self._sock: zmq.Socket[Any] | None = None
@@ -58,7 +64,11 @@ class CommandClient:
         return self.send(rpc.Request.new(op, args))
 
     def send(self, request: rpc.Request) -> dict[str, Any]:
+        # A killed node leaves its socket file behind; its lock tells at once that
+        # nobody serves it, instead of waiting through every retry.
         if self.socket_file is not None and not os.path.exists(self.socket_file):
+            raise rpc.not_running()
+        if self.lock_file is not None and not is_held(self.lock_file):
             raise rpc.not_running()
         frame = request.encode()
         for _ in range(self.attempts):

@@ -168,6 +168,7 @@ def _node_health(inst: Instance) -> dict[str, dict[str, Any]]:
         with CommandClient(
             inst.endpoints.ipc(PROJECTOR_CONTROL),
             inst.endpoints.socket_file(PROJECTOR_CONTROL),
+            lock_file=inst.paths.lock_file("projector"),
             timeout_s=1.0,
             attempts=1,
         ) as client:

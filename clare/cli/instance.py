@@ -52,6 +52,7 @@ class Instance:
             self._client = CommandClient(
                 self.endpoints.ipc(WRITER_COMMANDS),
                 self.endpoints.socket_file(WRITER_COMMANDS),
+                lock_file=self.paths.lock_file("writer"),
                 timeout_s=timeout_s or rpc.DEFAULT_TIMEOUT_S,
                 attempts=attempts or rpc.DEFAULT_ATTEMPTS,
             )
@@ -67,6 +68,7 @@ class Instance:
             with CommandClient(
                 self.endpoints.ipc(WRITER_COMMANDS),
                 self.endpoints.socket_file(WRITER_COMMANDS),
+                lock_file=self.paths.lock_file("writer"),
                 timeout_s=1.0,
                 attempts=1,
             ) as client:

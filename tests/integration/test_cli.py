@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from tests.integration.stack import Stack
 
 
@@ -133,3 +135,21 @@ def test_rebuild_and_verify_offline(stack: Stack) -> None:
     assert stack.json("verify")["ok"]
     # Reads work with the stack down: they come from the views DB.
     assert [p["name"] for p in stack.json("project", "list")] == ["alpha"]
+
+
+def test_verify_reports_tampered_views(running: Stack) -> None:
+    s = running
+    s.clare("project", "add", "alpha")
+    task = s.json("task", "add", "t", "-p", "alpha")["task"]
+    s.down()
+    conn = sqlite3.connect(s.paths.views_db)
+    conn.execute("UPDATE tasks SET state = 'done' WHERE id = ?", (task,))
+    conn.execute("DELETE FROM projects")
+    conn.commit()
+    conn.close()
+    result = s.clare("verify", check=False)
+    assert result.returncode == 1
+    assert f"tasks {task}: state differ" in result.stdout
+    assert "projects alpha: missing from the live views" in result.stdout
+    s.clare("rebuild")
+    assert s.clare("verify").returncode == 0
