@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 log = get("clare.writer")
 
 MAX_INGEST_EVENTS = 10_000
+#: How long the answer to a command is kept for a client that resends it. A
+#: client gives up after seconds; a day is far beyond any retry.
+REPLY_TTL_MS = 24 * 3600 * 1000
+PRUNE_EVERY_MS = 3600 * 1000
 
 
 @dataclass
@@ -68,6 +73,7 @@ class WriterCore:
             load_prefix=lambda prefix: eventlog.entities_with_prefix(conn, prefix),
         )
         self.rejected_remote = 0
+        self._next_prune_ms = 0
 
     # -- one batch ---------------------------------------------------------------------
 
@@ -75,17 +81,20 @@ class WriterCore:
         """Decide, write and answer ``(routing id, request frame)`` pairs."""
         outcome = BatchOutcome()
         pending: list[tuple[bytes, rpc.Request]] = []
+        malformed: list[tuple[bytes, bytes]] = []
         for identity, frame in messages:
             try:
                 pending.append((identity, rpc.parse_request(frame)))
             except ClareError as exc:
-                outcome.replies.append((identity, rpc.encode_error("", exc)))
+                malformed.append((identity, rpc.encode_error("", exc)))
+        outcome.replies.extend(malformed)
         if not pending:
             return outcome
         answered: dict[str, bytes] = {}
         committed: list[Event] = []
         try:
             with transaction(self.conn):
+                self._prune_now_and_then()
                 for identity, request in pending:
                     reply = answered.get(request.id) or self._handle(request, committed)
                     answered[request.id] = reply
@@ -94,12 +103,20 @@ class WriterCore:
             log.error("batch not written", error=str(exc), commands=len(pending))
             self.log.reload()
             self.cache.clear()
-            outcome.replies = [
+            outcome.replies = malformed + [
                 (identity, rpc.encode_error(request.id, exc)) for identity, request in pending
             ]
             return outcome
         outcome.committed = committed
         return outcome
+
+    def _prune_now_and_then(self) -> None:
+        now = time.time_ns() // 1_000_000
+        if now >= self._next_prune_ms:
+            self._next_prune_ms = now + PRUNE_EVERY_MS
+            pruned = self.log.prune_replies(now - REPLY_TTL_MS)
+            if pruned:
+                log.info("old command answers forgotten", count=pruned)
 
     def _handle(self, request: rpc.Request, committed: list[Event]) -> bytes:
         stored = self.log.stored_reply(request.id)

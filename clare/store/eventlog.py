@@ -182,6 +182,11 @@ class EventLog:
         row = self.conn.execute("SELECT reply FROM commands WHERE id = ?", (command_id,)).fetchone()
         return None if row is None else bytes(row[0])
 
+    def prune_replies(self, older_than_ms: int) -> int:
+        """Forget answers older than a retry could ever ask for again."""
+        cur = self.conn.execute("DELETE FROM commands WHERE at_ms < ?", (older_than_ms,))
+        return cur.rowcount
+
     def store_reply(self, command_id: str, reply: bytes) -> None:
         self.conn.execute(
             "INSERT OR REPLACE INTO commands (id, reply, at_ms) VALUES (?, ?, ?)",

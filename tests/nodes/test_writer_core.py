@@ -194,3 +194,12 @@ def test_ingest_refuses_a_different_event_in_a_taken_slot(tmp_path: Path) -> Non
     call(here, "ingest", events=[["id-1", "other", 1, 1 << 16, "ProjectCreated", body]])
     result = call(here, "ingest", events=[["id-2", "other", 1, 2 << 16, "ProjectCreated", body]])
     assert result["rejected"][0]["reason"].startswith("another event holds")
+
+
+def test_old_answers_are_pruned(core: WriterCore) -> None:
+    call(core, "project.add", request_id="old", name="alpha")
+    core.conn.execute("UPDATE commands SET at_ms = 0")
+    core._next_prune_ms = 0
+    call(core, "project.add", request_id="new", name="beta")
+    ids = {r[0] for r in core.conn.execute("SELECT id FROM commands")}
+    assert ids == {"new"}
