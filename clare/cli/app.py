@@ -6,7 +6,19 @@ from typing import Annotated
 
 import typer
 
-from clare.cli import cmd_events, cmd_instance, cmd_ops, cmd_projects, cmd_sync, cmd_tasks
+from clare.cli import (
+    cmd_agent,
+    cmd_events,
+    cmd_groups,
+    cmd_hooks,
+    cmd_instance,
+    cmd_messages,
+    cmd_ops,
+    cmd_projects,
+    cmd_sessions,
+    cmd_sync,
+    cmd_tasks,
+)
 from clare.cli.instance import Instance
 
 app = typer.Typer(
@@ -40,5 +52,10 @@ cmd_instance.register(app)
 cmd_projects.register(app)
 cmd_tasks.register(app)
 cmd_events.register(app)
+cmd_sessions.register(app)
+cmd_agent.register(app)
+cmd_messages.register(app)
+cmd_groups.register(app)
+cmd_hooks.register(app)
 cmd_sync.register(app)
 cmd_ops.register(app)

@@ -10,6 +10,11 @@ import sys
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "hook":
+        # Claude Code runs this on every turn: skip Typer (and its imports) entirely.
+        from clare.cli.hook import main as hook_main
+
+        sys.exit(hook_main(sys.argv[2:]))
     from clare.errors import ClareError
 
     try:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 NODES: dict[str, str] = {
     "writer": "clare.nodes.writer:serve_writer",
     "projector": "clare.nodes.projector:serve_projector",
+    "poller": "clare.nodes.poller:serve_poller",
     "gossip": "clare.nodes.gossip:serve_gossip",
 }
 

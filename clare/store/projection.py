@@ -165,6 +165,11 @@ class Projection:
 
 
 def _group_name(entity: str) -> str:
-    return {"t-": "tasks", "p:": "projects", "h:": "hosts", "g:": "groups", "s:": "sessions"}.get(
-        entity[:2], "other"
-    )
+    return {
+        "t-": "tasks",
+        "p:": "projects",
+        "h:": "hosts",
+        "g:": "groups",
+        "s:": "sessions",
+        "m:": "messages",
+    }.get(entity[:2], "other")

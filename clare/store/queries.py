@@ -201,3 +201,156 @@ def resolve_session(conn: sqlite3.Connection, prefix: str) -> str:
         "SELECT id FROM sessions WHERE id >= ? AND id < ?", (prefix, prefix + "\uffff")
     )
     return ids.resolve_prefix(prefix, [r[0] for r in rows], "session")
+
+
+# --- sessions, messages, groups -----------------------------------------------------------
+
+#: Task states that make a task a session's current one, most current first.
+_CURRENT_STATES = ("in_progress", "review", "blocked", "todo")
+
+
+def _session_dict(
+    snapshot_json: str, names: dict[str, str], tasks: dict[str, tuple[str, str, str]]
+) -> dict[str, Any]:
+    snap = json.loads(snapshot_json)
+    session_id = snap["session"]
+    task = tasks.get(session_id)
+    return {
+        "id": session_id,
+        "host": names.get(snap["host"], snap["host"]),
+        "machine_id": snap["host"],
+        "pid": snap.get("pid") or None,
+        "name": snap.get("name") or None,
+        "cwd": snap.get("cwd") or None,
+        "project": snap.get("project") or None,
+        "branch": snap.get("branch") or None,
+        "status": snap.get("status") or "unknown",
+        "waiting_for": snap.get("waiting_for") or None,
+        "version": snap.get("version") or None,
+        "model": snap.get("model") or None,
+        "title": snap.get("title") or None,
+        "first_prompt": snap.get("first_prompt") or None,
+        "started_at": iso(snap.get("started_at", 0), is_hlc=False),
+        "last_activity": iso(snap.get("last_activity", 0), is_hlc=False),
+        "tokens": snap.get("tokens_in", 0) + snap.get("tokens_out", 0),
+        "tokens_in": snap.get("tokens_in", 0),
+        "tokens_out": snap.get("tokens_out", 0),
+        "tmux_pane": snap.get("tmux_pane") or None,
+        "source": snap.get("source") or None,
+        "task": task[0] if task else None,
+        "task_title": task[1] if task else None,
+        "task_state": task[2] if task else None,
+    }
+
+
+def session_tasks(conn: sqlite3.Connection) -> dict[str, tuple[str, str, str]]:
+    """Each session's current task as (id, title, state): in progress first, then priority."""
+    rank = {state: i for i, state in enumerate(_CURRENT_STATES)}
+    best: dict[str, tuple[int, int, str, str, str]] = {}
+    for task_id, title, state, priority, session in conn.execute(
+        "SELECT id, title, state, priority, assignee FROM tasks "
+        "WHERE assignee_kind = 'session' AND state IN (?, ?, ?, ?)",
+        _CURRENT_STATES,
+    ):
+        key = (rank[state], -priority, task_id, title, state)
+        if session not in best or key < best[session]:
+            best[session] = key
+    return {s: (k[2], k[3], k[4]) for s, k in best.items()}
+
+
+def list_sessions(
+    conn: sqlite3.Connection,
+    *,
+    host: str | None = None,
+    project: str | None = None,
+    include_ended: bool = False,
+) -> list[dict[str, Any]]:
+    """Sessions, live ones only unless ``include_ended``; most recently active first."""
+    where, args = [], []
+    if not include_ended:
+        where.append("status != 'ended'")
+    if project:
+        where.append("project = ?")
+        args.append(project)
+    names = host_names(conn)
+    if host:
+        machine_ids = [m for m, n in names.items() if host in (n, m)] or [host]
+        where.append(f"host IN ({', '.join('?' * len(machine_ids))})")
+        args += machine_ids
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = conn.execute(
+        f"SELECT snapshot FROM sessions {clause} ORDER BY last_activity DESC, id", args
+    ).fetchall()
+    tasks = session_tasks(conn)
+    return [_session_dict(r[0], names, tasks) for r in rows]
+
+
+def get_session(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
+    """One session with its assigned tasks and the messages delivered to it."""
+    row = conn.execute("SELECT snapshot FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no session {session_id}")
+    session = _session_dict(row[0], host_names(conn), session_tasks(conn))
+    session["tasks"] = list_tasks(conn, assignee=f"session:{session_id}")
+    session["messages"] = [
+        {"id": m, "text": t, "via": v, "delivered_at": iso(at, is_hlc=False)}
+        for m, t, v, at in conn.execute(
+            "SELECT d.message, m.text, d.via, d.at FROM deliveries d "
+            "JOIN messages m ON m.id = d.message WHERE d.session = ? ORDER BY d.at",
+            (session_id,),
+        )
+    ]
+    return session
+
+
+def session_snapshot(conn: sqlite3.Connection, session_id: str) -> dict[str, Any] | None:
+    """The raw ``SessionObserved`` body of a session, or None."""
+    row = conn.execute("SELECT snapshot FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    return None if row is None else dict(json.loads(row[0]))
+
+
+def list_groups(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "members": json.loads(members)}
+        for name, members in conn.execute(
+            "SELECT name, members FROM groups_ WHERE removed = 0 ORDER BY name"
+        )
+    ]
+
+
+def _message_dict(row: tuple[Any, ...], delivered: list[dict[str, Any]]) -> dict[str, Any]:
+    message_id, target, text, author, sent_at, expires_at, _sent_hlc, _h, _o = row
+    return {
+        "id": message_id,
+        "target": target,
+        "text": text,
+        "author": author,
+        "sent_at": iso(sent_at, is_hlc=False),
+        "expires_at": iso(expires_at, is_hlc=False),
+        "deliveries": delivered,
+    }
+
+
+def list_messages(
+    conn: sqlite3.Connection, *, session: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Messages, newest first, with their deliveries (only to ``session`` if given)."""
+    rows = conn.execute(
+        "SELECT * FROM messages WHERE target != '' ORDER BY sent_hlc DESC LIMIT ?", (limit,)
+    ).fetchall()
+    out = []
+    for row in rows:
+        args: list[Any] = [row[0]]
+        extra = ""
+        if session:
+            extra = " AND session = ?"
+            args.append(session)
+        delivered = [
+            {"session": s, "via": v, "at": iso(at, is_hlc=False)}
+            for s, v, at in conn.execute(
+                f"SELECT session, via, at FROM deliveries WHERE message = ?{extra} ORDER BY at",
+                args,
+            )
+        ]
+        out.append(_message_dict(row, delivered))
+    return out

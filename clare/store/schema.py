@@ -109,4 +109,29 @@ _VIEWS_V1 = """
         """
 
 
-VIEWS_MIGRATIONS: list[Migration] = [_VIEWS_V1]
+# Messages and their deliveries (one row per session that got a message).
+_VIEWS_V2 = """
+        CREATE TABLE messages (
+            id          TEXT PRIMARY KEY,
+            target      TEXT NOT NULL,      -- all, or kind:name (project, group, host, session)
+            text        TEXT NOT NULL,
+            author      TEXT NOT NULL,
+            sent_at     INTEGER NOT NULL,   -- ms since the epoch
+            expires_at  INTEGER NOT NULL,
+            sent_hlc    INTEGER NOT NULL,
+            last_hlc    INTEGER NOT NULL,
+            last_origin TEXT NOT NULL
+        );
+        CREATE TABLE deliveries (
+            message TEXT NOT NULL,
+            session TEXT NOT NULL,
+            via     TEXT NOT NULL,          -- hook | pull | tmux
+            at      INTEGER NOT NULL,
+            PRIMARY KEY (message, session)
+        ) WITHOUT ROWID;
+        CREATE INDEX deliveries_session ON deliveries (session);
+        CREATE INDEX sessions_host ON sessions (host, status);
+        """
+
+
+VIEWS_MIGRATIONS: list[Migration] = [_VIEWS_V1, _VIEWS_V2]

@@ -16,6 +16,7 @@ import msgpack
 
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import SessionObserved
+from clare.domain.messages import Delivery, Message
 from clare.domain.tasks import Conflict, Task
 from clare.store import schema
 from clare.store.sqlite import migrate, open_writer
@@ -24,7 +25,10 @@ if TYPE_CHECKING:
     import sqlite3
     from pathlib import Path
 
-VIEW_TABLES = ("projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts")
+VIEW_TABLES = (
+    "projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts",
+    "messages", "deliveries",
+)  # fmt: skip
 
 
 def open_views_db(path: Path) -> sqlite3.Connection:
@@ -88,7 +92,24 @@ def load_state(conn: sqlite3.Connection, entity: str) -> Any:
             return None
         data = json.loads(row[0])
         return Session(_session_snapshot(data), (row[1], row[2]))
+    if prefix == "m:":
+        return _load_message(conn, key)
     return None
+
+
+def _load_message(conn: sqlite3.Connection, message_id: str) -> Message | None:
+    row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        return None
+    _id, target, text, author, sent_at, expires_at, sent_hlc, last_hlc, last_origin = row
+    found = conn.execute(
+        "SELECT session, via, at FROM deliveries WHERE message = ? ORDER BY at, session",
+        (message_id,),
+    ).fetchall()
+    return Message(
+        message_id, target, text, author, sent_at, expires_at, sent_hlc,
+        tuple(Delivery(*d) for d in found), (last_hlc, last_origin),
+    )  # fmt: skip
 
 
 def _session_snapshot(data: dict[str, Any]) -> SessionObserved:
@@ -169,6 +190,23 @@ def save_state(conn: sqlite3.Connection, entity: str, state: Any) -> None:
                 json.dumps(snap.to_body(), sort_keys=True), *state.last_key,
             ),
         )  # fmt: skip
+    elif isinstance(state, Message):
+        _save_message(conn, state)
+
+
+def _save_message(conn: sqlite3.Connection, message: Message) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            message.id, message.target, message.text, message.author, message.sent_at,
+            message.expires_at, message.sent_hlc, *message.last_key,
+        ),
+    )  # fmt: skip
+    conn.execute("DELETE FROM deliveries WHERE message = ?", (message.id,))
+    conn.executemany(
+        "INSERT INTO deliveries VALUES (?, ?, ?, ?)",
+        [(message.id, d.session, d.via, d.at) for d in message.deliveries],
+    )
 
 
 def _save_task(conn: sqlite3.Connection, task: Task) -> None:

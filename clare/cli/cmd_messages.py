@@ -1,0 +1,144 @@
+"""``clare broadcast`` and ``clare inbox``: messages to agent sessions."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+from clare.cli.cmd_agent import claude_folder
+from clare.cli.instance import Instance
+from clare.cli.output import emit_json, short_time
+from clare.errors import ClareError
+from clare.sessions.recipients import Pending, format_messages, pending_messages, recipient_for
+from clare.sessions.targets import parse_target
+from clare.sessions.tmux import TmuxTyper, deliver_to_pane
+from clare.store import queries
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("broadcast")(broadcast)
+    app.command("inbox")(inbox)
+
+
+def _target(inst: Instance, target: str) -> str:
+    kind, name = parse_target(target)
+    if kind == "session":
+        return f"session:{queries.resolve_session(inst.views(), name)}"
+    return target
+
+
+def broadcast(
+    ctx: typer.Context,
+    message: Annotated[str, typer.Argument(help="The text to send.")],
+    to: Annotated[
+        str,
+        typer.Option(help="all, project:NAME, group:NAME, host:NAME or session:ID."),
+    ] = "all",
+    now: Annotated[
+        bool, typer.Option("--now", help="Also type it into idle sessions running in tmux.")
+    ] = False,
+    ttl_hours: Annotated[
+        float, typer.Option("--ttl-hours", help="Sessions starting later get it until then.")
+    ] = 24.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Send a message to sessions; each gets it once, on its next turn."""
+    inst: Instance = ctx.obj
+    sent_at = int(time.time() * 1000)
+    result = inst.call(
+        "message.send",
+        {
+            "target": _target(inst, to),
+            "text": message,
+            "author": inst.author,
+            "sent_at": sent_at,
+            "ttl_ms": int(ttl_hours * 3600 * 1000),
+        },
+    )
+    typed: list[dict[str, Any]] = []
+    if now:
+        typed = deliver_now(inst, result["message"], sent_at)
+    if json_out:
+        emit_json({**result, "typed": typed})
+        return
+    print(f"{result['message']} sent to {result['target']}")
+    for entry in typed:
+        state = "delivered" if entry["confirmed"] else f"not confirmed ({entry['error']})"
+        print(f"  tmux {entry['session'][:8]}: {state}")
+
+
+def deliver_now(inst: Instance, message_id: str, now_ms: int) -> list[dict[str, Any]]:
+    """Type the message into this host's idle tmux sessions it is for; confirm each."""
+    views = inst.views()
+    config = inst.config
+    row = views.execute(
+        "SELECT id, target, text, author, sent_at FROM messages WHERE id = ?", (message_id,)
+    ).fetchone()
+    if row is None:
+        return []
+    message = Pending(*row)
+    folder = claude_folder(inst)
+    typer_ = TmuxTyper()
+    out = []
+    for s in queries.list_sessions(views, host=config.machine_id):
+        if s["status"] != "idle" or not s["tmux_pane"]:
+            continue
+        who = recipient_for(views, s["id"], machine_id=config.machine_id, host_name=config.name)
+        if message.id not in {m.id for m in pending_messages(views, who, now_ms)}:
+            continue
+        found = sorted(folder.glob(f"projects/*/{s['id']}.jsonl"))
+        entry: dict[str, Any] = {"session": s["id"], "confirmed": False, "error": None}
+        try:
+            if not found:
+                raise ClareError("no transcript to confirm the delivery in")
+            entry["confirmed"] = deliver_to_pane(
+                typer_, s["tmux_pane"], found[0], format_messages([message]), message.id
+            )
+            if entry["confirmed"]:
+                inst.call(
+                    "message.deliver",
+                    {"session": s["id"], "messages": [message.id], "via": "tmux", "at": now_ms},
+                )
+            else:
+                entry["error"] = "not seen in the transcript in time; the hook delivers it"
+        except ClareError as exc:
+            entry["error"] = str(exc)
+        out.append(entry)
+    return out
+
+
+def inbox(
+    ctx: typer.Context,
+    session: Annotated[
+        str | None, typer.Option("--session", help="Only this session's deliveries.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List messages and who got them (with --session: also what still waits for it)."""
+    inst: Instance = ctx.obj
+    views = inst.views()
+    session_id = queries.resolve_session(views, session) if session else None
+    messages = queries.list_messages(views, session=session_id)
+    waiting: list[str] = []
+    if session_id:
+        config = inst.config
+        who = recipient_for(views, session_id, machine_id=config.machine_id, host_name=config.name)
+        waiting = [m.id for m in pending_messages(views, who, int(time.time() * 1000))]
+        for m in messages:
+            m["waiting"] = m["id"] in waiting
+    if json_out:
+        emit_json(messages)
+        return
+    if not messages:
+        print("no messages")
+        return
+    for m in messages:
+        got = ", ".join(f"{d['session'][:8]} ({d['via']})" for d in m["deliveries"]) or "nobody"
+        mark = "  [waiting]" if m.get("waiting") else ""
+        print(f"{m['id']}  {short_time(m['sent_at'])}  to {m['target']}{mark}")
+        print(f"  {m['text']}")
+        print(f"  delivered to: {got}")

@@ -1,0 +1,186 @@
+"""``clare hook EVENT``: what Claude Code's hooks run, on every turn of every session.
+
+It reads the hook's JSON on stdin, and
+
+1. on SessionStart and UserPromptSubmit, prints the session's undelivered
+   messages as ``additionalContext`` (read from the views DB), so they reach
+   the model with this turn;
+2. sends one ``session.hook`` command to the writer: the session's new status
+   and the deliveries it just made, recorded at once, faster than any poll.
+
+It must never break or stall the session, so it runs under a hard budget: a
+writer that does not answer within ``WRITER_TIMEOUT_S`` (or is not running)
+gets the command spooled to a file that the poller replays later, and any
+failure at all ends in exit status 0. It is dispatched from
+``clare.cli.main`` before Typer is imported, and talks to the writer with a
+plain blocking socket here rather than ``clare.bus.client``, whose module
+pulls in trio: importing trio alone would double the hook's start-up time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from clare.sessions.hooks_settings import HOOK_EVENTS
+
+if TYPE_CHECKING:
+    from clare.paths import InstancePaths
+
+#: Events whose hook output Claude Code puts in front of the model.
+CONTEXT_EVENTS = ("SessionStart", "UserPromptSubmit")
+WRITER_TIMEOUT_S = 0.3
+MAX_STDIN_BYTES = 4 << 20
+DEBUG_ENV = "CLARE_HOOK_DEBUG"
+
+
+def main(argv: list[str]) -> int:
+    """Run the hook; always returns 0 (a hook that fails must not fail the session)."""
+    try:
+        run(argv, sys.stdin.buffer, sys.stdout)
+    except BaseException as exc:  # nothing may escape into Claude Code, not even ^C
+        if os.environ.get(DEBUG_ENV):
+            print(f"clare hook: {exc!r}", file=sys.stderr)
+    return 0
+
+
+def _parse_argv(argv: list[str]) -> tuple[str, str | None]:
+    event, home = "", None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--home" and i + 1 < len(argv):
+            home, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--home="):
+            home = arg.split("=", 1)[1]
+        elif not arg.startswith("-") and not event:
+            event = arg
+        i += 1
+    return event, home
+
+
+def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) -> dict[str, Any]:
+    """The hook's work; returns the command it sent or spooled (empty if none)."""
+    from clare import config as config_mod
+    from clare import paths as paths_mod
+
+    event, home = _parse_argv(argv)
+    raw = b"" if stdin.isatty() else stdin.read(MAX_STDIN_BYTES)
+    data = json.loads(raw or b"{}")
+    if not isinstance(data, dict):
+        return {}
+    event = event or str(data.get("hook_event_name") or "")
+    session = data.get("session_id")
+    if not isinstance(session, str) or not session or event not in HOOK_EVENTS:
+        return {}
+    paths = paths_mod.resolve(home)
+    config = config_mod.load(paths)
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else ""
+    project, delivered = _deliver(paths, config, event, session, str(cwd or ""), now_ms, stdout)
+    args: dict[str, Any] = {
+        "session": session,
+        "event": event,
+        "at": now_ms,
+        "cwd": cwd,
+        "project": project,
+        "delivered": delivered,
+    }
+    prompt = data.get("prompt")
+    if event == "UserPromptSubmit" and isinstance(prompt, str):
+        args["prompt"] = prompt[:500]
+    message = data.get("message")
+    if event == "Notification" and isinstance(message, str):
+        args["waiting_for"] = message[:300]
+    _send_or_spool(paths, "session.hook", args)
+    return args
+
+
+def _deliver(
+    paths: InstancePaths,
+    config: Any,
+    event: str,
+    session: str,
+    cwd: str,
+    now_ms: int,
+    stdout: Any,
+) -> tuple[str, list[str]]:
+    """Print the session's waiting messages (on context events); returns (project, ids)."""
+    if not paths.views_db.exists():
+        return "", []
+    import sqlite3
+
+    from clare.sessions.recipients import format_messages, pending_messages, recipient_for
+
+    try:
+        conn = sqlite3.connect(f"file:{paths.views_db}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return "", []
+    try:
+        conn.execute("PRAGMA busy_timeout=50")
+        who = recipient_for(
+            conn, session, machine_id=config.machine_id, host_name=config.name, cwd=cwd
+        )
+        if event not in CONTEXT_EVENTS:
+            return who.project, []
+        pending = pending_messages(conn, who, now_ms)
+    except sqlite3.Error:
+        return "", []  # views not migrated yet, or busy: the messages wait for the next turn
+    finally:
+        conn.close()
+    if not pending:
+        return who.project, []
+    output = {
+        "hookSpecificOutput": {
+            "hookEventName": event,
+            "additionalContext": format_messages(pending),
+        }
+    }
+    stdout.write(json.dumps(output) + "\n")
+    stdout.flush()
+    return who.project, [m.id for m in pending]
+
+
+def _send_or_spool(paths: InstancePaths, op: str, args: dict[str, Any]) -> None:
+    from clare.bus import rpc
+
+    request = rpc.Request.new(op, args)
+    if not _send(paths, request):
+        from clare.sessions import spool
+
+        spool.append(paths.spool_dir, request.id, op, args)
+
+
+def _send(paths: InstancePaths, request: Any) -> bool:
+    """Send one command; True once the writer answered (even with an error)."""
+    from clare.bus import rpc
+    from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
+    from clare.nodes.lock import is_held
+
+    endpoints = Endpoints(paths)
+    if not os.path.exists(endpoints.socket_file(WRITER_COMMANDS)):
+        return False
+    if not is_held(paths.lock_file("writer")):
+        return False  # a socket file left by a writer that died: nobody would answer
+    import zmq
+
+    context = zmq.Context()
+    try:
+        sock = context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(endpoints.ipc(WRITER_COMMANDS))
+        sock.send(request.encode())
+        deadline = time.monotonic() + WRITER_TIMEOUT_S
+        while (left := deadline - time.monotonic()) > 0:
+            if not sock.poll(int(left * 1000) + 1, zmq.POLLIN):
+                return False
+            reply_id, _outcome = rpc.parse_reply(sock.recv())
+            if reply_id == request.id:
+                return True
+        return False
+    finally:
+        context.destroy(linger=0)

@@ -1,0 +1,233 @@
+"""Writer ops for sessions, claims and groups, and the rule for what counts as a change.
+
+Sessions are recorded as whole snapshots (``SessionObserved``). Two writers of
+them exist on a host: the poller, which reads Claude Code's files, and the
+hook, which Claude Code runs at each turn. Both go through
+:func:`significant_change`, so a snapshot that only moved a token count or an
+activity stamp by a little writes nothing: a busy fleet records a few events per
+turn, not one per transcript line.
+
+``task.claim`` is the atomic half of ``clare pull --claim``: the CLI lists
+candidate tasks from the views (which may lag), and the writer takes the first
+one that is still ready and unclaimed according to its own, current state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import replace
+from typing import Any
+
+from clare import ids
+from clare.domain.decide import (
+    Context,
+    Decision,
+    StateReader,
+    arg_int,
+    arg_list,
+    arg_str,
+    decider,
+)
+from clare.domain.events import (
+    DomainEvent,
+    GroupChanged,
+    SessionObserved,
+    TaskAssigned,
+    TaskStateChanged,
+    decode,
+)
+from clare.domain.messages import deliveries
+from clare.errors import NotFound, ProtocolError, UsageError
+
+#: Fields whose every change is worth an event.
+EXACT_FIELDS = (
+    "pid", "name", "cwd", "project", "branch", "status", "waiting_for", "version", "model",
+    "title", "first_prompt", "started_at", "tmux_pane", "source",
+)  # fmt: skip
+#: Tokens are recorded when they grew by this many, or by 5 % of the last recorded count.
+TOKEN_STEP = 25_000
+#: Activity is recorded when it moved on by this much (a status change records it at once).
+ACTIVITY_STEP_MS = 5 * 60 * 1000
+
+#: Session status each Claude Code hook event means.
+HOOK_STATUS = {
+    "SessionStart": "idle",
+    "UserPromptSubmit": "busy",
+    "Stop": "idle",
+    "Notification": "waiting",
+    "SessionEnd": "ended",
+}
+MAX_MEMBERS = 1000
+
+
+def significant_change(old: SessionObserved | None, new: SessionObserved) -> bool:
+    """Whether ``new`` says enough that ``old`` does not to be worth an event."""
+    if old is None:
+        return True
+    if any(getattr(old, f) != getattr(new, f) for f in EXACT_FIELDS):
+        return True
+    old_tokens = old.tokens_in + old.tokens_out
+    grown = abs(new.tokens_in + new.tokens_out - old_tokens)
+    if grown and grown >= max(TOKEN_STEP, old_tokens // 20):
+        return True
+    return new.last_activity - old.last_activity >= ACTIVITY_STEP_MS
+
+
+def _snapshot(data: object, machine_id: str) -> SessionObserved:
+    if not isinstance(data, dict):
+        raise UsageError("snapshot must be a map of SessionObserved fields")
+    try:
+        event = decode(SessionObserved.kind, {**data, "host": machine_id})
+    except ProtocolError as exc:
+        raise UsageError(f"bad session snapshot: {exc}") from exc
+    assert isinstance(event, SessionObserved)
+    if not event.session or len(event.session) > 200:
+        raise UsageError("a session snapshot needs a session id of at most 200 characters")
+    return event
+
+
+@decider("session.observe")
+def _session_observe(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+    """Record what the poller saw of one session, unless it is no real change."""
+    new = _snapshot(args.get("snapshot"), ctx.machine_id)
+    current = state.session(new.session)
+    if current is not None:
+        # The hook may have seen a later turn than the files the poller read.
+        last = max(new.last_activity, current.snapshot.last_activity)
+        new = replace(new, last_activity=last)
+    if current is not None and not significant_change(current.snapshot, new):
+        return Decision([], {"session": new.session, "changed": False})
+    return Decision([new], {"session": new.session, "changed": True})
+
+
+@decider("session.hook")
+def _session_hook(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+    """A Claude Code hook fired: update the session's status, record message deliveries.
+
+    A hook call replayed late from the spool (older than what the session already
+    shows) only records its deliveries: its status is no longer news.
+    """
+    session = arg_str(args, "session", max_len=200)
+    if not session:
+        raise UsageError("a hook call needs the session id")
+    hook_event = arg_str(args, "event", max_len=64)
+    at = arg_int(args, "at", bound=2**53)
+    events: list[DomainEvent] = []
+    current = state.session(session)
+    old = current.snapshot if current is not None else None
+    if old is None or at >= old.last_activity:
+        base = old or SessionObserved(session=session, host=ctx.machine_id, started_at=at)
+        status = HOOK_STATUS.get(hook_event, base.status)
+        changes: dict[str, Any] = {"status": status, "last_activity": at}
+        changes["waiting_for"] = (
+            arg_str(args, "waiting_for", default="", max_len=300) if status == "waiting" else ""
+        )
+        for name in ("cwd", "project"):
+            value = arg_str(args, name, default="", max_len=4096)
+            if value and not getattr(base, name):
+                changes[name] = value
+        prompt = arg_str(args, "prompt", default="", max_len=100_000)
+        if prompt and not base.first_prompt:
+            changes["first_prompt"] = prompt[:500]
+        new = replace(base, **changes)
+        if significant_change(old, new):
+            events.append(new)
+    delivered = arg_list(args, "delivered", max_item=64)
+    events.extend(deliveries(state, session, delivered, "hook", at))
+    return Decision(events, {"session": session, "recorded": len(events)})
+
+
+# --- claims -----------------------------------------------------------------------------
+
+
+@decider("task.claim")
+def _task_claim(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+    """Take the first candidate that is ready and not held by another session.
+
+    ``candidates`` come in the caller's order of preference (priority first). A
+    task already assigned to this session is started without a new assignment.
+    """
+    session = arg_str(args, "session", max_len=200)
+    if not session:
+        raise UsageError("a claim needs the claiming session's id")
+    author = arg_str(args, "author", default="", max_len=200)
+    for task_id in arg_list(args, "candidates", max_item=64):
+        task = state.task(task_id)
+        if task is None or task.state != "todo":
+            continue
+        if task.assignee_kind == "session" and task.assignee != session:
+            continue
+        if any((dep := state.task(d)) is None or dep.state != "done" for d in task.depends_on):
+            continue
+        events: list[DomainEvent] = []
+        if task.assignee_ref != f"session:{session}":
+            events.append(
+                TaskAssigned(
+                    task=task.id,
+                    assignee_kind="session",
+                    assignee=session,
+                    previous=task.assignee_ref,
+                    claimed=True,
+                    author=author,
+                )
+            )
+        events.append(
+            TaskStateChanged(task=task.id, state="in_progress", previous="todo", author=author)
+        )
+        return Decision(events, {"task": task.id})
+    return Decision([], {"task": None})
+
+
+# --- groups -----------------------------------------------------------------------------
+
+
+def _member(ref: str) -> str:
+    kind, _, name = ref.partition(":")
+    if kind not in ("session", "host") or not name:
+        raise UsageError(f"a group member is session:ID or host:NAME, not {ref!r}")
+    return ref
+
+
+@decider("group.add")
+def _group_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+    """Create a group, or add members to it (sessions as ``session:ID``, hosts as ``host:NAME``)."""
+    name = ids.check_name(arg_str(args, "name", max_len=64), "group")
+    added = [_member(m) for m in arg_list(args, "members")]
+    group = state.group(name)
+    before = () if group is None or group.removed else group.members
+    for ref in added:
+        kind, _, key = ref.partition(":")
+        if kind == "session" and state.session(key) is None:
+            raise NotFound(f"no session {key}: see `clare session list --all`")
+    members = tuple(dict.fromkeys((*before, *added)))
+    if len(members) > MAX_MEMBERS:
+        raise UsageError(f"a group holds at most {MAX_MEMBERS} members")
+    if group is not None and not group.removed and members == before:
+        return Decision([], {"group": name, "members": list(members)})
+    return Decision(
+        [GroupChanged(group=name, members=members)], {"group": name, "members": list(members)}
+    )
+
+
+@decider("group.remove")
+def _group_remove(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+    """Remove members from a group, or the whole group when no member is named."""
+    name = arg_str(args, "name", max_len=64)
+    group = state.group(name)
+    if group is None or group.removed:
+        raise NotFound(f"no group {name!r}")
+    gone = arg_list(args, "members")
+    if not gone:
+        return Decision([GroupChanged(group=name, removed=True)], {"group": name, "removed": True})
+    missing = [m for m in gone if m not in group.members]
+    if missing:
+        raise NotFound(f"group {name!r} has no member {', '.join(missing)}")
+    members = tuple(m for m in group.members if m not in gone)
+    return Decision(
+        [GroupChanged(group=name, members=members)], {"group": name, "members": list(members)}
+    )
+
+
+def snapshot_dict(snapshot: SessionObserved) -> dict[str, Any]:
+    """A snapshot as the plain map ``session.observe`` takes."""
+    return {f.name: getattr(snapshot, f.name) for f in dataclasses.fields(snapshot)}

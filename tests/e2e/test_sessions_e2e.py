@@ -1,0 +1,141 @@
+"""A real Claude Code session under a real Clare stack: discovered, given work, told things.
+
+The scripted agent's first Bash call waits for a flag file, so the test can
+look at the running session (found by the poller with the right cwd, project,
+branch and status) and assign it a task before the agent's second Bash call
+runs ``clare pull --json``. After it exits the session must be seen ended. A
+broadcast sent then reaches the model with the next turn (a resumed session),
+through the UserPromptSubmit hook, and the delivery is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .clare_stack import ClareStack, open_stack
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from .claude import ClaudeRunner
+    from .fake_api import FakeAnthropicAPI
+
+
+@pytest.fixture
+def stack(claude: ClaudeRunner) -> Iterator[ClareStack]:
+    running = open_stack(claude.claude_dir)
+    try:
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(running.home, ignore_errors=True)
+
+
+def _git_project(path: Path, branch: str) -> Path:
+    path.mkdir(parents=True)
+    git = ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev"]
+    subprocess.run([*git, "init", "-q", "-b", branch], cwd=path, check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "start"], cwd=path, check=True)
+    return path
+
+
+def _wait_for(what: str, probe: Callable[[], Any], timeout_s: float = 30) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _tool_output(request: dict[str, Any]) -> str:
+    for block in request["messages"][-1]["content"]:
+        if isinstance(block, dict) and block.get("type") == "tool_result":
+            content = block["content"]
+            return content if isinstance(content, str) else "".join(c["text"] for c in content)
+    raise AssertionError("no tool result in the request")
+
+
+@pytest.mark.e2e
+def test_a_real_session_is_seen_given_work_and_told_things(
+    claude: ClaudeRunner, fake_api: FakeAnthropicAPI, stack: ClareStack, tmp_path: Path
+) -> None:
+    repo = _git_project(tmp_path / "work" / "alpha", "feature/e2e")
+    stack.run("project", "add", "alpha", "--path", str(repo))
+    task = stack.run(
+        "task", "add", "Build the widget", "-p", "alpha", "--body", "Make it blue."
+    ).stdout.strip()
+    stack.run("--home", str(stack.home), "hooks", "install",
+              "--settings", str(claude.claude_dir / "settings.json"))  # fmt: skip
+    flag = tmp_path / "go"
+    fake_api.set_script(
+        {"bash": f"for i in $(seq 600); do [ -f {flag} ] && break; sleep 0.1; done; echo waited"},
+        {"bash": "clare pull --json"},
+    )
+    env = {"CLARE_HOME": str(stack.home)}
+
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(claude.run, "pick up your work", repo, env=env)
+
+        def live_session() -> dict[str, Any] | None:
+            # The pid comes from the session file, the branch from the transcript.
+            sessions = stack.json("session", "list")
+            return (
+                sessions[0] if sessions and sessions[0]["pid"] and sessions[0]["branch"] else None
+            )
+
+        try:
+            session = _wait_for("the poller to find the session", live_session)
+            assert session["cwd"] == str(repo)
+            assert session["project"] == "alpha"
+            assert session["branch"] == "feature/e2e"
+            assert session["status"] == "busy"
+            assert session["host"] == "e2e-host"
+            assert session["version"] == "2.1.328"
+            session_id = session["id"]
+            stack.run("assign", task, session_id[:8])
+        finally:
+            flag.touch()  # the agent goes on (and never waits a minute for nothing)
+        run = first.result(timeout=120)
+    assert run.result["is_error"] is False, run.result
+    assert run.result["session_id"] == session_id
+
+    # The agent's `clare pull --json` found its session from Claude Code's
+    # environment and got the assigned task with its body.
+    pulled = json.loads(_tool_output(fake_api.requests()[2]))
+    assert pulled["session"] == session_id
+    assert [t["id"] for t in pulled["tasks"]] == [task]
+    assert pulled["tasks"][0]["body"] == "Make it blue."
+    assert pulled["project"] == "alpha"
+
+    # The session's end is noticed (SessionEnd hook, and the session file going away).
+    def ended() -> bool:
+        return bool(stack.json("session", "show", session_id)["status"] == "ended")
+
+    _wait_for("the session to be seen ended", ended)
+    shown = stack.json("session", "show", session_id)
+    assert shown["tokens"] > 0
+    assert shown["first_prompt"] == "pick up your work"
+    assert shown["task"] == task
+
+    # A broadcast reaches the model with the session's next turn, through the hook.
+    sent = stack.json("broadcast", "Freeze merges until noon", "--to", "project:alpha")
+    before = len(fake_api.requests())
+    fake_api.set_script({"text": "noted"})
+    again = claude.run("carry on", repo, env=env, args=["--resume", session_id])
+    assert again.result["is_error"] is False, again.result
+    bodies = [json.dumps(r) for r in fake_api.requests()[before:]]
+    assert any("Freeze merges until noon" in b for b in bodies)
+    (message,) = stack.json("inbox", "--session", session_id)
+    assert message["id"] == sent["message"]
+    assert [(d["session"], d["via"]) for d in message["deliveries"]] == [(session_id, "hook")]
