@@ -15,10 +15,9 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
@@ -37,8 +36,12 @@ from clare.store.projection import Projection
 from clare.store.views import open_views_db
 from clare.web.app import create_app
 from clare.web.context import WebContext
-from clare.web.guard import Policy
 from clare.web.hub import Hub, ViewNotice
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from clare.web.guard import Policy
 
 with warnings.catch_warnings():
     # Newer Starlette prefers the httpx2 package for its test client; httpx

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from tests.web.conftest import Web
+if TYPE_CHECKING:
+    from tests.web.conftest import Web
 
 
 def _flash(response: object) -> dict[str, list[str]]:
@@ -31,11 +33,14 @@ def test_overview_shows_counts_hosts_sessions_and_activity(web: Web) -> None:
     page = web.client.get("/")
     assert page.status_code == 200
     html = page.text
-    assert "parser-agent" in html and "beta" in html and "alpha" in html
+    assert "parser-agent" in html
+    assert "beta" in html
+    assert "alpha" in html
     assert "1.5k" in html  # tokens
     assert f'href="/tasks/{first}"' in html  # the session's current task
     assert "Write the parser" in html  # recent activity
-    assert 'data-seq="' in html and "/static/live.js" in html
+    assert 'data-seq="' in html
+    assert "/static/live.js" in html
 
 
 def test_pages_escape_what_people_typed(web: Web) -> None:
@@ -46,25 +51,29 @@ def test_pages_escape_what_people_typed(web: Web) -> None:
 
 
 def test_projects_and_board(web: Web) -> None:
-    first, second = _seed(web)
+    _first, _second = _seed(web)
     listing = web.client.get("/projects")
-    assert listing.status_code == 200 and "the demo project" in listing.text
+    assert listing.status_code == 200
+    assert "the demo project" in listing.text
     board = web.client.get("/projects/demo")
     assert board.status_code == 200
     assert "Write the parser" in board.text
-    assert f'class="dep s-todo"' in board.text  # the second waits on the first
+    assert 'class="dep s-todo"' in board.text  # the second waits on the first
     assert "ready" in board.text
     missing = web.client.get("/projects/nope")
-    assert missing.status_code == 404 and "no project" in missing.text
+    assert missing.status_code == 404
+    assert "no project" in missing.text
 
 
 def test_task_page_shows_history_notes_and_moves(web: Web) -> None:
-    first, second = _seed(web)
+    first, _second = _seed(web)
     web.writer.call_sync("task.note", {"task": first, "text": "half way"})
     page = web.client.get(f"/tasks/{first[:6]}")  # prefixes resolve
     assert page.status_code == 200
-    assert "half way" in page.text and "TaskCreated" in page.text
-    assert 'value="in_progress"' in page.text and "Needed by" in page.text
+    assert "half way" in page.text
+    assert "TaskCreated" in page.text
+    assert 'value="in_progress"' in page.text
+    assert "Needed by" in page.text
     assert web.client.get("/tasks/t-zzzz").status_code == 404
 
 
@@ -73,11 +82,14 @@ def test_sessions_and_session_page(web: Web) -> None:
     web.writer.observe("sess-aaaa-1111", name="agent-a", status="waiting", waiting_for="input")
     web.writer.observe("sess-bbbb-2222", name="agent-b", status="ended")
     live = web.client.get("/sessions").text
-    assert "agent-a" in live and "agent-b" not in live
+    assert "agent-a" in live
+    assert "agent-b" not in live
     assert "agent-b" in web.client.get("/sessions?all=1").text
     page = web.client.get("/sessions/sess-aaaa")
     assert page.status_code == 200
-    assert "Status timeline" in page.text and "waiting" in page.text and "input" in page.text
+    assert "Status timeline" in page.text
+    assert "waiting" in page.text
+    assert "input" in page.text
     assert web.client.get("/sessions/nobody").status_code == 404
 
 
@@ -86,10 +98,12 @@ def test_messages_and_events_pages(web: Web) -> None:
     assert "Broadcast a message" in web.client.get("/messages").text
     events = web.client.get("/events?kind=Task*&limit=1")
     assert events.status_code == 200
-    assert "TaskCreated" in events.text and "ProjectCreated" not in events.text
+    assert "TaskCreated" in events.text
+    assert "ProjectCreated" not in events.text
     assert "Older" in events.text
     bad = web.client.get("/events?limit=x")
-    assert bad.status_code == 400 and "whole number" in bad.text
+    assert bad.status_code == 400
+    assert "whole number" in bad.text
 
 
 def test_form_actions_change_state_through_the_writer(web: Web) -> None:
@@ -120,8 +134,11 @@ def test_form_actions_change_state_through_the_writer(web: Web) -> None:
     unassigned = web.form("/actions/task.unassign", {"task": first})
     assert "unassigned" in _flash(unassigned)["ok"][0]
     task = web.client.get(f"/api/v1/tasks/{first}").json()
-    assert task["title"] == "Renamed" and task["priority"] == 5 and task["state"] == "in_progress"
-    assert task["notes"] == 2 and task["assignee"] is None
+    assert task["title"] == "Renamed"
+    assert task["priority"] == 5
+    assert task["state"] == "in_progress"
+    assert task["notes"] == 2
+    assert task["assignee"] is None
     project = web.form("/actions/project.add", {"name": "second", "description": "d"})
     assert "second" in _flash(project)["ok"][0]
 
@@ -135,7 +152,8 @@ def test_refused_actions_are_explained_on_the_page(web: Web) -> None:
     error = _flash(done)["error"][0]
     assert "cannot" in error
     shown = web.client.get(done.headers["location"])
-    assert shown.status_code == 200 and "cannot send to review" in shown.text
+    assert shown.status_code == 200
+    assert "cannot send to review" in shown.text
     unknown = web.form("/actions/task.state", {"task": "t-nothing", "state": "done"})
     assert "no task" in _flash(unknown)["error"][0]
     bad_number = web.form("/actions/task.add", {"project": "demo", "title": "x", "priority": "hi"})
@@ -179,7 +197,9 @@ def test_writer_down_is_shown_not_a_bare_500(web: Web) -> None:
 
 def test_static_assets_come_from_the_package(web: Web) -> None:
     css = web.client.get("/static/clare.css")
-    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    assert css.status_code == 200
+    assert "text/css" in css.headers["content-type"]
     js = web.client.get("/static/live.js")
-    assert js.status_code == 200 and "EventSource" in js.text
+    assert js.status_code == 200
+    assert "EventSource" in js.text
     assert "http" not in web.client.get("/").text.split("<main>")[0].replace("http-equiv", "")
