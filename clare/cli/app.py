@@ -18,6 +18,7 @@ from clare.cli import (
     cmd_sessions,
     cmd_sync,
     cmd_tasks,
+    cmd_web,
 )
 from clare.cli.instance import Instance
 
@@ -59,3 +60,4 @@ cmd_groups.register(app)
 cmd_hooks.register(app)
 cmd_sync.register(app)
 cmd_ops.register(app)
+cmd_web.register(app)

@@ -27,6 +27,7 @@ NODES: dict[str, str] = {
     "projector": "clare.nodes.projector:serve_projector",
     "poller": "clare.nodes.poller:serve_poller",
     "gossip": "clare.nodes.gossip:serve_gossip",
+    "web": "clare.nodes.web:serve_web",
 }
 
 #: The order `clare up` starts them in (the writer first: the others talk to it).
