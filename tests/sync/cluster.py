@@ -39,10 +39,12 @@ class Host:
     public_key: str = ""
     machine_id: str = ""
     proc: subprocess.Popen[bytes] | None = None
-    wrapper: list[str] = field(default_factory=list)  # e.g. ["ip", "netns", "exec", "ns1"]
+    #: What `clare up` runs inside, e.g. ["ip", "netns", "exec", "ns1"]. The CLI needs
+    #: no wrapper: it reaches the nodes over ipc files, which no namespace hides.
+    wrapper: list[str] = field(default_factory=list)
 
     def argv(self, *args: str) -> list[str]:
-        return [*self.wrapper, sys.executable, "-m", "clare", "--home", str(self.home), *args]
+        return [sys.executable, "-m", "clare", "--home", str(self.home), *args]
 
     async def run(self, *args: str, check: bool = True) -> str:
         result = await trio.run_process(
@@ -66,7 +68,7 @@ class Host:
     def start(self) -> None:
         log = open(self.home / "up.log", "ab")  # noqa: SIM115 - the process owns it
         self.proc = subprocess.Popen(
-            self.argv("up", "--nodes", NODES),
+            [*self.wrapper, *self.argv("up", "--nodes", NODES)],
             stdout=log,
             stderr=log,
             start_new_session=True,
