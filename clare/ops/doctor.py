@@ -32,7 +32,7 @@ def run_checks(paths: InstancePaths, env: Mapping[str, str] | None = None) -> li
     checks += _guarded_list(
         "views-db", lambda: doctor_files.check_views_db(paths, events_sound=events_sound)
     )
-    checks += _guarded_list("nodes", lambda: doctor_nodes.check_nodes(paths))
+    checks += _guarded_list("nodes", lambda: doctor_nodes.check_nodes(paths, config))
     checks.append(_guarded("claude", lambda: doctor_claude.check_claude_found(config, env)))
     checks.append(_guarded("hooks", lambda: doctor_claude.check_hooks(config, env)))
     own_keys = doctor_files.own_public_keys(paths)

@@ -48,6 +48,7 @@ PROBES = {
 EXPECTED = {
     "writer": (WRITER_COMMANDS, WRITER_EVENTS),
     "projector": (PROJECTOR_CONTROL, PROJECTOR_VIEWS),
+    "gossip": (GOSSIP_CONTROL,),
 }
 
 #: Socket file name -> the node that binds it.
@@ -91,20 +92,34 @@ def probe(paths: InstancePaths, node: str) -> dict[str, Any] | str:
         return str(exc)
 
 
-def check_node(paths: InstancePaths, node: str) -> Check:
+def check_node(paths: InstancePaths, node: str, config: Config | None = None) -> Check:
     name = f"node:{node}"
     lock = paths.lock_file(node)
     if not is_held(lock):
         return failure(name, f"the {node} node is not running", _start_fix(node))
     pid = read_holder(lock)
+    if node == "web" and config is not None:
+        return _check_web(name, pid, config)
     if node not in PROBES:
         return ok(name, f"running (pid {pid}); this node has no probe")
     answer = probe(paths, node)
     if isinstance(answer, str):
         summary = f"running (pid {pid}) but not answering on {PROBES[node][0]}: {answer}"
         return failure(name, summary, _restart_fix(node))
-    detail = ", ".join(f"{k} {answer[k]}" for k in ("pid", "seq", "position") if k in answer)
-    return ok(name, f"running and answering ({detail})" if detail else "running and answering")
+    detail = "".join(f", {k} {answer[k]}" for k in ("seq", "position") if k in answer)
+    return ok(name, f"running and answering (pid {pid}{detail})")
+
+
+def _check_web(name: str, pid: int | None, config: Config) -> Check:
+    # The page may need a token, so a TCP connection is the probe: is it listening?
+    host = "127.0.0.1" if config.web_host in ("", "0.0.0.0", "::") else config.web_host
+    try:
+        with socket.create_connection((host, config.web_port), timeout=PROBE_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        summary = f"running (pid {pid}) but not listening on {host}:{config.web_port}: {exc}"
+        return failure(name, summary, _restart_fix("web"))
+    return ok(name, f"running (pid {pid}), listening on http://{host}:{config.web_port}")
 
 
 def check_endpoints(paths: InstancePaths, node: str) -> Check | None:
@@ -116,6 +131,8 @@ def check_endpoints(paths: InstancePaths, node: str) -> Check | None:
     endpoints = Endpoints(paths)
     socks = sorted(s for s, owner in OWNERS.items() if owner == node)
     present = [s for s in socks if (paths.runtime_dir / s).exists()]
+    if not present and node not in EXPECTED:
+        return None  # a node with no socket of its own (the poller, the web node)
     lock = paths.lock_file(node)
     if not is_held(lock):
         if present:
@@ -152,13 +169,13 @@ def check_endpoints(paths: InstancePaths, node: str) -> Check | None:
                 "another process took it over",
                 f"stop pid {owner} (`ps -p {owner}`), then restart the {node} node",
             )
-    return ok(name, f"{', '.join(present) or 'no sockets'} owned by pid {pid}")
+    return ok(name, f"{', '.join(present)} owned by pid {pid}")
 
 
-def check_nodes(paths: InstancePaths) -> list[Check]:
+def check_nodes(paths: InstancePaths, config: Config | None = None) -> list[Check]:
     checks = []
     for node in run_mod.available_nodes():
-        checks.append(check_node(paths, node))
+        checks.append(check_node(paths, node, config))
         endpoints = check_endpoints(paths, node)
         if endpoints is not None:
             checks.append(endpoints)

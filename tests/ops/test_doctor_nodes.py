@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import signal
 import socket
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -9,6 +10,7 @@ import zmq
 
 from clare.config import Config, Peer
 from clare.nodes import run as run_mod
+from clare.nodes.lock import NodeLock
 from clare.ops.checks import Status
 from clare.ops.doctor_nodes import (
     check_endpoints,
@@ -213,3 +215,26 @@ def test_the_gossip_nodes_view_of_each_link(peer_ports: tuple[int, int]) -> None
     refused = found[-1]
     assert (refused.name, refused.status) == ("peers", Status.WARNING)
     assert f"--key {KEY_A}" in refused.fix
+
+
+def test_the_web_node_is_probed_on_its_port(
+    paths: InstancePaths, peer_ports: tuple[int, int]
+) -> None:
+    port, dead_port = peer_ports
+    with NodeLock(paths.lock_file("web")) as lock:
+        lock.acquire("a stand-in web node")
+        listening = check_node(paths, "web", replace(CONFIG, web_port=port))
+        silent = check_node(paths, "web", replace(CONFIG, web_port=dead_port))
+    assert listening.status is Status.OK
+    assert f"http://127.0.0.1:{port}" in listening.summary
+    assert silent.status is Status.FAILURE
+    assert "not listening" in silent.summary
+
+
+def test_a_node_without_sockets_or_probe_is_judged_by_its_lock(paths: InstancePaths) -> None:
+    with NodeLock(paths.lock_file("poller")) as lock:
+        lock.acquire("a stand-in poller")
+        check = check_node(paths, "poller")
+        assert check_endpoints(paths, "poller") is None
+    assert check.status is Status.OK
+    assert "no probe" in check.summary
