@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from bench import rawsql
 from bench.figures import Figure, Section, percentile, share_of, within
-from bench.procs import BenchError
+from bench.procs import BenchError, cpu_seconds
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,7 +69,11 @@ INSERTs, each in its own transaction, into an events DB with Clare's schema and 
 def throughput(stack: Stack, scratch: Path, clients: int, seconds: float) -> Section:
     raw = rawsql.batched_insert_rate(scratch / "raw-batch.db", clients, seconds)
     raw_big = rawsql.batched_insert_rate(scratch / "raw-batch-big.db", 1000, seconds)
-    rate = _drive(stack, clients, seconds)
+    pids = stack.node_pids()
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    client_cpu = time.process_time()
+    rate, answered = _drive(stack, clients, seconds)
+    client_cpu = time.process_time() - client_cpu
     figures = [
         Figure(
             f"acknowledged commands/s, {clients} clients",
@@ -88,6 +92,25 @@ def throughput(stack: Stack, scratch: Path, clients: int, seconds: float) -> Sec
             note="context only: no writer can group more commands than there are clients",
         ),
     ]
+    if answered:
+        figures.append(
+            Figure(
+                f"client threads CPU per command ({clients} clients, one process)",
+                client_cpu / answered * 1e6,
+                "µs",
+            )
+        )
+    for name, pid in sorted(pids.items()):
+        start, end = before[name], cpu_seconds(pid)
+        if start is not None and end is not None and answered and name != "up":
+            figures.append(
+                Figure(
+                    f"{name} CPU per command under {clients} clients",
+                    (end - start) / answered * 1e6,
+                    "µs",
+                    note="where the time goes: the writer's share bounds the rate on its own",
+                )
+            )
     return Section(
         f"Acknowledged commands per second, {clients} clients",
         f"""
@@ -97,12 +120,16 @@ commits whatever is queued in one transaction (group commit), so at most {client
 commands share an fsync. Baseline: raw SQLite inserts, {clients} rows per fsync'd
 transaction (the best any group commit of {clients} waiting clients could do), for the
 same time on the same disk; a second row gives the rate of 1,000-row transactions.
+CPU per command is each process's user + system time over the window (from /proc),
+divided by the commands answered: on two cores, the clients, the writer and every node
+that reacts to the new events share them.
 """,
         figures,
     )
 
 
-def _drive(stack: Stack, clients: int, seconds: float) -> float:
+def _drive(stack: Stack, clients: int, seconds: float) -> tuple[float, int]:
+    """(answers per second, answers) of ``clients`` threads sending for ``seconds``."""
     counts = [0] * clients
     errors: list[BaseException] = []
     window = [0.0, 0.0]  # start and end, set once every client is connected
@@ -137,4 +164,4 @@ def _drive(stack: Stack, clients: int, seconds: float) -> float:
     elapsed = time.perf_counter() - window[0]
     if errors:
         raise BenchError(f"a client failed under load: {errors[0]!r}")
-    return sum(counts) / elapsed
+    return sum(counts) / elapsed, sum(counts)

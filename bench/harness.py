@@ -20,13 +20,18 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench import commands, rebuild, visible, wall
 from bench.eventgen import write_history
-from bench.figures import Figure, Section, at_most
+from bench.figures import Figure, Section, at_most, missing, number
 from bench.procs import BenchError
 from bench.report import render, this_machine
 from bench.stack import Stack
+from clare.errors import ClareError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "docs" / "benchmarks.md"
@@ -68,32 +73,55 @@ def _progress(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
-def run(plan: Plan) -> list[Section]:
+def run(plan: Plan) -> tuple[list[Section], list[str]]:
+    """Every section, and the failures of those that could not be measured."""
     sections: list[Section] = []
+    failures: list[str] = []
+
+    def measure(title: str, step: Callable[[], Section]) -> None:
+        # One benchmark failing must not cost the figures of the others.
+        started = time.perf_counter()
+        try:
+            section = step()
+        except (BenchError, ClareError) as exc:
+            failures.append(f"{title}: {exc}")
+            section = Section(title, "", [missing(title, "", f"failed: {exc}")])
+        sections.append(section)
+        shown = "; ".join(f"{f.name} = {_shown(f)}" for f in section.figures)
+        _progress(f"{title} ({time.perf_counter() - started:.1f} s): {shown}")
+
     scratch = Path(tempfile.mkdtemp(prefix="cbs", dir="/tmp"))
     try:
         with Stack() as stack:
             started = time.perf_counter()
             write_history(stack.paths.events_db, plan.events, stack.machine_id)
-            _progress(f"{plan.events:,} events in {time.perf_counter() - started:.1f} s")
-            sections.append(rebuild.rebuild(stack.paths.events_db, scratch))
-            _progress("rebuild measured")
+            _progress(f"{plan.events:,} events written in {time.perf_counter() - started:.1f} s")
+            measure("rebuild", lambda: rebuild.rebuild(stack.paths.events_db, scratch))
+            # Without a running stack nothing below can be measured: let that failure end the run.
             up_s = stack.up()
-            sections.append(_startup(plan.events, up_s))
-            _progress(f"stack up and caught up in {up_s:.1f} s")
-            sections.append(commands.latency(stack, scratch, plan.commands))
-            _progress("latency measured")
-            sections.append(commands.throughput(stack, scratch, plan.clients, plan.load_s))
-            _progress("throughput measured")
-            sections.append(visible.visibility(stack, plan.visible, plan.visible_pause_s))
-            _progress("visibility measured")
-            sections.append(wall.task_add(stack, plan.wall_runs))
-            sections.append(wall.hook(stack, plan.wall_runs))
-            _progress("wall times measured")
-            sections.append(_memory(stack, plan.events))
+            measure("start-up", lambda: _startup(plan.events, up_s))
+            measure("latency", lambda: commands.latency(stack, scratch, plan.commands))
+            measure(
+                "throughput",
+                lambda: commands.throughput(stack, scratch, plan.clients, plan.load_s),
+            )
+            measure(
+                "visibility",
+                lambda: visible.visibility(stack, plan.visible, plan.visible_pause_s),
+            )
+            measure("task add wall", lambda: wall.task_add(stack, plan.wall_runs))
+            measure("hook wall", lambda: wall.hook(stack, plan.wall_runs))
+            measure("memory", lambda: _memory(stack, plan.events))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return sections
+    return sections, failures
+
+
+def _shown(figure: Figure) -> str:
+    if figure.value is None:
+        return figure.note
+    text = f"{number(figure.value)} {figure.unit}".rstrip()
+    return text if figure.ratio is None else f"{text} (ratio {figure.ratio:.2f})"
 
 
 def _startup(events: int, seconds: float) -> Section:
@@ -140,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.events is not None:
         plan = replace(plan, events=max(args.events, 100))
     try:
-        sections = run(plan)
-    except BenchError as exc:
+        sections, failures = run(plan)
+    except (BenchError, ClareError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     mode = "quick" if args.quick else "full"
@@ -157,4 +185,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is not None:
         figures = [f.to_json() for s in sections for f in s.figures]
         args.json.write_text(json.dumps({"mode": mode, "figures": figures}, indent=1))
-    return 0
+    for failure in failures:
+        _progress(f"FAILED {failure}")
+    return 1 if failures else 0

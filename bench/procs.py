@@ -6,6 +6,7 @@ and its peak memory is one of the figures.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -36,3 +37,16 @@ def proc_status(pid: int) -> dict[str, int]:
     except (OSError, ValueError):
         return {}
     return found
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time a live process has used, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces: count fields after its closing ')'.
+    fields = stat.rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")

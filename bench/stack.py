@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -21,15 +22,15 @@ from bench.procs import BenchError, clare_command, proc_status
 from clare import config as config_mod
 from clare import paths as paths_mod
 from clare.bus.client import CommandClient
-from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
+from clare.bus.endpoints import PROJECTOR_CONTROL, WRITER_COMMANDS, Endpoints
 from clare.errors import ClareError
-from clare.nodes.projector import PROJECTOR_CONTROL
-from clare.nodes.supervisor import read_state
+from clare.nodes.upstate import read_state
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-READY_TIMEOUT_S = 120.0
+#: Generous: with a million events the projector folds them all before it is ready.
+READY_TIMEOUT_S = 900.0
 
 
 class Stack:
@@ -45,7 +46,9 @@ class Stack:
         self._log = self.home / "up.log"
 
     def __enter__(self) -> Stack:
-        self.clare("init", "--name", "bench")
+        # Free ports, so a stack already running on this machine keeps its own.
+        web, gossip = _free_port(), _free_port()
+        self.clare("init", "--name", "bench", "--web-port", str(web), "--gossip-port", str(gossip))
         self.config = config_mod.load(self.paths)
         return self
 
@@ -151,3 +154,9 @@ class Stack:
             if name != "up" and proc_status(pid):
                 os.kill(pid, signal.SIGKILL)
         self._up = None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
