@@ -12,7 +12,7 @@ import os
 from typing import TYPE_CHECKING
 
 from clare.errors import ClareError
-from clare.ops import doctor_claude, doctor_files, doctor_nodes
+from clare.ops import doctor_claude, doctor_files, doctor_nodes, doctor_peers
 from clare.ops.checks import Check, Status, failure
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ def run_checks(paths: InstancePaths, env: Mapping[str, str] | None = None) -> li
     checks.append(_guarded("claude", lambda: doctor_claude.check_claude_found(config, env)))
     checks.append(_guarded("hooks", lambda: doctor_claude.check_hooks(config, env)))
     own_keys = doctor_files.own_public_keys(paths)
-    status = doctor_nodes.gossip_status(paths)
-    checks += _guarded_list("peers", lambda: doctor_nodes.check_peers(config, own_keys, status))
+    status = doctor_peers.gossip_status(paths)
+    checks += _guarded_list("peers", lambda: doctor_peers.check_peers(config, own_keys, status))
     return checks
 
 

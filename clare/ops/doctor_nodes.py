@@ -1,4 +1,4 @@
-"""Doctor checks of the running stack: nodes, their endpoints, and the peers.
+"""Doctor checks of the running stack: each node and the endpoints it binds.
 
 A node is up when some process holds its lock file (the kernel drops the lock
 when the process dies, so this is never stale). It answers when a probe over
@@ -11,7 +11,6 @@ run time, so a node added later is checked without a change here.
 from __future__ import annotations
 
 import socket
-import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from clare.bus.client import CommandClient
@@ -28,14 +27,13 @@ from clare.errors import ClareError
 from clare.nodes import run as run_mod
 from clare.nodes.lock import is_held, read_holder
 from clare.ops import peercred
-from clare.ops.checks import Check, Status, failure, ok, warning
+from clare.ops.checks import Check, failure, ok, warning
 
 if TYPE_CHECKING:
-    from clare.config import Config, Peer
+    from clare.config import Config
     from clare.paths import InstancePaths
 
 PROBE_TIMEOUT_S = 1.0
-PEER_CONNECT_TIMEOUT_S = 2.0
 
 #: The command socket each node answers on, and the op that asks it how it is.
 PROBES = {
@@ -58,11 +56,6 @@ OWNERS = {
     PROJECTOR_CONTROL: "projector",
     GOSSIP_CONTROL: "gossip",
 }
-
-# A CURVE public key is 32 bytes in Z85: 40 characters of this alphabet.
-_Z85 = frozenset(
-    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
-)
 
 
 def _start_fix(node: str) -> str:
@@ -180,139 +173,3 @@ def check_nodes(paths: InstancePaths, config: Config | None = None) -> list[Chec
         if endpoints is not None:
             checks.append(endpoints)
     return checks
-
-
-def parse_tcp_endpoint(endpoint: str) -> tuple[str, int] | None:
-    """``tcp://host:port`` -> (host, port); None if it is not one."""
-    parsed = urllib.parse.urlsplit(endpoint)
-    try:
-        port = parsed.port
-    except ValueError:
-        return None
-    if parsed.scheme != "tcp" or not parsed.hostname or port is None:
-        return None
-    return parsed.hostname, port
-
-
-def is_curve_public_key(key: str) -> bool:
-    return len(key) == 40 and all(c in _Z85 for c in key)
-
-
-def check_peer_config(peer: Peer, own_keys: set[str]) -> Check | None:
-    """What is wrong with a peer's entry in clare.toml, or None."""
-    name = f"peer:{peer.name}"
-    re_add = (
-        f"`clare sync peer remove {peer.name}`, then `clare sync peer add {peer.name} "
-        f"tcp://HOST:PORT --key KEY` with the key `clare keys show` prints on {peer.name}"
-    )
-    if parse_tcp_endpoint(peer.endpoint) is None:
-        return failure(name, f"endpoint {peer.endpoint!r} is not tcp://HOST:PORT", re_add)
-    if not is_curve_public_key(peer.key):
-        summary = f"key {peer.key[:12]!r}... is not a CURVE public key (40 Z85 characters)"
-        return failure(name, summary, re_add)
-    if peer.key in own_keys:
-        return failure(name, "key is this host's own public key, not the peer's", re_add)
-    return None
-
-
-def gossip_status(paths: InstancePaths) -> dict[str, Any] | None:
-    """The gossip node's status document (``clare sync status --json``), if it answers."""
-    if "gossip" not in run_mod.NODES or not is_held(paths.lock_file("gossip")):
-        return None
-    answer = probe(paths, "gossip")
-    return answer if isinstance(answer, dict) else None
-
-
-def check_peers(
-    config: Config | None, own_keys: set[str], status: dict[str, Any] | None = None
-) -> list[Check]:
-    """Each peer's entry, then what the gossip node says of its link (``status``).
-
-    Without a gossip node in this Clare, only the entries are checked. With one
-    that does not answer, a TCP connection tells at least whether the peer can
-    be reached; authentication and clocks need the node's word.
-    """
-    if config is None:
-        return [warning("peers", "not checked: the config does not load", "see the config check")]
-    checks = []
-    links = {link.get("name"): link for link in (status or {}).get("peers", [])}
-    for peer in config.peers:
-        problem = check_peer_config(peer, own_keys)
-        if problem is not None:
-            checks.append(problem)
-        elif "gossip" not in run_mod.NODES:
-            checks.append(
-                warning(
-                    f"peer:{peer.name}",
-                    "key well formed; reachability not checked: this Clare has no gossip node",
-                    "upgrade Clare to a version with sync (the gossip node)",
-                )
-            )
-        elif status is None:
-            checks.append(check_peer_reachable(peer, "the gossip node is not answering"))
-        else:
-            checks.append(check_peer_link(peer, links.get(peer.name)))
-    if not config.peers:
-        checks.append(ok("peers", "no peers: this host syncs with no one"))
-    for refusal in (status or {}).get("refused", [])[:3]:
-        checks.append(
-            warning(
-                "peers",
-                f"refused {refusal.get('count')} connection(s) from {refusal.get('address')} "
-                f"with key {refusal.get('key')}",
-                "if that host is yours, allow it: `clare sync peer add NAME tcp://HOST:PORT "
-                f"--key {refusal.get('key')}`",
-            )
-        )
-    return checks
-
-
-def check_peer_link(peer: Peer, link: dict[str, Any] | None) -> Check:
-    """A peer as the gossip node sees it: connected (so authenticated), clocks in bounds."""
-    name = f"peer:{peer.name}"
-    if link is None or not link.get("connected"):
-        reachable = check_peer_reachable(peer, "")
-        if reachable.status is not Status.OK:
-            return reachable
-        return failure(
-            name,
-            f"{peer.endpoint} answers TCP but the link is down: the keys may not match",
-            f"compare `clare keys show` on {peer.name} with its key here, and check that "
-            f"{peer.name} lists this host's key (`clare sync peer list` there)",
-        )
-    if link.get("clock_ahead"):
-        return warning(
-            name,
-            f"{link['clock_ahead']} batch(es) refused: {peer.name}'s clock is ahead of ours "
-            "by more than max_clock_offset_ms",
-            "synchronise the clocks of both hosts (`timedatectl set-ntp true`, `chronyc tracking`)",
-        )
-    return ok(
-        name,
-        f"connected and authenticated; last contact {link.get('last_contact')}, "
-        f"we lack {link.get('we_lack')}, they lack {link.get('they_lack')}",
-    )
-
-
-def check_peer_reachable(peer: Peer, why: str) -> Check:
-    """A TCP connection to the peer's gossip port: the network part of a link."""
-    name = f"peer:{peer.name}"
-    address = parse_tcp_endpoint(peer.endpoint)
-    assert address is not None  # check_peer_config ran first
-    try:
-        with socket.create_connection(address, timeout=PEER_CONNECT_TIMEOUT_S):
-            pass
-    except OSError as exc:
-        return failure(
-            name,
-            f"{peer.endpoint} unreachable: {exc}",
-            f"check the tunnel (`wg show`, `ping {address[0]}`) and that Clare runs on "
-            f"{peer.name} (`clare doctor` there)",
-        )
-    if why:
-        return warning(
-            name,
-            f"{peer.endpoint} reachable; authentication not checked: {why}",
-            "start the gossip node: `clare up` or `systemctl --user start clare-gossip`",
-        )
-    return ok(name, f"{peer.endpoint} reachable")

@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,3 +90,12 @@ def nodes(paths: InstancePaths) -> Iterator[Nodes]:
         yield running
     finally:
         running.close()
+
+
+@pytest.fixture
+def peer_ports() -> Iterator[tuple[int, int]]:
+    """A port that accepts TCP connections, and one that refuses them."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        with socket.create_server(("127.0.0.1", 0)) as closed:
+            dead_port = closed.getsockname()[1]
+        yield listener.getsockname()[1], dead_port

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import signal
-import socket
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-import pytest
 import zmq
 
-from clare.config import Config, Peer
+from clare.config import Config
 from clare.nodes import run as run_mod
 from clare.nodes.lock import NodeLock
 from clare.ops.checks import Status
@@ -16,20 +14,12 @@ from clare.ops.doctor_nodes import (
     check_endpoints,
     check_node,
     check_nodes,
-    check_peer_config,
-    check_peers,
-    is_curve_public_key,
-    parse_tcp_endpoint,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from clare.paths import InstancePaths
     from tests.ops.conftest import Nodes
 
-KEY_A = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
-KEY_B = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
 CONFIG = Config(machine_id="6f7c904f-df3a-4c9c-a97f-75a53e07e8b3", name="laptop")
 
 
@@ -109,112 +99,6 @@ def test_a_stopped_node_with_nothing_left_behind_has_no_endpoint_check(
 ) -> None:
     assert check_endpoints(paths, "projector") is None
     assert [c.name for c in check_nodes(paths)] == [f"node:{n}" for n in run_mod.available_nodes()]
-
-
-def test_curve_keys_and_tcp_endpoints() -> None:
-    assert is_curve_public_key(KEY_A)
-    assert not is_curve_public_key(KEY_A[:-1])
-    assert not is_curve_public_key("~" * 40)
-    assert parse_tcp_endpoint("tcp://10.0.0.2:8766") == ("10.0.0.2", 8766)
-    assert parse_tcp_endpoint("tcp://[fd00::2]:8766") == ("fd00::2", 8766)
-    assert parse_tcp_endpoint("tcp://server") is None
-    assert parse_tcp_endpoint("ipc:///x") is None
-    assert parse_tcp_endpoint("tcp://server:99999") is None
-
-
-@pytest.mark.parametrize(
-    ("peer", "found"),
-    [
-        (Peer("server", "tcp://10.0.0.2:8766", "not-a-key"), "not a CURVE public key"),
-        (Peer("server", "10.0.0.2:8766", KEY_B), "not tcp://HOST:PORT"),
-        (Peer("server", "tcp://10.0.0.2:8766", KEY_A), "this host's own public key"),
-    ],
-)
-def test_a_wrong_peer_key_or_endpoint_is_a_failure(peer: Peer, found: str) -> None:
-    check = check_peer_config(peer, own_keys={KEY_A})
-    assert check is not None
-    assert check.status is Status.FAILURE
-    assert found in check.summary
-    assert "clare sync peer add server" in check.fix
-
-
-def test_peers_are_not_probed_before_there_is_a_gossip_node(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delitem(run_mod.NODES, "gossip", raising=False)
-    config = Config(CONFIG.machine_id, "laptop", peers=(Peer("s", "tcp://10.0.0.2:8766", KEY_B),))
-    [check] = check_peers(config, set())
-    assert check.status is Status.WARNING
-    assert "no gossip node" in check.summary
-    assert [c.status for c in check_peers(CONFIG, set())] == [Status.OK]
-    assert [c.status for c in check_peers(None, set())] == [Status.WARNING]
-
-
-@pytest.fixture
-def gossip(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(run_mod.NODES, "gossip", "clare.nodes.gossip:serve_gossip")
-
-
-@pytest.fixture
-def peer_ports() -> Iterator[tuple[int, int]]:
-    """A port that accepts TCP connections, and one that refuses them."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        with socket.create_server(("127.0.0.1", 0)) as closed:
-            dead_port = closed.getsockname()[1]
-        yield listener.getsockname()[1], dead_port
-
-
-def _config(*peers: Peer) -> Config:
-    return Config(CONFIG.machine_id, "laptop", peers=peers)
-
-
-@pytest.mark.usefixtures("gossip")
-def test_without_an_answering_gossip_node_peers_get_a_tcp_probe(
-    peer_ports: tuple[int, int],
-) -> None:
-    port, dead_port = peer_ports
-    config = _config(
-        Peer("up", f"tcp://127.0.0.1:{port}", KEY_B),
-        Peer("down", f"tcp://127.0.0.1:{dead_port}", KEY_B),
-    )
-    up, down = check_peers(config, set(), status=None)
-    assert up.status is Status.WARNING
-    assert "authentication not checked" in up.summary
-    assert down.status is Status.FAILURE
-    assert "wg show" in down.fix
-
-
-@pytest.mark.usefixtures("gossip")
-def test_the_gossip_nodes_view_of_each_link(peer_ports: tuple[int, int]) -> None:
-    port, dead_port = peer_ports
-    config = _config(
-        Peer("fine", f"tcp://127.0.0.1:{port}", KEY_B),
-        Peer("skewed", f"tcp://127.0.0.1:{port}", KEY_B),
-        Peer("wrongkey", f"tcp://127.0.0.1:{port}", KEY_B),
-        Peer("gone", f"tcp://127.0.0.1:{dead_port}", KEY_B),
-    )
-    status = {
-        "peers": [
-            {"name": "fine", "connected": True, "clock_ahead": 0, "we_lack": 0, "they_lack": 0},
-            {"name": "skewed", "connected": True, "clock_ahead": 3},
-            {"name": "wrongkey", "connected": False, "clock_ahead": 0},
-        ],
-        "refused": [{"address": "10.0.0.9", "key": KEY_A, "count": 2}],
-    }
-    found = check_peers(config, set(), status)
-    by_name = {c.name: c for c in found}
-    assert by_name["peer:fine"].status is Status.OK
-    assert "authenticated" in by_name["peer:fine"].summary
-    assert by_name["peer:skewed"].status is Status.WARNING
-    assert "clock" in by_name["peer:skewed"].summary
-    assert by_name["peer:wrongkey"].status is Status.FAILURE
-    assert "keys may not match" in by_name["peer:wrongkey"].summary
-    assert "clare keys show" in by_name["peer:wrongkey"].fix
-    assert by_name["peer:gone"].status is Status.FAILURE
-    assert "unreachable" in by_name["peer:gone"].summary
-    refused = found[-1]
-    assert (refused.name, refused.status) == ("peers", Status.WARNING)
-    assert f"--key {KEY_A}" in refused.fix
 
 
 def test_the_web_node_is_probed_on_its_port(
