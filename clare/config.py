@@ -148,10 +148,14 @@ def load(paths: InstancePaths) -> Config:
 
 
 def save(paths: InstancePaths, config: Config) -> None:
-    """Write atomically: a crash mid-write never leaves a half config."""
+    """Write atomically and privately: a crash mid-write never leaves a half config."""
     paths.config_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = paths.config_file.with_suffix(".toml.tmp")
-    tmp.write_text(config.to_toml())
+    # Private from the first byte: the file can hold the web token.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(config.to_toml())
+    os.chmod(tmp, 0o600)
     os.replace(tmp, paths.config_file)
 
 

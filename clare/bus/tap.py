@@ -16,7 +16,7 @@ import zmq
 from clare.bus import envelope
 from clare.bus.endpoints import PUBLISHERS, Endpoints
 from clare.bus.sockets import make_socket
-from clare.errors import ProtocolError
+from clare.errors import ProtocolError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,7 +41,7 @@ class Tap:
         chosen = nodes or list(PUBLISHERS)
         unknown = [n for n in chosen if n not in PUBLISHERS]
         if unknown:
-            raise ProtocolError(
+            raise UsageError(
                 f"unknown node(s) {', '.join(unknown)}; known: {', '.join(PUBLISHERS)}"
             )
         self.undecodable = 0
@@ -78,10 +78,25 @@ class Tap:
         if data.get("t") == envelope.EVENT and isinstance(data.get("body"), bytes):
             try:
                 data["data"] = envelope.decode_event(data).data()
-            except (ProtocolError, ValueError):
-                data["data"] = None
+            except (ProtocolError, ValueError) as exc:
+                # The envelope was fine but the event inside is not: count it too.
+                self.undecodable += 1
+                del data["body"]
+                return TapMessage(node, topic, data, f"undecodable event body: {exc}")
             del data["body"]
         return TapMessage(node, topic, data)
+
+    def summary(self, message: TapMessage) -> str:
+        """One line for a person: seq and the event's own fields first."""
+        if message.data is None:
+            return message.error
+        data = message.data
+        if data.get("t") == envelope.EVENT:
+            fields = data.get("data") or {}
+            shown = " ".join(f"{k}={v}" for k, v in fields.items() if v not in (None, "", [], {}))
+            return f"seq={data.get('seq')} {shown}"[:300]
+        rest = {k: v for k, v in data.items() if k not in ("v", "t")}
+        return " ".join(f"{k}={v}" for k, v in rest.items())[:300]
 
     def close(self) -> None:
         for sock in self._socks:

@@ -17,6 +17,8 @@ waiting on a descriptor that no longer exists.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -98,3 +100,9 @@ async def open_socket(
         yield sock
     finally:
         sock.close(linger_ms)
+        # ZeroMQ leaves an ipc socket file behind; a client finding it would wait
+        # for an answer that never comes. Only the node holding the role's lock
+        # binds here, so the file is ours to remove.
+        if bind is not None and bind.startswith("ipc://"):
+            with contextlib.suppress(OSError):
+                os.unlink(bind[len("ipc://") :])

@@ -12,7 +12,6 @@ import typer
 from clare.bus.tap import Tap
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
-from clare.errors import UsageError
 from clare.store import eventlog, queries
 
 JsonOpt = Annotated[
@@ -80,20 +79,28 @@ def tap(
     count: Annotated[
         int, typer.Option(min=0, help="Stop after this many messages (0: never).")
     ] = 0,
+    timeout: Annotated[
+        float,
+        typer.Option(min=0, help="Stop after this many seconds without a message (0: never)."),
+    ] = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Print live bus traffic from every node, decoded, until Ctrl-C."""
+    """Print live bus traffic from every node, decoded, until Ctrl-C (or SIGTERM)."""
+    import signal
+
     inst: Instance = ctx.obj
     inst.config  # noqa: B018
-    try:
-        the_tap = Tap(inst.endpoints, node)
-    except Exception as exc:
-        raise UsageError(str(exc)) from exc
+    the_tap = Tap(inst.endpoints, node)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # a supervisor's stop still prints the summary
     if not the_tap.present:
         print("no node is publishing here: start Clare with `clare up`", file=sys.stderr)
     seen = 0
     try:
-        for message in the_tap.messages(kind):
+        for message in the_tap.messages(kind, int(timeout * 1000) if timeout else None):
             seen += 1
             if json_out:
                 line = {"node": message.node, "kind": message.kind, "data": message.data}
@@ -101,9 +108,7 @@ def tap(
                     line["error"] = message.error
                 print(json.dumps(line, default=repr), flush=True)
             else:
-                text = (
-                    json.dumps(message.data, default=repr)[:200] if message.data else message.error
-                )
+                text = the_tap.summary(message)
                 print(f"{message.node:<9} {message.kind:<18} {text}", flush=True)
             if count and seen >= count:
                 break

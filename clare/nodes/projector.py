@@ -22,9 +22,9 @@ import zmq
 from clare.bus import envelope, rpc
 from clare.bus.endpoints import PROJECTOR_CONTROL, PROJECTOR_VIEWS, Endpoints
 from clare.bus.zsock import open_socket
-from clare.errors import ClareError, ProtocolError, UsageError
+from clare.errors import ClareError, ProtocolError, StorageError, UsageError
 from clare.logs import get
-from clare.store import eventlog
+from clare.store import eventlog, views
 from clare.store.eventlog import open_events_db, open_events_reader
 from clare.store.projection import GapError, Projection
 from clare.store.views import open_views_db
@@ -55,7 +55,9 @@ async def serve_projector(
 ) -> None:
     endpoints = Endpoints(paths)
     paths.ensure_runtime_dir()
-    views_conn = open_views_db(paths.views_db)
+    views_conn, moved = views.open_or_replace(paths.views_db)
+    if moved is not None:
+        log.error("views DB was damaged: set aside, rebuilding from events", moved_to=str(moved))
     events_conn = _open_events_for_reading(paths)
     projection = Projection(views_conn, events_conn)
     dropped = 0
@@ -72,7 +74,17 @@ async def serve_projector(
             ) as pub,
             trio.open_nursery() as nursery,
         ):
-            caught = projection.catch_up()
+            try:
+                caught = projection.catch_up()
+            except StorageError as exc:
+                # Damage found while reading: the views are disposable, the events
+                # are not. Start over from a fresh file rather than crash-loop.
+                views_conn.close()
+                moved = views.set_aside(paths.views_db)
+                log.error("views DB damaged; rebuilding", error=str(exc), moved_to=str(moved))
+                views_conn = open_views_db(paths.views_db)
+                projection = Projection(views_conn, events_conn)
+                caught = projection.catch_up()
             log.info("projector ready", position=projection.position, caught_up=caught)
             nursery.start_soon(_publish, pub, notices)
             await nursery.start(_serve_control, endpoints, projection, send_notice)

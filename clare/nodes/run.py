@@ -10,8 +10,6 @@ import importlib
 import signal
 from typing import TYPE_CHECKING, Any
 
-import trio
-
 from clare import config as config_mod
 from clare import logs
 from clare.nodes.lock import NodeLock
@@ -19,14 +17,16 @@ from clare.nodes.lock import NodeLock
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    import trio
+
     from clare.paths import InstancePaths
 
 #: node name -> "module:function" of its serve_* coroutine.
 NODES: dict[str, str] = {
     "writer": "clare.nodes.writer:serve_writer",
     "projector": "clare.nodes.projector:serve_projector",
-    "poller": "clare.nodes.poller:serve_poller",
     "gossip": "clare.nodes.gossip:serve_gossip",
+    "poller": "clare.nodes.poller:serve_poller",
     "web": "clare.nodes.web:serve_web",
 }
 
@@ -51,6 +51,8 @@ def run_node(name: str, paths: InstancePaths) -> None:
     config = config_mod.load(paths)
     serve = load_serve(name)
     paths.ensure_runtime_dir()
+    import trio  # here, not at the top: the CLI imports this module and must start fast
+
     with NodeLock(paths.lock_file(name)) as lock:
         lock.acquire(f"the {name} node")
 
@@ -64,6 +66,8 @@ def run_node(name: str, paths: InstancePaths) -> None:
 
 
 async def _stop_on_signal(scope: trio.CancelScope, log: logs.Log) -> None:
+    import trio
+
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for signum in signals:
             log.info("stopping", signal=signal.Signals(signum).name)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clare.errors import StorageError
 from clare.store import views
 from clare.store.eventlog import open_events_db, open_events_reader
 from clare.store.projection import Projection
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from clare.paths import InstancePaths
 
 MAX_DIFFERENCES = 50
@@ -25,16 +25,27 @@ def _events_reader(paths: InstancePaths) -> sqlite3.Connection:
     return open_events_reader(paths.events_db)
 
 
-def rebuild(paths: InstancePaths) -> dict[str, int]:
-    """Rebuild in place; the caller holds the projector's lock."""
-    conn = views.open_views_db(paths.views_db)
+def rebuild(paths: InstancePaths) -> dict[str, Any]:
+    """Rebuild in place; the caller holds the projector's lock.
+
+    A views DB too damaged to rebuild in place is set aside and built afresh.
+    """
     events = _events_reader(paths)
     try:
-        projection = Projection(conn, events)
-        applied = projection.rebuild()
-        return {"events": applied, "position": projection.position}
-    finally:
+        conn, moved = views.open_or_replace(paths.views_db)
+        try:
+            applied = Projection(conn, events).rebuild()
+        except (StorageError, sqlite3.DatabaseError):
+            conn.close()
+            moved = views.set_aside(paths.views_db)
+            conn = views.open_views_db(paths.views_db)
+            applied = Projection(conn, events).rebuild()
+        result: dict[str, Any] = {"events": applied, "position": views.position(conn)}
+        if moved is not None:
+            result["damaged_views_moved_to"] = str(moved)
         conn.close()
+        return result
+    finally:
         events.close()
 
 

@@ -9,8 +9,12 @@ projector can pick a fold up where it left off after a restart.
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import time
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import msgpack
 
@@ -18,12 +22,9 @@ from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import SessionObserved
 from clare.domain.messages import Delivery, Message
 from clare.domain.tasks import Conflict, Task
+from clare.errors import StorageError
 from clare.store import schema
 from clare.store.sqlite import migrate, open_writer
-
-if TYPE_CHECKING:
-    import sqlite3
-    from pathlib import Path
 
 VIEW_TABLES = (
     "projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts",
@@ -35,6 +36,32 @@ def open_views_db(path: Path) -> sqlite3.Connection:
     conn = open_writer(path, durable=False)
     migrate(conn, schema.VIEWS_MIGRATIONS, "views")
     return conn
+
+
+def set_aside(path: Path) -> Path:
+    """Move a damaged views DB (and its WAL) out of the way; returns where it went.
+
+    Views are disposable (invariant 1): a fresh file is rebuilt from events.
+    The old one is kept beside it for a post-mortem, not deleted.
+    """
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.replace(source, Path(f"{target}{suffix}"))
+    return target
+
+
+def open_or_replace(path: Path) -> tuple[sqlite3.Connection, Path | None]:
+    """Open the views DB; if it cannot even be opened, set it aside and start afresh."""
+    try:
+        conn = open_views_db(path)
+        position(conn)
+        return conn, None
+    except (StorageError, sqlite3.DatabaseError):
+        moved = set_aside(path)
+        return open_views_db(path), moved
 
 
 def position(conn: sqlite3.Connection) -> int:

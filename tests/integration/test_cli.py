@@ -153,3 +153,18 @@ def test_verify_reports_tampered_views(running: Stack) -> None:
     assert "projects alpha: missing from the live views" in result.stdout
     s.clare("rebuild")
     assert s.clare("verify").returncode == 0
+
+
+def test_a_damaged_views_db_is_set_aside_and_rebuilt(stack: Stack) -> None:
+    stack.up()
+    stack.clare("project", "add", "alpha")
+    stack.down()
+    stack.paths.views_db.write_bytes(b"this is not a database" * 100)
+    result = stack.json("rebuild")
+    assert "damaged_views_moved_to" in result
+    assert [p["name"] for p in stack.json("project", "list")] == ["alpha"]
+    # The projector recovers by itself too.
+    stack.paths.views_db.write_bytes(b"garbage again" * 100)
+    stack.up()
+    assert [p["name"] for p in stack.json("project", "list")] == ["alpha"]
+    assert stack.clare("verify").returncode == 0
