@@ -24,11 +24,15 @@ def register(app: typer.Typer) -> None:
     app.command("inbox")(inbox)
 
 
-def _target(inst: Instance, target: str) -> str:
+def _target(inst: Instance, target: str) -> tuple[str, bool]:
+    """The target with a session prefix resolved, and whether it is a host's config group."""
     kind, name = parse_target(target)
     if kind == "session":
-        return f"session:{queries.resolve_session(inst.views(), name)}"
-    return target
+        return f"session:{queries.resolve_session(inst.views(), name)}", False
+    if kind == "group":
+        configured = {g for h in queries.list_hosts(inst.views()) for g in h["groups"]}
+        return target, name in configured
+    return target, False
 
 
 def broadcast(
@@ -49,10 +53,12 @@ def broadcast(
     """Send a message to sessions; each gets it once, on its next turn."""
     inst: Instance = ctx.obj
     sent_at = int(time.time() * 1000)
+    target, host_group = _target(inst, to)
     result = inst.call(
         "message.send",
         {
-            "target": _target(inst, to),
+            "target": target,
+            "host_group": host_group,
             "text": message,
             "author": inst.author,
             "sent_at": sent_at,

@@ -70,7 +70,10 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
 
     event, home = _parse_argv(argv)
     raw = b"" if stdin.isatty() else stdin.read(MAX_STDIN_BYTES)
-    data = json.loads(raw or b"{}")
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError:
+        return {}  # not what Claude Code sends: nothing to record
     if not isinstance(data, dict):
         return {}
     event = event or str(data.get("hook_event_name") or "")

@@ -150,7 +150,9 @@ def _message_send(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
     kind, name = parse_target(target)
     if kind == "project" and state.project(name) is None:
         raise NotFound(f"no project {name!r}")
-    if kind == "group":
+    if kind == "group" and not args.get("host_group"):
+        # ``host_group``: the caller found the name among hosts' configured groups,
+        # which live in HostNamed events this reader cannot list.
         group = state.group(name)
         if group is None or group.removed:
             raise NotFound(f"no group {name!r}: create it with `clare group add {name}`")

@@ -70,7 +70,8 @@ class RclaudeSource:
 
     def scan(self, now_ms: int) -> ScanResult:
         result = ScanResult()
-        if not self._usable and now_ms - self._checked_at_ms >= self.recheck_s * 1000:
+        due = now_ms - self._checked_at_ms >= self.recheck_s * 1000
+        if self._usable is None or (self._usable is False and due):
             was = self._usable
             self._checked_at_ms = now_ms
             try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,9 +60,9 @@ def drain(spool_dir: Path, send: Callable[[str, str, dict[str, Any]], None]) -> 
     drops that one command.
     """
     live = spool_dir / SPOOL_NAME
-    taken = spool_dir / f"{SPOOL_NAME}.{os.getpid()}{_DRAINING}"
-    if live.exists() and not taken.exists():
-        os.replace(live, taken)
+    if live.exists():
+        # Named by time, so files kept back by an earlier Retry are replayed first.
+        os.replace(live, spool_dir / f"{SPOOL_NAME}.{time.time_ns()}.{os.getpid()}{_DRAINING}")
     sent = dropped = 0
     for path in sorted(spool_dir.glob(f"{SPOOL_NAME}.*{_DRAINING}")):
         lines = path.read_bytes().splitlines()

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import io
+import json
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import zmq
+
+from clare import config as config_mod
+from clare import paths as paths_mod
+from clare.bus import rpc
+from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
+from clare.cli import hook
+from clare.nodes.lock import NodeLock
+from clare.sessions import spool
+from tests.sessions.views_data import HOST, Fleet
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from clare.paths import InstancePaths
+
+NOW = 1_800_000_000_000
+
+
+class Stdin(io.BytesIO):
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> InstancePaths:
+    home = paths_mod.resolve(tmp_path / "h")
+    config_mod.save(home, config_mod.Config(machine_id=HOST, name="laptop"))
+    home.data_dir.mkdir(parents=True)
+    return home
+
+
+@pytest.fixture
+def fleet(paths: InstancePaths) -> Fleet:
+    fleet = Fleet(paths.data_dir)
+    fleet.call("host.name", name="laptop")
+    fleet.call("project.add", name="alpha", path="/src/alpha")
+    return fleet
+
+
+def run_hook(
+    paths: InstancePaths, event: str, payload: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    out = io.StringIO()
+    sent = hook.run([event, "--home", str(paths.config_file.parent)],
+                    Stdin(json.dumps(payload).encode()), out, now_ms=NOW)  # fmt: skip
+    return sent, out.getvalue()
+
+
+def spooled(paths: InstancePaths) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    spool.drain(paths.spool_dir, lambda i, op, args: items.append({"op": op, **args}))
+    return items
+
+
+def test_messages_reach_the_model_and_the_call_is_spooled_when_down(
+    paths: InstancePaths, fleet: Fleet
+) -> None:
+    sent = fleet.call("message.send", target="project:alpha", text="freeze", sent_at=NOW - 1)
+    payload = {"session_id": "s1", "cwd": "/src/alpha/lib", "prompt": "go on"}
+    args, printed = run_hook(paths, "UserPromptSubmit", payload)
+    output = json.loads(printed)["hookSpecificOutput"]
+    assert output["hookEventName"] == "UserPromptSubmit"
+    assert "freeze" in output["additionalContext"]
+    assert (args["project"], args["delivered"], args["prompt"]) == ("alpha", [sent["message"]],
+                                                                      "go on")  # fmt: skip
+    (item,) = spooled(paths)
+    assert (item["op"], item["session"], item["event"], item["at"]) == (
+        "session.hook", "s1", "UserPromptSubmit", NOW)  # fmt: skip
+
+
+def test_stop_prints_nothing_and_notification_says_what_it_waits_for(
+    paths: InstancePaths, fleet: Fleet
+) -> None:
+    fleet.call("message.send", target="all", text="hello", sent_at=NOW - 1)
+    args, printed = run_hook(paths, "Stop", {"session_id": "s1"})
+    assert printed == ""
+    assert args["delivered"] == []
+    args, _ = run_hook(paths, "Notification", {"session_id": "s1", "message": "needs approval"})
+    assert args["waiting_for"] == "needs approval"
+
+
+def test_garbage_never_fails(paths: InstancePaths, capsys: pytest.CaptureFixture[str]) -> None:
+    for stdin in (b"not json", b"[1]", b'{"session_id": 5}', b""):
+        assert hook.run(["Stop", "--home", str(paths.config_file.parent)], Stdin(stdin),
+                        io.StringIO()) == {}  # fmt: skip
+    assert run_hook(paths, "PreToolUse", {"session_id": "s1"})[0] == {}
+    assert hook.main(["Stop", "--home", "/nonexistent/clare"]) == 0
+
+
+@pytest.fixture
+def writer(paths: InstancePaths) -> Iterator[list[rpc.Request]]:
+    """A stand-in writer: a ROUTER that answers every command with ok."""
+    paths.ensure_runtime_dir()
+    seen: list[rpc.Request] = []
+    context = zmq.Context()
+    router = context.socket(zmq.ROUTER)
+    router.bind(Endpoints(paths).ipc(WRITER_COMMANDS))
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            if router.poll(50):
+                identity, frame = router.recv_multipart()
+                request = rpc.parse_request(frame)
+                seen.append(request)
+                router.send_multipart([identity, rpc.encode_ok(request.id, {})])
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    with NodeLock(paths.lock_file("writer")) as lock:
+        lock.acquire("the test writer")
+        try:
+            yield seen
+        finally:
+            stop.set()
+            thread.join()
+            router.close(linger=0)
+            context.term()
+
+
+def test_a_running_writer_gets_the_call_at_once(
+    paths: InstancePaths, writer: list[rpc.Request]
+) -> None:
+    args, _ = run_hook(paths, "SessionStart", {"session_id": "s1", "cwd": "/x"})
+    (request,) = writer
+    assert (request.op, request.args) == ("session.hook", args)
+    assert not spool.pending(paths.spool_dir)

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from clare.domain.entities import Group, Session
+from clare.domain.events import SessionObserved
+from clare.domain.session_ops import ACTIVITY_STEP_MS, TOKEN_STEP, significant_change
+from clare.errors import NotFound, UsageError
+from clare.nodes.writer_core import remote_event_wire
+from clare.store import eventlog
+from tests.helpers import call, make_core
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from clare.domain.tasks import Task
+    from clare.nodes.writer_core import WriterCore
+
+NOW = 1_800_000_000_000
+BASE = SessionObserved(session="s1", host="h", status="busy", tokens_in=100, last_activity=NOW)
+
+
+@pytest.fixture
+def core(tmp_path: Path) -> WriterCore:
+    core = make_core(tmp_path / "events.db")
+    call(core, "project.add", name="alpha")
+    return core
+
+
+def session(core: WriterCore, session_id: str) -> SessionObserved:
+    found = core.cache.session(session_id)
+    assert isinstance(found, Session)
+    return found.snapshot
+
+
+def task(core: WriterCore, task_id: str) -> Task:
+    found = core.cache.task(task_id)
+    assert found is not None
+    return found
+
+
+def test_significant_change_is_coarse_for_tokens_and_activity() -> None:
+    assert significant_change(None, BASE)
+    assert not significant_change(BASE, BASE)
+    assert significant_change(BASE, replace(BASE, status="idle"))
+    assert significant_change(BASE, replace(BASE, branch="main"))
+    assert not significant_change(BASE, replace(BASE, tokens_in=100 + TOKEN_STEP - 1))
+    assert significant_change(BASE, replace(BASE, tokens_in=100 + TOKEN_STEP))
+    big = replace(BASE, tokens_in=10_000_000)
+    assert not significant_change(big, replace(big, tokens_out=TOKEN_STEP * 2))  # under 5 %
+    assert not significant_change(BASE, replace(BASE, last_activity=NOW + ACTIVITY_STEP_MS - 1))
+    assert significant_change(BASE, replace(BASE, last_activity=NOW + ACTIVITY_STEP_MS))
+
+
+def test_observe_writes_only_changes_and_stamps_this_host(core: WriterCore) -> None:
+    snap: dict[str, Any] = {"session": "s1", "host": "elsewhere", "status": "busy", "pid": 3}
+    assert call(core, "session.observe", snapshot=snap)["changed"] is True
+    assert session(core, "s1").host == core.log.machine_id
+    again = call(core, "session.observe", snapshot={**snap, "tokens_in": 5})
+    assert again == {"session": "s1", "changed": False, "events": []}
+    with pytest.raises(UsageError):
+        call(core, "session.observe", snapshot={"session": "s1", "pid": "three"})
+
+
+def test_observe_keeps_the_later_activity_a_hook_saw(core: WriterCore) -> None:
+    call(core, "session.hook", session="s1", event="UserPromptSubmit", at=NOW + 10)
+    call(
+        core, "session.observe", snapshot={"session": "s1", "status": "idle", "last_activity": NOW}
+    )
+    assert session(core, "s1").last_activity == NOW + 10
+
+
+def test_hook_events_set_the_status(core: WriterCore) -> None:
+    steps = [
+        ("SessionStart", "idle"),
+        ("UserPromptSubmit", "busy"),
+        ("Notification", "waiting"),
+        ("Stop", "idle"),
+        ("SessionEnd", "ended"),
+    ]
+    for i, (event, status) in enumerate(steps):
+        call(core, "session.hook", session="s1", event=event, at=NOW + i,
+             cwd="/src/a", project="alpha", waiting_for="permission")  # fmt: skip
+        snap = session(core, "s1")
+        assert snap.status == status
+        assert snap.waiting_for == ("permission" if status == "waiting" else "")
+    assert (snap.cwd, snap.project) == ("/src/a", "alpha")
+
+
+def test_a_late_replayed_hook_call_only_records_deliveries(core: WriterCore) -> None:
+    call(core, "session.hook", session="s1", event="SessionEnd", at=NOW)
+    sent = call(core, "message.send", target="all", text="hi", sent_at=NOW - 5)
+    result = call(core, "session.hook", session="s1", event="UserPromptSubmit", at=NOW - 1,
+                  delivered=[sent["message"]])  # fmt: skip
+    assert session(core, "s1").status == "ended"
+    assert [e["seq"] for e in result["events"]] == [eventlog.last_seq(core.conn)]
+    assert result["recorded"] == 1
+
+
+def ready_tasks(core: WriterCore, n: int) -> list[str]:
+    return [
+        call(core, "task.add", project="alpha", title=f"t{i}", priority=n - i)["task"]
+        for i in range(n)
+    ]
+
+
+def test_two_claims_never_get_the_same_task(core: WriterCore) -> None:
+    ids = ready_tasks(core, 2)
+    first = call(core, "task.claim", session="s1", candidates=ids)
+    second = call(core, "task.claim", session="s2", candidates=ids)
+    assert (first["task"], second["task"]) == (ids[0], ids[1])
+    assert task(core, ids[0]).assignee_ref == "session:s1"
+    assert task(core, ids[0]).state == "in_progress"
+    assert call(core, "task.claim", session="s3", candidates=ids)["task"] is None
+
+
+def test_claim_skips_tasks_that_wait_and_takes_its_own_or_its_hosts(core: WriterCore) -> None:
+    blocker, waiting = ready_tasks(core, 2)
+    call(core, "task.update", task=waiting, depends_on=[blocker])
+    call(core, "host.name", name="laptop")
+    call(core, "task.assign", task=blocker, assignee_kind="host", assignee="laptop")
+    claimed = call(core, "task.claim", session="s1", candidates=[waiting, blocker])
+    assert claimed["task"] == blocker
+    assert task(core, blocker).assignee_ref == "session:s1"
+    with pytest.raises(UsageError):
+        call(core, "task.claim", session="", candidates=[blocker])
+
+
+def test_a_task_assigned_to_the_session_is_started_without_reassigning(core: WriterCore) -> None:
+    (only,) = ready_tasks(core, 1)
+    call(core, "session.observe", snapshot={"session": "s1"})
+    call(core, "task.assign", task=only, assignee_kind="session", assignee="s1")
+    result = call(core, "task.claim", session="s1", candidates=[only])
+    assert result["task"] == only
+    assert len(result["events"]) == 1  # the state change alone
+
+
+def test_claims_made_on_two_hosts_at_once_settle_on_one_winner(tmp_path: Path) -> None:
+    a = make_core(tmp_path / "a.db", machine_id="00000000-0000-4000-8000-00000000000a")
+    b = make_core(tmp_path / "b.db", machine_id="00000000-0000-4000-8000-00000000000b")
+    call(a, "project.add", name="alpha")
+    (task_id,) = ready_tasks(a, 1)
+    call(b, "ingest", events=[remote_event_wire(e) for e in eventlog.read_after(a.conn, 0, 99)])
+    call(a, "task.claim", session="sa", candidates=[task_id])
+    call(b, "task.claim", session="sb", candidates=[task_id])
+    seen_a = eventlog.read_after(a.conn, 0, 99)
+    seen_b = eventlog.read_after(b.conn, 0, 99)
+    call(a, "ingest", events=[remote_event_wire(e) for e in seen_b])
+    call(b, "ingest", events=[remote_event_wire(e) for e in seen_a])
+    on_a, on_b = task(a, task_id), task(b, task_id)
+    assert on_a.assignee_ref == on_b.assignee_ref
+    assert on_a.conflicts == on_b.conflicts
+    loser = "sb" if on_a.assignee == "sa" else "sa"
+    assert any(f"session:{loser} lost" in c.description for c in on_a.conflicts)
+
+
+def test_groups_gain_and_lose_members(core: WriterCore) -> None:
+    call(core, "session.observe", snapshot={"session": "s1"})
+    call(core, "group.add", name="backend", members=["session:s1", "host:laptop"])
+    assert call(core, "group.add", name="backend", members=["host:laptop"])["events"] == []
+    call(core, "group.remove", name="backend", members=["host:laptop"])
+    group = core.cache.group("backend")
+    assert isinstance(group, Group)
+    assert group.members == ("session:s1",)
+    with pytest.raises(NotFound):
+        call(core, "group.add", name="backend", members=["session:nobody"])
+    with pytest.raises(UsageError):
+        call(core, "group.add", name="backend", members=["planet:mars"])
+    call(core, "group.remove", name="backend")
+    with pytest.raises(NotFound):
+        call(core, "group.remove", name="backend")
