@@ -64,9 +64,14 @@ def status(
     paths: InstancePaths,
     config: Config,
     sync: SyncCache,
+    sessions: list[dict[str, Any]] | None = None,
+    projects: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The fields of `clare status --json`, plus sync state and session counts."""
-    sessions = reads.list_sessions(views, live_only=True)
+    if sessions is None:
+        sessions = reads.list_sessions(views, live_only=True)
+    if projects is None:
+        projects = queries.list_projects(views)
     by_status: dict[str, int] = {}
     for s in sessions:
         by_status[s["status"] or "unknown"] = by_status.get(s["status"] or "unknown", 0) + 1
@@ -79,8 +84,8 @@ def status(
         "home": str(paths.config_file.parent),
         "up": bool(read_state(paths)),
         "nodes": node_health(paths),
-        "tasks": queries.task_counts(views),
-        "projects": len(queries.list_projects(views)),
+        "tasks": reads.task_counts(views),
+        "projects": len(projects),
         "hosts": queries.list_hosts(views),
         "events": sum(n for k, n in queries.event_counts(views).items() if not k.startswith("~")),
         "seq": reads.last_seq(events),
@@ -96,10 +101,12 @@ def overview(
     config: Config,
     sync: SyncCache,
 ) -> dict[str, Any]:
-    data = status(views, events, paths, config, sync)
+    sessions = reads.list_sessions(views, live_only=True)
+    projects = queries.list_projects(views)
+    data = status(views, events, paths, config, sync, sessions, projects)
     names = queries.host_names(views)
-    data["session_list"] = reads.list_sessions(views, live_only=True)
-    data["project_list"] = queries.list_projects(views)
+    data["session_list"] = sessions
+    data["project_list"] = projects
     data["recent"] = reads.list_events(events, names, limit=25)
     data["states"] = [*STATES, "ready"]
     return data

@@ -117,3 +117,24 @@ def test_messages_read_from_the_events(web: Web, monkeypatch: pytest.MonkeyPatch
     assert len(found) == 1
     assert found[0]["text"] == "hello"
     assert found[0]["deliveries"][0]["session"] == "s-1"
+
+
+def test_task_counts_agree_with_the_shared_query(web: Web) -> None:
+    from clare.store import queries
+
+    web.writer.call_sync("project.add", {"name": "c"})
+    a = web.writer.call_sync("task.add", {"project": "c", "title": "a"})["task"]
+    b = web.writer.call_sync("task.add", {"project": "c", "title": "b", "depends_on": [a]})["task"]
+    web.writer.call_sync("task.add", {"project": "c", "title": "c", "depends_on": [a, b]})
+    web.writer.call_sync("task.state", {"task": b, "state": "blocked"})
+
+    def both(v: Any, e: Any) -> tuple[dict[str, int], dict[str, int]]:
+        return reads.task_counts(v), queries.task_counts(v)
+
+    mine, shared = _read(web, both)
+    assert mine == shared
+    assert mine["ready"] == 1
+    web.writer.call_sync("task.state", {"task": a, "state": "done"})
+    mine, shared = _read(web, both)
+    assert mine == shared
+    assert mine["ready"] == 0  # c still waits on the blocked b
