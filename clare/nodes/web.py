@@ -9,6 +9,7 @@ first, which ends every open SSE stream, so shutdown does not wait on them.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -26,6 +27,7 @@ from clare.web.app import create_app
 from clare.web.context import WebContext
 from clare.web.guard import policy_for
 from clare.web.hub import Hub, ViewNotice
+from clare.web.links import GossipLinks
 
 if TYPE_CHECKING:
     from clare.config import Config
@@ -54,12 +56,15 @@ async def serve_web(
     paths.ensure_runtime_dir()
     hub = Hub()
     commands = AsyncCommandClient(endpoints.writer_commands)
-    ctx = WebContext(paths, config, commands, hub)
+    gossip = GossipLinks(paths)
+    ctx = WebContext(paths, config, commands, hub, gossip=gossip)
     app = create_app(ctx, policy)
     hyper = HyperConfig()
     hyper.bind = [f"[{bind_host}]:{bind_port}" if ":" in bind_host else f"{bind_host}:{bind_port}"]
     hyper.graceful_timeout = GRACEFUL_TIMEOUT_S
     hyper.accesslog = None
+    # Through the root logger, so hypercorn's lines are JSON lines like every node's.
+    hyper.errorlog = logging.getLogger("clare.web.http")
     hyper.keep_alive_timeout = 30
     try:
         async with trio.open_nursery() as nursery:
@@ -71,6 +76,7 @@ async def serve_web(
     finally:
         hub.close()
         commands.close()
+        gossip.close()
 
 
 async def _serve_http(

@@ -30,6 +30,7 @@ class Api:
         ctx = self.ctx
         data = await ctx.read(lambda v, e: pagedata.status(v, e, ctx.paths, ctx.config, self.sync))
         data["web"] = {"streams": ctx.hub.subscribers, "view_position": ctx.hub.view_position}
+        data["sync"] = {**data["sync"], "gossip": await ctx.gossip.links()}
         return JSONResponse(data)
 
     async def projects(self, request: Request) -> Response:
@@ -79,7 +80,8 @@ class Api:
 
     async def hosts(self, request: Request) -> Response:
         ctx = self.ctx
-        return JSONResponse(await ctx.read(lambda v, e: self.sync.get(v, e, ctx.config)))
+        data = await ctx.read(lambda v, e: self.sync.get(v, e, ctx.config))
+        return JSONResponse({**data, "gossip": await ctx.gossip.links()})
 
     async def events(self, request: Request) -> Response:
         filters = event_filters(request.query_params)

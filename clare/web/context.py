@@ -20,6 +20,7 @@ from clare.store import views as views_mod
 from clare.store.eventlog import open_events_reader
 from clare.store.sqlite import open_reader
 from clare.web.hub import Hub
+from clare.web.links import LinkSource, NoLinks
 
 if TYPE_CHECKING:
     import sqlite3
@@ -57,6 +58,8 @@ class WebContext:
     #: Put in every form and checked on every form post (see ``guard.csrf_ok``).
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     author: str = ""
+    #: The gossip node's peer links (see ``links``).
+    gossip: LinkSource = field(default_factory=NoLinks)
 
     def __post_init__(self) -> None:
         if not self.author:

@@ -38,6 +38,7 @@ class Pages:
         data = await ctx.read(
             lambda v, e: pagedata.overview(v, e, ctx.paths, ctx.config, self.sync)
         )
+        data["sync"] = {**data["sync"], "gossip": await ctx.gossip.links()}
         return page(ctx, request, "overview.html", data)
 
     async def projects(self, request: Request) -> Response:
