@@ -217,12 +217,9 @@ async def serve_outbound(
     without a restart. ``on_refused(reason)`` hears of each failed handshake.
     """
     backoff_s = HANDSHAKE_RETRY_S
-    started = False
+    task_status.started()
     while True:
         failed = await _run_dealer(ctx, endpoint, server_key, keys, frames)
-        if not started:
-            task_status.started()
-            started = True
         if failed is None:
             return  # the outbox was closed: the peer was removed
         if on_refused is not None:
