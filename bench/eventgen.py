@@ -6,9 +6,10 @@ written here are the ones the writer would write (same schema, same
 rebuild or a projector catch-up reads exactly what it would read in use.
 
 The mix, over about 10,000 tasks and 1,000 sessions: tasks are created as the
-history goes on, state changes follow the allowed transitions (so the fold
-sees few conflicts, as in real use), notes are the commonest event, and
-session snapshots arrive as a poller would send them.
+history goes on, state changes follow the allowed transitions and assignments
+name the assignee they replace (so the fold sees no conflicts, as in ordinary
+use), notes are the commonest event, and session snapshots arrive as a poller
+would send them.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class _World:
     machine_id: str
     tasks: list[str] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)
+    assignees: dict[str, str] = field(default_factory=dict)  # task -> "session:ID"
     sessions: list[str] = field(default_factory=list)
 
     def text(self, words: int) -> str:
@@ -98,7 +100,10 @@ def _next(world: _World) -> DomainEvent:
         world.states[task] = state
         return TaskStateChanged(task=task, state=state, previous=previous, author="agent@host")
     if roll < 0.75:
-        return TaskAssigned(task=task, assignee_kind="session", assignee=rng.choice(world.sessions))
+        session = rng.choice(world.sessions)
+        previous = world.assignees.get(task, "")
+        world.assignees[task] = f"session:{session}"
+        return TaskAssigned(task=task, assignee_kind="session", assignee=session, previous=previous)
     session = rng.choice(world.sessions)
     return SessionObserved(
         session=session,

@@ -99,7 +99,8 @@ def run(plan: Plan) -> tuple[list[Section], list[str]]:
             measure("rebuild", lambda: rebuild.rebuild(stack.paths.events_db, scratch))
             # Without a running stack nothing below can be measured: let that failure end the run.
             up_s = stack.up()
-            measure("start-up", lambda: _startup(plan.events, up_s))
+            after_start = stack.peak_rss_kb()
+            measure("start-up", lambda: _startup(plan.events, up_s, after_start))
             measure("latency", lambda: commands.latency(stack, scratch, plan.commands))
             measure(
                 "throughput",
@@ -124,16 +125,23 @@ def _shown(figure: Figure) -> str:
     return text if figure.ratio is None else f"{text} (ratio {figure.ratio:.2f})"
 
 
-def _startup(events: int, seconds: float) -> Section:
+def _startup(events: int, seconds: float, peaks_kb: dict[str, int]) -> Section:
     return Section(
         "Start-up",
         f"""
 `clare up` on an instance holding {events:,} events, timed until the writer answers and
 the projector has folded every stored event into the views (from an empty views DB).
+The writer's and projector's peak RSS are read at that moment too, to tell the memory
+of catching up from that of the load that follows.
 """,
         [
             Figure(f"`clare up` to views caught up ({events:,} events)", seconds, "s"),
             Figure("projector catch-up rate, including start-up", events / seconds, "/s"),
+            *(
+                Figure(f"peak RSS right after start-up, {name} node", kb / 1024, "MB")
+                for name, kb in sorted(peaks_kb.items())
+                if name in ("writer", "projector")
+            ),
         ],
     )
 
