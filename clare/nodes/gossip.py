@@ -23,23 +23,24 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from contextlib import asynccontextmanager, closing
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import trio
 import zmq
 
 from clare import config as config_mod
-from clare.bus import envelope, rpc
+from clare.bus import rpc
 from clare.bus.aclient import AsyncCommandClient, wait_until_up
 from clare.bus.endpoints import GOSSIP_CONTROL, Endpoints
 from clare.bus.zsock import open_socket
-from clare.errors import ClareError, ProtocolError, UsageError
+from clare.errors import ClareError, UsageError
 from clare.logs import get
 from clare.store import eventlog
 from clare.sync import status as status_mod
 from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, ReadEvents, Send
 from clare.sync.keys import ensure_keypair
+from clare.sync.local_bus import follow_writer, open_client_pool
 from clare.sync.messages import Advert, encode
 from clare.sync.node import SyncNode
 from clare.sync.peers import AllowList, changes
@@ -47,8 +48,6 @@ from clare.sync.sqlite_log import SqliteLog, ingest_args
 from clare.sync.transport import open_context, serve_inbound, serve_outbound, serve_zap
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from clare.config import Config, Peer
     from clare.events import Event
     from clare.paths import InstancePaths
@@ -63,8 +62,6 @@ Job = Callable[[int], list[Action]]
 INBOX = 1024
 OUTBOX = 64
 INGEST_CLIENTS = 4
-TAIL_BATCH = 5000
-TAIL_IDLE_S = 1.0
 CONFIG_CHECK_S = 1.0
 NOW_TIMEOUT_S = 8.0
 NOTICES_KEPT = 50
@@ -246,6 +243,9 @@ class Gossip:
                 failures=self.handshake_failures[peer],
             )
 
+    async def committed(self, events: list[Event]) -> None:
+        await self.submit(functools.partial(self.node.local_committed, events))
+
     async def deliver(self, peer: str, frame: bytes) -> None:
         await self.submit(lambda now: self.node.receive_frame(peer, frame, now))
 
@@ -372,54 +372,6 @@ def _stamp(paths: InstancePaths) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
-@asynccontextmanager
-async def _client_pool(
-    endpoint: str, size: int
-) -> AsyncIterator[
-    tuple[trio.MemoryReceiveChannel[AsyncCommandClient], trio.MemorySendChannel[AsyncCommandClient]]
-]:
-    # Several clients, so ingests of different batches reach the writer together
-    # and share one group commit (each client sends one command at a time).
-    clients = [AsyncCommandClient(endpoint, timeout_s=10.0) for _ in range(size)]
-    send, receive = trio.open_memory_channel[AsyncCommandClient](size)
-    for client in clients:
-        send.send_nowait(client)
-    try:
-        yield receive, send
-    finally:
-        for client in clients:
-            client.close()
-
-
-async def _follow_writer(gossip: Gossip, sub: Any, conn: Any, position: int) -> None:
-    """Feed committed events to the core: the PUB while it follows on, SQLite for gaps."""
-    while True:
-        frames = None
-        with trio.move_on_after(TAIL_IDLE_S):
-            frames = await sub.recv()
-        events: list[Event] = []
-        pending = [frames] if frames is not None else []
-        while len(pending) < TAIL_BATCH and (more := sub.recv_nowait()) is not None:
-            pending.append(more)
-        for item in pending:
-            try:
-                events.append(envelope.decode_event(envelope.decode(item[-1])))
-            except ProtocolError:
-                log.warning("undecodable event on the writer's PUB dropped")
-        fresh = [e for e in events if e.seq > position]
-        if fresh and all(e.seq == position + i for i, e in enumerate(fresh, 1)):
-            position = fresh[-1].seq
-            await gossip.submit(functools.partial(gossip.node.local_committed, fresh))
-            continue
-        # A gap, or a quiet second: whatever the PUB lost is in the store.
-        while True:
-            rows = await trio.to_thread.run_sync(eventlog.read_after, conn, position, TAIL_BATCH)
-            if not rows:
-                break
-            position = rows[-1].seq
-            await gossip.submit(functools.partial(gossip.node.local_committed, rows))
-
-
 async def serve_gossip(
     paths: InstancePaths,
     config: Config,
@@ -445,7 +397,7 @@ async def serve_gossip(
         closing(eventlog.open_events_reader(paths.events_db)) as tail,
     ):
         async with (
-            _client_pool(endpoints.writer_commands, INGEST_CLIENTS) as (clients, returns),
+            open_client_pool(endpoints.writer_commands, INGEST_CLIENTS) as (clients, returns),
             open_socket(
                 zmq.SUB,
                 connect=[endpoints.writer_events],
@@ -473,7 +425,7 @@ async def serve_gossip(
             )
             gossip.perform(gossip.set_peers(config.peers, _now_ms()))
             nursery.start_soon(gossip.run)
-            nursery.start_soon(_follow_writer, gossip, sub, tail, position)
+            nursery.start_soon(follow_writer, sub, tail, position, gossip.committed)
             nursery.start_soon(gossip.watch_config)
             await nursery.start(gossip.serve_control, endpoints)
             log.info("gossip ready", endpoint=bound, peers=len(config.peers), key=keys.public)
