@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from clare import config as config_mod
 from clare import logs
+from clare.errors import ClareError
 from clare.nodes.lock import NodeLock
 
 if TYPE_CHECKING:
@@ -61,8 +62,34 @@ def run_node(name: str, paths: InstancePaths) -> None:
                 nursery.start_soon(_stop_on_signal, nursery.cancel_scope, log)
                 await serve(paths, config)
 
-        trio.run(main)
+        try:
+            trio.run(main)
+        except BaseExceptionGroup as group:
+            # An expected failure (a port in use, a broken config) inside the
+            # node's nursery: report it in one line, not as a traceback.
+            expected = _only_clare_errors(group)
+            if expected is None:
+                raise
+            log.error("node failed", error=str(expected), code=expected.code)
+            raise expected from None
         log.info("stopped")
+
+
+def _only_clare_errors(group: BaseExceptionGroup[BaseException]) -> ClareError | None:
+    """The first ClareError if every leaf of the group is one, else None."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+        else:
+            leaves.append(current)
+    if leaves and all(isinstance(leaf, ClareError) for leaf in leaves):
+        first = leaves[-1]
+        assert isinstance(first, ClareError)
+        return first
+    return None
 
 
 async def _stop_on_signal(scope: trio.CancelScope, log: logs.Log) -> None:
