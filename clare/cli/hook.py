@@ -25,13 +25,11 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from clare.sessions.hooks_settings import HOOK_EVENTS
+from clare.sessions.hook_events import CONTEXT_EVENTS, HOOK_EVENTS
 
 if TYPE_CHECKING:
     from clare.paths import InstancePaths
 
-#: Events whose hook output Claude Code puts in front of the model.
-CONTEXT_EVENTS = ("SessionStart", "UserPromptSubmit")
 WRITER_TIMEOUT_S = 0.3
 MAX_STDIN_BYTES = 4 << 20
 DEBUG_ENV = "CLARE_HOOK_DEBUG"
@@ -65,7 +63,6 @@ def _parse_argv(argv: list[str]) -> tuple[str, str | None]:
 
 def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) -> dict[str, Any]:
     """The hook's work; returns the command it sent or spooled (empty if none)."""
-    from clare import config as config_mod
     from clare import paths as paths_mod
 
     event, home = _parse_argv(argv)
@@ -81,10 +78,12 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
     if not isinstance(session, str) or not session or event not in HOOK_EVENTS:
         return {}
     paths = paths_mod.resolve(home)
-    config = config_mod.load(paths)
+    machine_id, host_name = _identity(paths)
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else ""
-    project, delivered = _deliver(paths, config, event, session, str(cwd or ""), now_ms, stdout)
+    project, delivered = _deliver(
+        paths, machine_id, host_name, event, session, str(cwd or ""), now_ms, stdout
+    )
     args: dict[str, Any] = {
         "session": session,
         "event": event,
@@ -103,17 +102,38 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
     return args
 
 
+def _identity(paths: InstancePaths) -> tuple[str, str]:
+    """This host's machine id and name from clare.toml.
+
+    Read here with tomllib alone: ``clare.config`` would cost the hook a third of
+    its start-up in imports it has no use for.
+    """
+    import tomllib
+
+    with open(paths.config_file, "rb") as f:
+        raw = tomllib.load(f)
+    machine_id, name = raw.get("machine_id"), raw.get("name")
+    if not isinstance(machine_id, str) or not machine_id:
+        raise ValueError(f"{paths.config_file} has no machine_id")
+    return machine_id, name if isinstance(name, str) else ""
+
+
 def _deliver(
     paths: InstancePaths,
-    config: Any,
+    machine_id: str,
+    host_name: str,
     event: str,
     session: str,
     cwd: str,
     now_ms: int,
     stdout: Any,
 ) -> tuple[str, list[str]]:
-    """Print the session's waiting messages (on context events); returns (project, ids)."""
-    if not paths.views_db.exists():
+    """Print the session's waiting messages (on context events); returns (project, ids).
+
+    Other events skip the views entirely: their snapshot's project, if the
+    session is new, is filled in by the poller's next pass.
+    """
+    if event not in CONTEXT_EVENTS or not paths.views_db.exists():
         return "", []
     import sqlite3
 
@@ -125,11 +145,7 @@ def _deliver(
         return "", []
     try:
         conn.execute("PRAGMA busy_timeout=50")
-        who = recipient_for(
-            conn, session, machine_id=config.machine_id, host_name=config.name, cwd=cwd
-        )
-        if event not in CONTEXT_EVENTS:
-            return who.project, []
+        who = recipient_for(conn, session, machine_id=machine_id, host_name=host_name, cwd=cwd)
         pending = pending_messages(conn, who, now_ms)
     except sqlite3.Error:
         return "", []  # views not migrated yet, or busy: the messages wait for the next turn

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = get("clare.poller")
 
 DEFAULT_INTERVAL_S = 1.0
+SAVE_EVERY_S = 60.0
 
 
 def make_sources(config: Config) -> list[SessionSource]:
@@ -74,6 +75,7 @@ class Poller:
         self.sources = sources
         self.core = PollerCore(config.machine_id)
         self._saved = ""
+        self._saved_at = -SAVE_EVERY_S
         self.skipped: dict[str, int] = {}
         self.passes = 0
         self._load()
@@ -100,6 +102,7 @@ class Poller:
             "sources": {s.name: s.state() for s in self.sources},
         }
         text = json.dumps(state, separators=(",", ":"))
+        self._saved_at = time.monotonic()
         if text == self._saved:
             return
         path = state_file(self.paths)
@@ -140,10 +143,11 @@ class Poller:
         projects, live = await trio.to_thread.run_sync(self._views_state)
         self.core.seed(live)
         self.passes += 1
-        recorded = 0
+        recorded = read = 0
         for source in self.sources:
             now_ms = int(time.time() * 1000)
             scan = await trio.to_thread.run_sync(source.scan, now_ms)
+            read += scan.bytes_read
             for problem in scan.problems:
                 log.warning("session source problem", source=source.name, problem=problem)
             for reason, n in scan.skipped.items():
@@ -162,7 +166,9 @@ class Poller:
             sent, dropped = await trio.to_thread.run_sync(self._drain_spool)
             if sent or dropped:
                 log.info("hook spool replayed", sent=sent, dropped=dropped)
-        await trio.to_thread.run_sync(self.save)
+        # Saving serialises every follower: only worth it when something moved.
+        if recorded or read or time.monotonic() - self._saved_at > SAVE_EVERY_S:
+            await trio.to_thread.run_sync(self.save)
         return recorded
 
     def _drain_spool(self) -> tuple[int, int]:

@@ -1,11 +1,12 @@
 """Claude Code as a session source: ``sessions/<pid>.json`` plus the transcripts.
 
 Strategy for a cheap pass: a session file is parsed again only when its size
-or mtime changed, and a transcript is opened only when its size, mtime or
-inode changed; otherwise the previous pass's facts stand. So a pass over a
-thousand quiet sessions costs a thousand ``stat`` calls and liveness probes,
-not a thousand reads. A transcript is read from the offset where the last
-pass stopped (``TranscriptFollower``), and its partial last line waits.
+or mtime changed, its process is probed in ``/proc`` every few seconds, and a
+transcript is opened only when its size, mtime or inode changed; otherwise the
+previous pass's facts stand. So a pass over a thousand quiet sessions costs
+about two thousand ``stat`` calls, not a thousand reads. A transcript is read
+from the offset where the last pass stopped (``TranscriptFollower``), and its
+partial last line waits.
 
 A session whose file disappears (a clean exit) or outlived its process (a
 crash, a reused pid) is reported once more as ``ended``, after a last read of
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 NAME = "claude-code"
+#: How often a quiet session file's process is checked again. A clean exit removes
+#: the file (noticed on the next pass); only a crash waits for this re-check.
+LIVENESS_EVERY_MS = 5_000
 
 
 @dataclass
@@ -44,6 +48,8 @@ class _Tracked:
     session: SessionFile
     follower: TranscriptFollower
     transcript_stamp: tuple[int, int, int] = (0, 0, 0)  # (inode, size, mtime_ns)
+    liveness: Liveness | None = None
+    checked_at_ms: int = 0
 
 
 class ClaudeCodeSource:
@@ -73,7 +79,7 @@ class ClaudeCodeSource:
         seen: set[str] = set()
         for entry in entries:
             seen.add(entry.name)
-            observation = self._scan_file(entry, result)
+            observation = self._scan_file(entry, result, now_ms)
             if observation is not None:
                 result.observations.append(observation)
         for name in [n for n in self._tracked if n not in seen]:
@@ -83,7 +89,9 @@ class ClaudeCodeSource:
         self._saved_followers.clear()
         return result
 
-    def _scan_file(self, entry: os.DirEntry[str], result: ScanResult) -> Observation | None:
+    def _scan_file(
+        self, entry: os.DirEntry[str], result: ScanResult, now_ms: int
+    ) -> Observation | None:
         tracked = self._tracked.get(entry.name)
         try:
             st = entry.stat()
@@ -105,7 +113,11 @@ class ClaudeCodeSource:
                 self._tracked[entry.name] = tracked
             else:
                 tracked.file_stamp, tracked.session = stamp, session
-        liveness = check_liveness(tracked.session, self._probe)
+                tracked.liveness = None
+        if tracked.liveness is None or now_ms - tracked.checked_at_ms >= LIVENESS_EVERY_MS:
+            tracked.liveness = check_liveness(tracked.session, self._probe)
+            tracked.checked_at_ms = now_ms
+        liveness = tracked.liveness
         if liveness is Liveness.FOREIGN:
             del self._tracked[entry.name]
             result.skip("session file of another machine")

@@ -15,8 +15,17 @@ import copy
 import re
 from typing import Any
 
-#: The Claude Code hook events Clare listens to.
-HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "Stop", "SessionEnd", "Notification")
+from clare.sessions.hook_events import HOOK_EVENTS
+
+__all__ = [
+    "HOOK_EVENTS",
+    "hook_command",
+    "install",
+    "installed_events",
+    "is_clare_command",
+    "uninstall",
+]
+
 #: Seconds Claude Code waits for the hook before giving up on it.
 HOOK_TIMEOUT_S = 5
 

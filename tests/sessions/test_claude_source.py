@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clare.sessions.claude_home import transcript_path
-from clare.sessions.claude_source import ClaudeCodeSource
+from clare.sessions.claude_source import LIVENESS_EVERY_MS, ClaudeCodeSource
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -205,3 +205,14 @@ def test_chunked_growth_and_truncation_never_double_count(
     whole = ClaudeCodeSource(claude, Probe({41: "77"}))
     expected = only(whole.scan(0).observations)
     assert (obs.tokens_in, obs.tokens_out) == (expected.tokens_in, expected.tokens_out)
+
+
+def test_a_crash_is_noticed_at_the_next_liveness_check(tmp_path: Path) -> None:
+    claude = tmp_path / ".claude"
+    write_session(claude, 41)
+    probe = Probe({41: "77"})
+    source = ClaudeCodeSource(claude, probe)
+    assert only(source.scan(0).observations).status == "busy"
+    del probe.alive[41]  # killed: its file stays behind
+    assert only(source.scan(LIVENESS_EVERY_MS - 1).observations).status == "busy"
+    assert only(source.scan(LIVENESS_EVERY_MS).observations).status == "ended"

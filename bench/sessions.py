@@ -1,0 +1,198 @@
+"""Benchmarks of the sessions feature: ``python -m bench.sessions [--sessions N] [--mb M]``.
+
+1. A poll pass over N live sessions whose transcripts hold about M MB in all
+   (default 1,000 and 1,000 MB), when nothing is new: CPU time per pass of the
+   Claude Code source plus the poller core. Every session file names this very
+   process (with its real start time), so each pass does real ``/proc`` checks.
+2. The parse rate of the first pass, which reads every transcript from byte 0.
+3. ``clare hook UserPromptSubmit`` wall time against a running writer, median
+   and p95, beside a bare ``python -c "import zmq, msgpack"`` in the same run.
+
+Transcripts are built from real Claude Code 2.1.328 lines (the test fixture),
+repeated with fresh uuids and message ids, so the parser does its real work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from clare.sessions.claude_home import transcript_path
+from clare.sessions.claude_source import ClaudeCodeSource
+from clare.sessions.poller_core import PollerCore
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "claude-code-2.1.328"
+
+
+def sample_lines() -> list[str]:
+    lines: list[str] = []
+    for path in sorted(FIXTURES.rglob("*.jsonl")):
+        lines += [line for line in path.read_text().splitlines() if line.strip()]
+    if not lines:
+        raise SystemExit(f"no transcript fixtures under {FIXTURES}")
+    return lines
+
+
+def build_fleet(claude: Path, sessions: int, total_mb: int) -> int:
+    """Write ``sessions`` session files (all naming this process) and transcripts."""
+    lines = sample_lines()
+    block = "\n".join(lines) + "\n"
+    per_file = total_mb * 1024 * 1024 // sessions
+    me = os.getpid()
+    with open(f"/proc/{me}/stat") as f:
+        ticks = f.read().rsplit(")", 1)[1].split()[19]
+    (claude / "sessions").mkdir(parents=True, exist_ok=True)
+    written = 0
+    for i in range(sessions):
+        session = str(uuid.uuid4())
+        cwd = f"/src/project-{i % 50}"
+        data = {"pid": me, "sessionId": session, "cwd": cwd, "procStart": ticks,
+                "status": "idle", "startedAt": 1, "updatedAt": 2}  # fmt: skip
+        # One file per session; the pid in the name need not be the pid inside.
+        (claude / "sessions" / f"{100000 + i}.json").write_text(json.dumps(data))
+        path = transcript_path(claude, cwd, session)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w") as f:
+            size = 0
+            n = 0
+            while size < per_file:
+                chunk = block.replace('"msg_', f'"msg_{n}_').replace(
+                    '"sessionId":"', f'"sessionId":"{session}", "x":"'
+                )
+                f.write(chunk)
+                size += len(chunk)
+                n += 1
+            written += size
+    return written
+
+
+def bench_poll(sessions: int, total_mb: int, passes: int) -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(prefix="clare-bench-"))
+    try:
+        claude = root / ".claude"
+        t0 = time.perf_counter()
+        size = build_fleet(claude, sessions, total_mb)
+        built_s = time.perf_counter() - t0
+        source = ClaudeCodeSource(claude)
+        core = PollerCore("00000000-0000-4000-8000-000000000001")
+
+        def one_pass() -> tuple[int, int]:
+            result = source.scan(int(time.time() * 1000))
+            planned = core.plan(source.name, result, {}, int(time.time() * 1000))
+            for snap in planned:
+                core.recorded(snap)
+            return len(planned), result.bytes_read
+
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        first_recorded, first_read = one_pass()
+        first_wall, first_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        cpu_times = []
+        for _ in range(passes):
+            cpu0 = time.process_time()
+            recorded, read = one_pass()
+            cpu_times.append(time.process_time() - cpu0)
+            assert (recorded, read) == (0, 0), (recorded, read)
+        return {
+            "sessions": sessions,
+            "transcript_bytes": size,
+            "build_s": round(built_s, 1),
+            "first_pass_wall_s": round(first_wall, 2),
+            "first_pass_cpu_s": round(first_cpu, 2),
+            "first_pass_recorded": first_recorded,
+            "parse_rate_mb_s": round(first_read / first_cpu / 1e6, 1),
+            "quiet_pass_cpu_ms_median": round(statistics.median(cpu_times) * 1000, 1),
+            "quiet_pass_cpu_ms_max": round(max(cpu_times) * 1000, 1),
+        }
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _timed(command: list[str], stdin: bytes, env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(command, input=stdin, env=env, capture_output=True, check=True, timeout=30)
+    return time.perf_counter() - t0
+
+
+def bench_hook(runs: int) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="cb-", dir="/tmp"))
+    env = {**os.environ, "CLARE_HOME": str(home)}
+    clare = shutil.which("clare")
+    program = [clare] if clare else [sys.executable, "-m", "clare"]
+    subprocess.run([*program, "init", "--name", "bench"], env=env, capture_output=True, check=True)
+    up = subprocess.Popen(
+        [*program, "up", "--nodes", "writer,projector"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while (
+            not (home / "run" / "writer.cmd").exists() or not (home / "data" / "views.db").exists()
+        ):
+            if time.monotonic() > deadline:
+                raise SystemExit("the bench stack did not start")
+            time.sleep(0.1)
+        time.sleep(0.5)
+        payload = json.dumps(
+            {
+                "session_id": str(uuid.uuid4()),
+                "hook_event_name": "UserPromptSubmit",
+                "cwd": "/src/x",
+                "prompt": "go",
+            }  # fmt: skip
+        ).encode()
+        hook = [*program, "hook", "UserPromptSubmit"]
+        bare = [sys.executable, "-c", "import zmq, msgpack"]
+        hook_s, bare_s = [], []
+        for _ in range(runs):  # interleaved, so both see the same machine load
+            hook_s.append(_timed(hook, payload, env))
+            bare_s.append(_timed(bare, b"", env))
+        spooled = (home / "data" / "spool" / "hooks.jsonl").exists()
+
+        def stats(xs: list[float]) -> dict[str, float]:
+            xs = sorted(xs)
+            return {
+                "median_ms": round(statistics.median(xs) * 1000, 1),
+                "p95_ms": round(xs[int(len(xs) * 0.95) - 1] * 1000, 1),
+            }
+
+        h, b = stats(hook_s), stats(bare_s)
+        return {
+            "runs": runs,
+            "hook": h,
+            "bare_python_import_zmq_msgpack": b,
+            "ratio_median": round(h["median_ms"] / b["median_ms"], 2),
+            "spooled_any": spooled,
+        }
+    finally:
+        os.killpg(up.pid, signal.SIGINT)
+        up.wait(timeout=20)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--mb", type=int, default=1000)
+    parser.add_argument("--passes", type=int, default=20)
+    parser.add_argument("--hook-runs", type=int, default=40)
+    args = parser.parse_args()
+    report = {
+        "poll": bench_poll(args.sessions, args.mb, args.passes),
+        "hook": bench_hook(args.hook_runs),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
