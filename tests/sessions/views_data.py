@@ -20,8 +20,9 @@ HOST = "00000000-0000-4000-8000-000000000001"
 class Fleet:
     """Commands go to a writer core; ``views`` is kept projected after each one."""
 
-    def __init__(self, folder: Path) -> None:
-        self.core: WriterCore = make_core(folder / "events.db", machine_id=HOST)
+    def __init__(self, folder: Path, machine_id: str = HOST) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.core: WriterCore = make_core(folder / "events.db", machine_id=machine_id)
         self.views: sqlite3.Connection = views.open_views_db(folder / "views.db")
         self._projection = Projection(self.views, self.core.conn)
 
