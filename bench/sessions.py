@@ -149,7 +149,7 @@ def bench_hook(runs: int) -> dict[str, Any]:
                 "hook_event_name": "UserPromptSubmit",
                 "cwd": "/src/x",
                 "prompt": "go",
-            }  # fmt: skip
+            }
         ).encode()
         hook = [*program, "hook", "UserPromptSubmit"]
         bare = [sys.executable, "-c", "import zmq, msgpack"]
