@@ -13,7 +13,6 @@ from clare import config as config_mod
 from clare.bus.client import CommandClient
 from clare.bus.endpoints import PROJECTOR_CONTROL
 from clare.cli import cmd_sessions
-from clare.cli import cmd_sessions
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
 from clare.errors import ServiceUnavailable
@@ -201,7 +200,6 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         data["projects"] = len(queries.list_projects(views))
         data["hosts"] = queries.list_hosts(views)
         data["fleet"] = cmd_sessions.fleet(views)
-        data["fleet"] = cmd_sessions.fleet(views)
         data["events"] = sum(
             n for k, n in queries.event_counts(views).items() if not k.startswith("~")
         )
@@ -225,7 +223,6 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         print(f"events {data['events']}; projects {data['projects']}; tasks: {counts}")
         for host in data["hosts"]:
             print(f"  host {host['name']} last seen {short_time(host['last_seen'])}")
-        cmd_sessions.print_fleet(data["fleet"])
         cmd_sessions.print_fleet(data["fleet"])
     if not health["writer"]["running"]:
         print("the writer is not running: start Clare with `clare up`", file=sys.stderr)
