@@ -11,6 +11,7 @@ an indexed column so that one task's history can be read without a scan.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 import types
 import typing
 from dataclasses import dataclass, field
@@ -239,32 +240,60 @@ def project_entity(name: str) -> str:
     return "p:" + name
 
 
-def _check(value: Any, annotation: Any) -> bool:
+Checker = Callable[[Any], bool]
+
+
+def _checker(annotation: Any) -> Checker:
+    """A function that tells whether a value fits ``annotation``, built once per field.
+
+    Decoding runs for every event the projector folds, so the annotation is
+    analysed here once, not on every value.
+    """
     origin = typing.get_origin(annotation)
     if annotation is Any:
-        return True
+        return lambda value: True
     if origin in (types.UnionType, typing.Union):
-        return any(_check(value, arg) for arg in typing.get_args(annotation))
+        options = [_checker(arg) for arg in typing.get_args(annotation)]
+        return lambda value: any(check(value) for check in options)
     if annotation is type(None):
-        return value is None
-    if annotation is bool:
-        return isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is str:
-        return isinstance(value, str)
+        return lambda value: value is None
+    if annotation in (bool, int, str):
+        exact = annotation
+        return lambda value: type(value) is exact
     if origin is tuple:
-        (item,) = typing.get_args(annotation)[:1]
-        return isinstance(value, list | tuple) and all(_check(v, item) for v in value)
+        item = _checker(typing.get_args(annotation)[0])
+        return lambda value: type(value) in (list, tuple) and all(item(v) for v in value)
     if origin is dict:
-        key_t, val_t = typing.get_args(annotation)
-        return isinstance(value, dict) and all(
-            _check(k, key_t) and _check(v, val_t) for k, v in value.items()
+        key_t, val_t = (_checker(arg) for arg in typing.get_args(annotation))
+        return lambda value: (
+            type(value) is dict and all(key_t(k) and val_t(v) for k, v in value.items())
         )
-    return False  # pragma: no cover - an annotation this checker does not know
+    raise TypeError(f"no checker for annotation {annotation!r}")  # a bug in an event class
 
 
-_HINTS: dict[type[DomainEvent], dict[str, Any]] = {}
+@dataclass(frozen=True)
+class _FieldSpec:
+    name: str
+    check: Checker
+    required: bool
+
+
+_SPECS: dict[type[DomainEvent], tuple[_FieldSpec, ...]] = {}
+
+
+def _specs(cls: type[DomainEvent]) -> tuple[_FieldSpec, ...]:
+    specs = _SPECS.get(cls)
+    if specs is None:
+        hints = typing.get_type_hints(cls)
+        specs = _SPECS[cls] = tuple(
+            _FieldSpec(
+                f.name,
+                _checker(hints[f.name]),
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            )
+            for f in dataclasses.fields(cls)
+        )
+    return specs
 
 
 def decode(kind: str, data: dict[str, Any]) -> DomainEvent:
@@ -272,19 +301,16 @@ def decode(kind: str, data: dict[str, Any]) -> DomainEvent:
     cls = EVENT_TYPES.get(kind)
     if cls is None:
         raise ProtocolError(f"unknown event kind {kind!r}")
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ProtocolError(f"{kind} body lacks {f.name!r}")
+    for spec in _specs(cls):
+        if spec.name not in data:
+            if spec.required:
+                raise ProtocolError(f"{kind} body lacks {spec.name!r}")
             continue
-        value = data[f.name]
-        if not _check(value, hints[f.name]):
-            raise ProtocolError(f"{kind}.{f.name} has the wrong type: {value!r:.80}")
-        if isinstance(value, list):
+        value = data[spec.name]
+        if not spec.check(value):
+            raise ProtocolError(f"{kind}.{spec.name} has the wrong type: {value!r:.80}")
+        if type(value) is list:
             value = tuple(value)
-        values[f.name] = value
+        values[spec.name] = value
     return cls(**values)

@@ -52,11 +52,20 @@ def iter_after(conn: sqlite3.Connection, after_seq: int, batch: int = 5000) -> I
         after_seq = events[-1].seq
 
 
-def entity_events(conn: sqlite3.Connection, entity: str) -> list[Event]:
-    """One entity's events in the agreed order ``(hlc, origin)``."""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM events WHERE entity = ? ORDER BY hlc, origin", (entity,)
-    ).fetchall()
+def entity_events(
+    conn: sqlite3.Connection, entity: str, upto_seq: int | None = None
+) -> list[Event]:
+    """One entity's events in the agreed order ``(hlc, origin)``, optionally only
+    those that arrived up to ``upto_seq``."""
+    if upto_seq is None:
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE entity = ? ORDER BY hlc, origin", (entity,)
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE entity = ? AND seq <= ? ORDER BY hlc, origin",
+            (entity, upto_seq),
+        ).fetchall()
     return [_row(r) for r in rows]
 
 

@@ -106,15 +106,16 @@ class Projection:
             if fold is None:
                 counts[SKIPPED] += 1
                 continue
-            state = self._state(entity)
+            # A state changed earlier in this batch may have left the cache but is
+            # not in the views DB yet: the batch's own copy comes first.
+            state = dirty[entity] if entity in dirty else self._state(entity)
             meta = meta_of(event)
             if state is None or meta.key < state.last_key:
                 # Out of order: an event that sorts before what the entity holds, or
                 # one for an entity with no state yet, whose earlier-arrived events
                 # were held back waiting for it. Refold from the store, with only the
                 # events up to this one: later ones are folded when their turn comes.
-                history = eventlog.entity_events(self.events, entity)
-                state = refold(entity, [e for e in history if e.seq <= event.seq])
+                state = refold(entity, eventlog.entity_events(self.events, entity, event.seq))
             else:
                 state = fold(state, domain_event, meta)
             self._remember(entity, state)

@@ -150,3 +150,19 @@ def test_undecodable_events_are_skipped_and_counted(tmp_path: Path) -> None:
     counts = dict(conn.execute("SELECT kind, n FROM counts"))
     assert counts["~skipped"] == 1
     assert views.position(conn) == 2
+
+
+def test_a_state_evicted_from_the_cache_mid_batch_is_not_lost(tmp_path: Path) -> None:
+    core = make_core(tmp_path / "e.db")
+    call(core, "project.add", name="alpha")
+    task = call(core, "task.add", project="alpha", title="t")["task"]
+    for i in range(5):
+        call(core, "task.note", task=task, text=f"n{i}")
+        call(core, "project.add", name=f"p{i}")  # other entities push the task out
+    conn = views.open_views_db(tmp_path / "v.db")
+    projection = Projection(conn, core.conn, cache_entries=1)
+    projection.apply(eventlog.read_after(core.conn, 0, 2))  # the task's row is now stored
+    projection.catch_up(batch=1000)  # then notes and other entities in one batch
+    rebuilt = _rebuilt(core, tmp_path / "r.db")
+    assert compare(conn, rebuilt)[0] == []
+    assert conn.execute("SELECT notes FROM tasks").fetchone()[0] == 5
