@@ -11,9 +11,9 @@ an indexed column so that one task's history can be read without a scan.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
