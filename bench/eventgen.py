@@ -29,9 +29,9 @@ from clare.domain.events import (
     TaskNoted,
     TaskStateChanged,
 )
-from clare.domain.tasks import TRANSITIONS
 from clare.events import encode_body
 from clare.hlc import pack, wall_ms
+from clare.states import TRANSITIONS
 from clare.store.eventlog import EventLog, open_events_db
 from clare.store.sqlite import transaction
 

@@ -20,14 +20,12 @@ import typer
 
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json
-from clare.domain.events import TaskAssigned
-from clare.domain.fold import decode_event
-from clare.domain.tasks import OPEN_STATES
 from clare.errors import ClareError, NotFound, UsageError
 from clare.sessions.claude_home import claude_dir
 from clare.sessions.recipients import pending_messages, recipient_for
 from clare.sessions.targets import Recipient
 from clare.sessions.whoami import identify
+from clare.states import OPEN_STATES
 from clare.store import eventlog, queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -88,6 +86,9 @@ def lost_claims(views: Any, events: Any, session: str, now_ms: int) -> list[dict
     for task_id, event_id, description, stamp in rows:
         if now_ms - (stamp >> 16) > LOST_CLAIM_WINDOW_MS:
             continue
+        from clare.domain.events import TaskAssigned
+        from clare.domain.fold import decode_event  # the whole domain: only on a lost claim
+
         for event in eventlog.entity_events(events, task_id):
             if event.id != event_id:
                 continue

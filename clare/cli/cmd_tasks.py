@@ -8,8 +8,8 @@ import typer
 
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
-from clare.domain.tasks import STATES
 from clare.errors import UsageError
+from clare.states import STATES
 from clare.store import queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]

@@ -20,8 +20,6 @@ from clare.bus import rpc
 from clare.bus.client import CommandClient
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.errors import ServiceUnavailable, StorageError
-from clare.store import views as views_mod
-from clare.store.eventlog import open_events_reader
 from clare.store.sqlite import open_reader
 
 FRESHNESS_TIMEOUT_S = 3.0
@@ -87,14 +85,20 @@ class Instance:
             seq = self.writer_seq()
             if seq is not None:
                 deadline = time.monotonic() + FRESHNESS_TIMEOUT_S
-                while views_mod.position(conn) < seq and time.monotonic() < deadline:
+                while _position(conn) < seq and time.monotonic() < deadline:
                     time.sleep(0.005)
         return conn
 
     def events(self) -> sqlite3.Connection:
         self.config  # noqa: B018
-        return open_events_reader(self.paths.events_db)
+        return open_reader(self.paths.events_db)
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def _position(conn: sqlite3.Connection) -> int:
+    # The views' position, read here without importing the views module (and
+    # with it the whole domain): this runs before every read command.
+    return int(conn.execute("SELECT seq FROM position WHERE id = 1").fetchone()[0])

@@ -1,4 +1,4 @@
-"""Task states, the transitions between them, and the fold of a task's events.
+"""Task transitions and the fold of a task's events (the states table is in clare.states).
 
 The fold is applied to a task's events in the order every host agrees on,
 ``(hlc, origin)``, so every host computes the same task from the same events
@@ -24,29 +24,7 @@ from clare.domain.events import (
     TaskUnassigned,
 )
 from clare.errors import InvalidTransition
-
-STATES = ("todo", "in_progress", "blocked", "review", "done", "cancelled")
-OPEN_STATES = frozenset({"todo", "in_progress", "blocked", "review"})
-
-# What a person may do from each state. "ready" is not stored: it is a todo task
-# whose dependencies are all done (see ``is_ready``).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "todo": frozenset({"in_progress", "blocked", "done", "cancelled"}),
-    "in_progress": frozenset({"todo", "blocked", "review", "done", "cancelled"}),
-    "blocked": frozenset({"todo", "in_progress", "cancelled"}),
-    "review": frozenset({"in_progress", "blocked", "done", "cancelled", "todo"}),
-    "done": frozenset({"todo"}),
-    "cancelled": frozenset({"todo"}),
-}
-
-VERBS = {
-    "in_progress": "start",
-    "blocked": "block",
-    "review": "send to review",
-    "done": "finish",
-    "cancelled": "cancel",
-    "todo": "reopen",
-}
+from clare.states import STATES, TRANSITIONS, VERBS
 
 
 def check_transition(task_id: str, current: str, target: str) -> None:

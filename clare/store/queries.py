@@ -12,7 +12,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from clare import hlc, ids
-from clare.domain.fold import decode_event
 from clare.errors import ClareError, NotFound
 from clare.store import eventlog
 
@@ -124,6 +123,8 @@ def get_task(
 
 
 def event_dict(event: Event, host_names: dict[str, str] | None = None) -> dict[str, Any]:
+    from clare.domain.fold import decode_event  # the whole domain: only when events are shown
+
     try:
         data: dict[str, Any] | None = decode_event(event).to_body()
     except ClareError:

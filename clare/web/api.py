@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
-from clare.domain.tasks import STATES
 from clare.errors import UsageError
+from clare.states import STATES
 from clare.store import queries
 from clare.web import forms, pagedata, reads
 from clare.web.pages import event_filters, now_ms, run_action

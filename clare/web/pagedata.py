@@ -10,9 +10,9 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Any
 
-from clare.domain.tasks import STATES, TRANSITIONS, VERBS
 from clare.nodes import run as run_mod
 from clare.nodes.lock import is_held
+from clare.states import STATES, TRANSITIONS, VERBS
 from clare.store import queries
 from clare.web import reads
 
