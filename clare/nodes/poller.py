@@ -114,15 +114,17 @@ class Poller:
 
     # -- one pass ------------------------------------------------------------------------
 
-    def _views_state(self) -> tuple[dict[str, str], list[SessionObserved]]:
-        """Project paths on this host and this host's live sessions, from the views."""
+    def _views_state(self) -> tuple[dict[str, str], list[SessionObserved], int | None]:
+        """Project paths on this host, its live sessions and the views' position."""
         if not self.paths.views_db.exists():
-            return {}, []
+            return {}, [], None
         try:
             conn = open_reader(self.paths.views_db)
         except StorageError:
-            return {}, []
+            return {}, [], None
         try:
+            conn.execute("BEGIN")  # one snapshot: the position matches the rows
+            position = int(conn.execute("SELECT seq FROM position WHERE id = 1").fetchone()[0])
             projects = project_paths(conn, self.config.machine_id)
             live = []
             for (raw,) in conn.execute(
@@ -132,16 +134,17 @@ class Poller:
                 snap = decode(SessionObserved.kind, json.loads(raw))
                 if isinstance(snap, SessionObserved):
                     live.append(snap)
-            return projects, live
+            conn.execute("COMMIT")
+            return projects, live, position
         except (ClareError, ValueError, sqlite3.Error):  # views being migrated: next pass
-            return {}, []
+            return {}, [], None
         finally:
             conn.close()
 
     async def run_pass(self) -> int:
         """Scan, record what changed, replay the spool; returns snapshots recorded."""
-        projects, live = await trio.to_thread.run_sync(self._views_state)
-        self.core.seed(live)
+        projects, live, position = await trio.to_thread.run_sync(self._views_state)
+        self.core.seed(live, position)
         self.passes += 1
         recorded = read = 0
         for source in self.sources:
@@ -153,14 +156,19 @@ class Poller:
             for reason, n in scan.skipped.items():
                 self.skipped[reason] = self.skipped.get(reason, 0) + n
             for snap in self.core.plan(source.name, scan, projects, now_ms):
+                seq = 0
                 try:
-                    await self.client.call("session.observe", {"snapshot": snapshot_dict(snap)})
+                    reply = await self.client.call(
+                        "session.observe", {"snapshot": snapshot_dict(snap)}
+                    )
+                    written = reply.get("events") or []
+                    seq = int(written[-1]["seq"]) if written else 0
                 except ServiceUnavailable:
                     log.info("writer not answering; will retry", session=snap.session)
                     return recorded
                 except ClareError as exc:
                     log.warning("snapshot refused", session=snap.session, error=str(exc))
-                self.core.recorded(snap)
+                self.core.recorded(snap, seq)
                 recorded += 1
         if spool.pending(self.paths.spool_dir):
             sent, dropped = await trio.to_thread.run_sync(self._drain_spool)

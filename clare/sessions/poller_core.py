@@ -59,6 +59,11 @@ class PollerCore:
     def __init__(self, machine_id: str) -> None:
         self.machine_id = machine_id
         self.reported: dict[str, SessionObserved] = {}
+        # Where in the event log this core recorded each session's end. Until the
+        # views have reached it, a view showing the session live is only lagging
+        # (a projector catching up), not a hook's revival: believing it would end
+        # the session again on every pass, a flood of events.
+        self.ended_at_seq: dict[str, int] = {}
         self._scanned: set[str] = set()
 
     def plan(
@@ -90,20 +95,29 @@ class PollerCore:
                     out.append(replace(old, status="ended", waiting_for=""))
         return out
 
-    def recorded(self, snapshot: SessionObserved) -> None:
-        """``snapshot`` is in the event log now (or the writer found it no change)."""
+    def recorded(self, snapshot: SessionObserved, seq: int = 0) -> None:
+        """``snapshot`` is in the event log now, at ``seq`` (0: the writer found it no
+        change, or did not say)."""
         self.reported[snapshot.session] = snapshot
+        if snapshot.status == "ended" and seq:
+            self.ended_at_seq[snapshot.session] = seq
 
-    def seed(self, snapshots: Iterable[SessionObserved]) -> None:
+    def seed(self, snapshots: Iterable[SessionObserved], views_position: int | None = None) -> None:
         """Learn this host's live sessions as the views show them.
 
         Called each pass: a session this core thinks ended (or never knew) that the
         views show live was revived by a hook, and must be ended again if no
         source sees it.
         """
+        if views_position is not None:
+            self.ended_at_seq = {
+                s: seq for s, seq in self.ended_at_seq.items() if seq > views_position
+            }
         for snap in snapshots:
             if snap.host != self.machine_id or snap.status == "ended":
                 continue
+            if snap.session in self.ended_at_seq:
+                continue  # the views have not reached our own record of its end
             known = self.reported.get(snap.session)
             if known is None or known.status == "ended":
                 self.reported[snap.session] = snap

@@ -89,3 +89,19 @@ def test_state_survives_a_restart() -> None:
     broken = PollerCore(HOST)
     broken.restore({"reported": {"s1": {"session": "s1", "pid": "x"}, "s2": 5}})
     assert broken.reported == {}
+
+
+def test_lagging_views_do_not_make_the_poller_end_a_session_again() -> None:
+    core = PollerCore(HOST)
+    plan_and_record(core, scan(OBS))
+    (ended,) = core.plan("claude-code", scan(), PROJECTS, NOW)
+    core.recorded(ended, seq=500)
+    # The projector has not reached seq 500: the views still show the session live.
+    stale = SessionObserved(session="s1", host=HOST, status="busy", last_activity=NOW)
+    for _ in range(3):
+        core.seed([stale], views_position=400)
+        assert core.plan("claude-code", scan(), PROJECTS, NOW) == []
+    # Once the views are past our record, a live view is a real revival again.
+    core.seed([stale], views_position=500)
+    core.seed([stale], views_position=501)
+    assert core.reported["s1"].status == "busy"
