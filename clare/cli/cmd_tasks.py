@@ -221,14 +221,40 @@ def update(
 
 def note(
     ctx: typer.Context,
-    task_id: Annotated[str, typer.Argument(help="The task.")],
-    text: Annotated[str, typer.Argument(help="The note.")],
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            help="TASK TEXT, or just TEXT from inside an agent session (its current task).",
+            show_default=False,
+        ),
+    ],
+    session: Annotated[
+        str | None, typer.Option(help="With TEXT alone: the session (default: this one).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Add a progress note (an update) to a task."""
+    """Add a progress note (an update) to a task.
+
+    `clare note TASK TEXT` notes on any task; `clare note TEXT`, run by an agent
+    inside its session, notes on the session's current task.
+    """
     inst: Instance = ctx.obj
-    full = resolve(inst, task_id)
-    result = inst.call("task.note", {"task": full, "text": text, "author": inst.author})
+    if len(words) == 2:
+        full, author = resolve(inst, words[0]), inst.author
+    elif len(words) == 1:
+        from clare.cli.cmd_agent import current_session
+
+        session_id, _ = current_session(inst, session)
+        current = queries.session_tasks(inst.views()).get(session_id)
+        if current is None:
+            raise UsageError(
+                f"session {session_id} has no open task: name one (`clare note TASK TEXT`) "
+                "or take one with `clare pull --claim`"
+            )
+        full, author = current[0], f"session:{session_id}"
+    else:
+        raise UsageError("give TASK TEXT, or just TEXT from inside a session")
+    result = inst.call("task.note", {"task": full, "text": words[-1], "author": author})
     _print_result(result, json_out, f"noted on {full}")
 
 
