@@ -35,6 +35,7 @@ from clare.bus.aclient import AsyncCommandClient, wait_until_up
 from clare.bus.endpoints import GOSSIP_CONTROL, Endpoints
 from clare.bus.zsock import open_socket
 from clare.errors import ClareError, UsageError
+from clare.hlc import wall_ms
 from clare.logs import get
 from clare.store import eventlog
 from clare.sync import status as status_mod
@@ -409,7 +410,11 @@ async def serve_gossip(
             store = SqliteLog(reader)
             position = eventlog.last_seq(tail)
             node = SyncNode(
-                config.machine_id, store.vector(), rng=random.Random().random, config=sync_config
+                config.machine_id,
+                store.vector(),
+                rng=random.Random().random,
+                config=sync_config,
+                wall_ms=wall_ms,
             )
             gossip = Gossip(paths, config, keys, node, store, nursery, ctx, clients, returns)
             await nursery.start(

@@ -13,6 +13,7 @@ import socket
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
+from clare.hlc import DEFAULT_MAX_OFFSET_MS
 from clare.nodes import run as run_mod
 from clare.nodes.lock import is_held
 from clare.ops.checks import Check, Status, failure, ok, warning
@@ -99,7 +100,7 @@ def check_peers(
         elif status is None:
             checks.append(check_peer_reachable(peer, "the gossip node is not answering"))
         else:
-            checks.append(check_peer_link(peer, links.get(peer.name)))
+            checks.append(check_peer_link(peer, links.get(peer.name), config.max_clock_offset_ms))
     if not config.peers:
         checks.append(ok("peers", "no peers: this host syncs with no one"))
     for refusal in (status or {}).get("refused", [])[:3]:
@@ -115,7 +116,9 @@ def check_peers(
     return checks
 
 
-def check_peer_link(peer: Peer, link: dict[str, Any] | None) -> Check:
+def check_peer_link(
+    peer: Peer, link: dict[str, Any] | None, max_offset_ms: int = DEFAULT_MAX_OFFSET_MS
+) -> Check:
     """A peer as the gossip node sees it: connected (so authenticated), clocks in bounds."""
     name = f"peer:{peer.name}"
     if link is None or not link.get("connected"):
@@ -128,6 +131,16 @@ def check_peer_link(peer: Peer, link: dict[str, Any] | None) -> Check:
             f"compare `clare keys show` on {peer.name} with its key here, and check that "
             f"{peer.name} lists this host's key (`clare sync peer list` there)",
         )
+    offset = link.get("clock_offset_ms")
+    if isinstance(offset, int) and abs(offset) > max_offset_ms // 2:
+        ahead = "ahead of" if offset > 0 else "behind"
+        severity = failure if abs(offset) > max_offset_ms else warning
+        return severity(
+            name,
+            f"{peer.name}'s clock is {abs(offset)} ms {ahead} ours (events are refused "
+            f"beyond {max_offset_ms} ms)",
+            "synchronise the clocks of both hosts (`timedatectl set-ntp true`, `chronyc tracking`)",
+        )
     if link.get("clock_ahead"):
         return warning(
             name,
@@ -135,10 +148,11 @@ def check_peer_link(peer: Peer, link: dict[str, Any] | None) -> Check:
             "by more than max_clock_offset_ms",
             "synchronise the clocks of both hosts (`timedatectl set-ntp true`, `chronyc tracking`)",
         )
+    clock = f"; clock offset {offset} ms" if isinstance(offset, int) else ""
     return ok(
         name,
         f"connected and authenticated; last contact {link.get('last_contact')}, "
-        f"we lack {link.get('we_lack')}, they lack {link.get('they_lack')}",
+        f"we lack {link.get('we_lack')}, they lack {link.get('they_lack')}{clock}",
     )
 
 

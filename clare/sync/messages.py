@@ -141,13 +141,22 @@ class Advert:
 
     TYPE: ClassVar[str] = "advert"
     vector: dict[str, int] = field(default_factory=dict)
+    # The sender's wall clock (ms since the epoch) when it sent this, so each
+    # side can see how far apart the clocks are; 0 when the sender has none.
+    wall_ms: int = 0
 
     def to_wire(self) -> dict[str, Any]:
-        return {"vector": vector_to_wire(self.vector)}
+        wire: dict[str, Any] = {"vector": vector_to_wire(self.vector)}
+        if self.wall_ms:
+            wire["wall"] = self.wall_ms
+        return wire
 
     @classmethod
     def from_wire(cls, wire: Mapping[str, object]) -> Advert:
-        return cls(vector_from_wire(_field(wire, "vector")))
+        wall = wire.get("wall", 0)
+        if type(wall) is not int or not 0 <= wall < 2**48:
+            raise ProtocolError("advert wall clock must be milliseconds since the epoch")
+        return cls(vector_from_wire(_field(wire, "vector")), wall)
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,8 +78,12 @@ class SyncNode:
         *,
         rng: Callable[[], float],
         config: SyncConfig | None = None,
+        wall_ms: Callable[[], int] | None = None,
     ) -> None:
         self.origin = origin
+        # Wall-clock time, only to tell peers ours and see how far theirs is off
+        # (the clock offset `clare doctor` reports). Timers never use it.
+        self._wall_ms = wall_ms
         self.config = config or SyncConfig()
         self._rng = rng
         self._have = SeqSet(vector)
@@ -92,6 +96,9 @@ class SyncNode:
         self._server = Server(self.config, self._token)
         self._deferred_until: dict[str, int] = {}  # origin -> time to pull it again
         self._rotation = 0
+
+    def _advert(self) -> Advert:
+        return Advert(self.vector, self._wall_ms() if self._wall_ms is not None else 0)
 
     # -- what the shell reads ---------------------------------------------
 
@@ -161,17 +168,20 @@ class SyncNode:
         if link.heard(now_ms):
             actions.append(PeerUp(peer))
             if not isinstance(message, Hello):
-                actions.append(self._send(link, Advert(self.vector), now_ms))
+                actions.append(self._send(link, self._advert(), now_ms))
         match message:
             case Hello():
                 # A Hello starts a session: whatever the peer was doing for us is lost.
                 self._release(link.reset())
                 link.origin = message.node_id
                 link.known = dict(message.vector)
-                actions.append(self._send(link, Advert(self.vector), now_ms))
+                actions.append(self._send(link, self._advert(), now_ms))
                 actions += self._plan_all(now_ms)
             case Advert():
                 link.known = dict(message.vector)
+                if message.wall_ms and self._wall_ms is not None:
+                    # One way, so it includes the link's latency: on a LAN, a few ms.
+                    link.clock_offset_ms = message.wall_ms - self._wall_ms()
                 actions += self._plan_all(now_ms)
             case Request():
                 actions += self._server.request(link, message)
@@ -199,7 +209,7 @@ class SyncNode:
             self._release(link.expired(now_ms))
             if link.up and now_ms >= link.next_round_ms:
                 link.schedule_round(now_ms)
-                actions.append(self._send(link, Advert(self.vector), now_ms))
+                actions.append(self._send(link, self._advert(), now_ms))
             if now_ms - link.last_sent_ms >= self.config.heartbeat_interval_ms:
                 probe: Message = Heartbeat() if link.up else Hello(self.origin, self.vector)
                 actions.append(self._send(link, probe, now_ms))

@@ -65,6 +65,7 @@ class PeerStatus:
     they_lack: int  # events we hold beyond the peer's last advert
     outstanding_requests: int
     stats: PeerStats
+    clock_offset_ms: int | None = None  # the peer's clock minus ours, from its last advert
 
 
 @dataclass
@@ -76,6 +77,7 @@ class PeerLink:
     rng: Callable[[], float]
     now_ms: int
     origin: str | None = None  # the peer's own origin id, from its Hello
+    clock_offset_ms: int | None = None
     up: bool = False
     last_heard_ms: int | None = None
     last_sent_ms: int = 0
@@ -164,4 +166,5 @@ class PeerLink:
             they_lack=they_lack,
             outstanding_requests=len(self.awaiting) + self.batch_ingests,
             stats=replace(self.stats),
+            clock_offset_ms=self.clock_offset_ms,
         )

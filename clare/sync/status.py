@@ -59,6 +59,7 @@ def peer_report(
         "last_contact_age_s": None if age_s is None else round(age_s, 3),
         "we_lack": status.we_lack,
         "they_lack": status.they_lack,
+        "clock_offset_ms": status.clock_offset_ms,
         "outstanding_requests": status.outstanding_requests,
         "frames_dropped": frames_dropped,
         **asdict(status.stats),

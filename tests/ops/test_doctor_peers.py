@@ -7,6 +7,7 @@ from clare.nodes import run as run_mod
 from clare.ops.checks import Status
 from clare.ops.doctor_peers import (
     check_peer_config,
+    check_peer_link,
     check_peers,
     is_curve_public_key,
     parse_tcp_endpoint,
@@ -112,3 +113,21 @@ def test_the_gossip_nodes_view_of_each_link(peer_ports: tuple[int, int]) -> None
     refused = found[-1]
     assert (refused.name, refused.status) == ("peers", Status.WARNING)
     assert f"--key {KEY_A}" in refused.fix
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected", "words"),
+    [
+        (40, Status.OK, "clock offset 40 ms"),
+        (-300, Status.WARNING, "300 ms behind ours"),
+        (900, Status.FAILURE, "900 ms ahead of ours"),
+    ],
+)
+def test_the_clock_offset_to_a_peer(offset: int, expected: Status, words: str) -> None:
+    peer = Peer("server", "tcp://127.0.0.1:1", KEY_B)
+    link = {"connected": True, "clock_ahead": 0, "we_lack": 0, "they_lack": 0}
+    found = check_peer_link(peer, {**link, "clock_offset_ms": offset}, max_offset_ms=500)
+    assert found.status is expected
+    assert words in found.summary
+    if expected is not Status.OK:
+        assert "timedatectl" in found.fix

@@ -32,6 +32,7 @@ EVENT = Event(0, "id-1", "host-a", 7, 123 << 16, "TaskCreated", b"\x80")
 EXAMPLES: list[Message] = [
     Hello("host-a", {"host-a": 3, "host-b": 0}),
     Advert({"host-b": 12}),
+    Advert({"host-b": 12}, wall_ms=1_800_000_000_000),
     Request(9, (Range("host-a", 1, 5), Range("host-b", 2, 2)), 100, 4096),
     Batch(9, (EVENT,), more=True),
     Push((EVENT, EVENT)),
@@ -48,6 +49,12 @@ def test_every_message_round_trips(message: Message) -> None:
 def test_frame_carries_version_and_type() -> None:
     wire = to_wire(Advert({"a": 1}))
     assert wire == {"v": PROTOCOL_VERSION, "t": "advert", "vector": {"a": 1}}
+
+
+@pytest.mark.parametrize("wall", [-1, 2**48, "soon", 1.5, True])
+def test_a_bad_advert_wall_clock_is_refused(wall: object) -> None:
+    with pytest.raises(ProtocolError, match="wall clock"):
+        from_wire({"v": PROTOCOL_VERSION, "t": "advert", "vector": {}, "wall": wall})
 
 
 def test_local_seq_does_not_travel() -> None:

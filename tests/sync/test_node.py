@@ -300,3 +300,22 @@ def test_removing_a_peer_hands_its_ranges_to_the_others() -> None:
     assert n.remove_peer("p") == []
     assert [r.ranges for r in requests(n.tick(T0 + 1))] == [req.ranges]
     assert n.peers() == ["q"]
+
+
+def test_adverts_carry_the_wall_clock_and_the_offset_is_measured() -> None:
+    ours = SyncNode("me", {}, rng=lambda: 0.5, config=FAST, wall_ms=lambda: 1_000_000)
+    ours.add_peer("p", 0)
+    ours.receive("p", Hello("them", {}), 0)
+    ours.receive("p", Advert({}, wall_ms=1_000_250), 10)
+    (status,) = ours.status()
+    assert status.clock_offset_ms == 250
+    sent = [a.message for a in ours.tick(10_000) if isinstance(a, Send)]
+    adverts = [m for m in sent if isinstance(m, Advert)]
+    assert all(m.wall_ms == 1_000_000 for m in adverts)
+
+
+def test_without_a_wall_clock_no_offset_is_claimed() -> None:
+    plain = node()
+    plain.add_peer("p", 0)
+    plain.receive("p", Advert({}, wall_ms=5), 0)
+    assert plain.status()[0].clock_offset_ms is None
