@@ -60,11 +60,15 @@ class _World:
         return " ".join(self.rng.choice(WORDS) for _ in range(words))
 
 
+def shape(n: int) -> tuple[int, int]:
+    """(tasks, sessions) a history of ``n`` events creates."""
+    return max(10, min(10_000, n // 100)), max(5, min(1_000, n // 1000))
+
+
 def history(n: int, machine_id: str, *, seed: int = 8) -> Iterator[DomainEvent]:
     """``n`` domain events: a project, then the mix described in the module docstring."""
     world = _World(random.Random(seed), machine_id)
-    n_tasks = max(10, min(10_000, n // 100))
-    n_sessions = max(5, min(1_000, n // 1000))
+    n_tasks, n_sessions = shape(n)
     world.sessions = [str(uuid.UUID(int=world.rng.getrandbits(128))) for _ in range(n_sessions)]
     yield ProjectCreated(project=PROJECT, description="benchmark data")
     for i in range(1, n):

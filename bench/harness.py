@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench import commands, rebuild, visible, wall
-from bench.eventgen import write_history
+from bench import commands, rebuild, sessions, sync, visible, wall, web
+from bench.eventgen import shape, write_history
 from bench.figures import Figure, Section, at_most, missing, number
 from bench.procs import BenchError
 from bench.report import render, this_machine
@@ -47,10 +47,24 @@ class Plan:
     wall_runs: int
     visible: int
     visible_pause_s: float
+    poll_sessions: int
+    poll_mb: int
+    poll_passes: int
+    page_runs: int
+    sse: int
+    api_s: float
+    spread_bulk: int
+    spread: int
+    spread_pause_s: float
 
 
-FULL = Plan(1_000_000, 2000, 16, 10.0, 30, 500, 0.005)
-QUICK = Plan(5_000, 40, 16, 0.5, 2, 20, 0.002)
+FULL = Plan(
+    1_000_000, 2000, 16, 10.0, 30, 500, 0.005, 1000, 300, 20, 30, 300, 5.0, 20_000, 150, 0.02
+)
+QUICK = Plan(5_000, 40, 16, 0.5, 2, 20, 0.002, 20, 2, 3, 3, 10, 0.5, 300, 6, 0.01)
+API_CLIENTS = 16
+#: Nodes whose peak memory the report must show: a missing one is a failure, not a gap.
+NODES = ("writer", "projector", "poller", "gossip", "web")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -97,10 +111,19 @@ def run(plan: Plan) -> tuple[list[Section], list[str]]:
             write_history(stack.paths.events_db, plan.events, stack.machine_id)
             _progress(f"{plan.events:,} events written in {time.perf_counter() - started:.1f} s")
             measure("rebuild", lambda: rebuild.rebuild(stack.paths.events_db, scratch))
+            measure(
+                "poll pass",
+                lambda: sessions.poll(plan.poll_sessions, plan.poll_mb, plan.poll_passes),
+            )
             # Without a running stack nothing below can be measured: let that failure end the run.
             up_s = stack.up()
             after_start = stack.peak_rss_kb()
             measure("start-up", lambda: _startup(plan.events, up_s, after_start))
+            # Before the benchmarks below add tasks: the page must show the generated shape.
+            tasks, sessions_n = shape(plan.events)
+            measure("overview", lambda: web.overview(stack, tasks, sessions_n, plan.page_runs))
+            measure("sse", lambda: web.sse(stack, plan.sse, plan.visible_pause_s))
+            measure("status api", lambda: web.status_rate(stack, plan.api_s, API_CLIENTS))
             measure("latency", lambda: commands.latency(stack, scratch, plan.commands))
             measure(
                 "throughput",
@@ -112,6 +135,11 @@ def run(plan: Plan) -> tuple[list[Section], list[str]]:
             )
             measure("task add wall", lambda: wall.task_add(stack, plan.wall_runs))
             measure("hook wall", lambda: wall.hook(stack, plan.wall_runs))
+            measure("catch-up", lambda: sync.catch_up(stack, scratch))
+            measure(
+                "propagation",
+                lambda: sync.propagation(plan.spread_bulk, plan.spread, plan.spread_pause_s),
+            )
             measure("memory", lambda: _memory(stack, plan.events))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -157,8 +185,9 @@ def _memory(stack: Stack, events: int) -> Section:
         )
         for name, kb in sorted(peaks.items())
     ]
-    if not figures:
-        raise BenchError("no process of the stack was alive to read its peak memory")
+    absent = [name for name in NODES if name not in peaks]
+    if absent:
+        raise BenchError(f"no peak memory for the {', '.join(absent)} node(s): not running")
     return Section(
         "Peak memory of each process",
         f"""

@@ -22,7 +22,7 @@ from bench.procs import BenchError, clare_command, proc_status
 from clare import config as config_mod
 from clare import paths as paths_mod
 from clare.bus.client import CommandClient
-from clare.bus.endpoints import PROJECTOR_CONTROL, WRITER_COMMANDS, Endpoints
+from clare.bus.endpoints import GOSSIP_CONTROL, PROJECTOR_CONTROL, WRITER_COMMANDS, Endpoints
 from clare.errors import ClareError
 from clare.nodes.upstate import read_state
 
@@ -75,13 +75,15 @@ class Stack:
             raise BenchError(f"clare {' '.join(args)} failed: {done.stderr.decode()[-2000:]}")
         return done
 
-    def up(self) -> float:
-        """Start ``clare up``; return seconds until the views hold every stored event."""
+    def up(self, nodes: str | None = None) -> float:
+        """Start ``clare up`` (every node, or the comma-separated ``nodes``).
+
+        Returns the seconds until the views hold every stored event.
+        """
         started = time.monotonic()
+        argv = [*clare_command(), "up", *(("--nodes", nodes) if nodes else ())]
         with open(self._log, "wb") as log:
-            self._up = subprocess.Popen(
-                [*clare_command(), "up"], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
+            self._up = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = started + READY_TIMEOUT_S
         seq = self._wait(deadline, self.writer_seq)
         self._wait(deadline, lambda: (p := self.views_position()) is not None and p >= seq)
@@ -114,15 +116,34 @@ class Stack:
 
     def views_position(self) -> int | None:
         try:
-            with CommandClient(
-                self.endpoints.ipc(PROJECTOR_CONTROL),
-                self.endpoints.socket_file(PROJECTOR_CONTROL),
-                timeout_s=0.5,
-                attempts=1,
-            ) as client:
-                return int(client.call("status")["position"])
+            return int(self.control(PROJECTOR_CONTROL, "status")["position"])
         except ClareError:
             return None
+
+    def control(self, name: str, op: str, timeout_s: float = 0.5) -> dict[str, Any]:
+        """One request to a node's control socket (``proj.ctl``, ``gossip.ctl``)."""
+        with CommandClient(
+            self.endpoints.ipc(name),
+            self.endpoints.socket_file(name),
+            timeout_s=timeout_s,
+            attempts=1,
+        ) as client:
+            return client.call(op)
+
+    def sync_status(self) -> dict[str, Any]:
+        """What ``clare sync status --json`` prints, asked of the gossip node directly.
+
+        The same document as the CLI's, without starting a Python process per poll
+        on a machine whose two cores the nodes being measured need.
+        """
+        return self.control(GOSSIP_CONTROL, "status", timeout_s=2.0)
+
+    def public_key(self) -> str:
+        return self.clare("keys", "show").stdout.decode().strip()
+
+    def add_peer(self, name: str, port: int, key: str) -> None:
+        """``clare sync peer add``: sync with the gossip node listening on ``port``."""
+        self.clare("sync", "peer", "add", name, f"tcp://127.0.0.1:{port}", "--key", key)
 
     def node_pids(self) -> dict[str, int]:
         state = read_state(self.paths) or {}

@@ -5,8 +5,10 @@ every import: that is what a user waits for. Runs of the command and of the
 baseline (``python -c "import zmq, msgpack"``, the least any Python client of
 the bus must pay) alternate, so drift in the machine's load hits both alike.
 
-``clare hook`` is built in another part of the project; until it exists, its
-figures say "not built yet" rather than measure something else.
+``clare hook`` gets what Claude Code sends a UserPromptSubmit hook on stdin,
+for a transcript that exists, and talks to the running writer. A hook whose
+writer does not answer in time spools its command instead (and is faster for
+it): every run is checked for that, and spooled runs are reported.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from bench.figures import Figure, Section, median, missing, percentile, within
+from bench.figures import Figure, Section, median, percentile, within
 from bench.procs import BenchError, clare_command
 
 if TYPE_CHECKING:
@@ -53,23 +55,23 @@ def compare(
     return ours, base
 
 
-def hook_exists(stack: Stack) -> bool:
-    done = subprocess.run(
-        [*clare_command(), "hook", "--help"], env=stack.env, capture_output=True, check=False
-    )
-    return done.returncode == 0
-
-
 def hook_input(stack: Stack) -> bytes:
-    """What Claude Code sends a UserPromptSubmit hook on stdin."""
+    """What Claude Code 2.1.328 sends a UserPromptSubmit hook on stdin."""
     session = str(uuid.uuid4())
+    cwd = stack.home / "src" / "bench"
+    transcript = stack.home / "claude" / "projects" / "-src-bench" / f"{session}.jsonl"
+    transcript.parent.mkdir(parents=True, exist_ok=True)
+    cwd.mkdir(parents=True, exist_ok=True)
+    prompt = {"type": "user", "sessionId": session, "message": {"role": "user", "content": "go"}}
+    transcript.write_text(json.dumps(prompt) + "\n")
     return json.dumps(
         {
             "session_id": session,
-            "transcript_path": str(stack.home / "transcripts" / f"{session}.jsonl"),
-            "cwd": str(stack.home),
+            "transcript_path": str(transcript),
+            "cwd": str(cwd),
+            "permission_mode": "default",
             "hook_event_name": HOOK_EVENT,
-            "prompt": "what is next?",
+            "prompt": "what is next on my task?",
         }
     ).encode()
 
@@ -97,29 +99,43 @@ stack (the installed `clare` script, not a shell shim), alternating with {runs} 
 
 
 def hook(stack: Stack, runs: int) -> Section:
-    method = f"""
-{runs} runs of `clare hook {HOOK_EVENT}` with a UserPromptSubmit JSON on stdin, as Claude
-Code runs it, alternating with `{BASELINE_NAME}`; median and p95 of each. Measured only
-once `clare hook` exists in this Clare (checked at run time with `clare hook --help`).
-"""
+    argv = [*clare_command(), "hook", HOOK_EVENT]
+    spool = stack.paths.spool_dir
+    ours, base, spooled = [], [], 0
+    stdin = hook_input(stack)
+    _timed(argv, stack.env, stdin)  # warm-up
+    _timed(BASELINE, stack.env, None)
+    for _ in range(runs):
+        ours.append(_timed(argv, stack.env, stdin))
+        # The poller drains the spool within a second or so: looked at at once, a
+        # spooled run still shows.
+        spooled += spool.is_dir() and any(p.name.startswith("hooks") for p in spool.iterdir())
+        base.append(_timed(BASELINE, stack.env, None))
+    if spooled > runs // 2:
+        raise BenchError(f"{spooled} of {runs} hook runs spooled: the writer did not answer")
     name = "`clare hook` wall"
-    if not hook_exists(stack):
-        why = "not built yet: this Clare has no `clare hook` command"
-        return Section(
-            "`clare hook` wall time",
-            method,
-            [missing(f"{name}, {s}", "ms", why, (within(1.5),)) for s in ("median", "p95")],
-        )
-    ours, base = compare([*clare_command(), "hook", HOOK_EVENT], stack.env, runs, hook_input(stack))
+    note = f"{spooled} of {runs} runs spooled their command" if spooled else ""
     figures = [
-        Figure(f"{name}, median", median(ours), "ms", median(base), BASELINE_NAME, (within(1.5),)),
         Figure(
-            f"{name}, p95",
-            percentile(ours, 95),
+            f"{name}, {label}",
+            stat(ours),
             "ms",
-            percentile(base, 95),
+            stat(base),
             BASELINE_NAME,
             (within(1.5),),
-        ),
+            note=note,
+        )
+        for label, stat in (("median", median), ("p95", lambda xs: percentile(xs, 95)))
     ]
-    return Section("`clare hook` wall time", method, figures)
+    return Section(
+        "`clare hook` wall time",
+        f"""
+{runs} runs of `clare hook {HOOK_EVENT}` as new processes, with the JSON Claude Code sends
+on stdin (session id, an existing transcript, cwd, permission mode, prompt), against the
+running stack: each reads the views for undelivered messages and sends `session.hook` to
+the writer. They alternate with `{BASELINE_NAME}`; median and p95 of each. A run whose
+writer did not answer within the hook's budget spools its command instead; such runs are
+counted (none is the normal case).
+""",
+        figures,
+    )

@@ -1,0 +1,235 @@
+"""Sync between real instances on loopback: catch-up, propagation, bytes on the wire.
+
+- Catch-up: an empty host joins the harness's main instance (which holds the
+  generated history) as a peer: `clare sync peer add` on both sides, then
+  `clare up` on the joiner. The figure is events per second until the
+  joiner's gossip status holds every event the main instance held, beside raw
+  SQLite inserts in 1,000-row fsync'd transactions measured just before.
+- Propagation: three fresh hosts, every link through a ``CountingProxy``. One
+  host starts with a small generated history, which the other two fetch in
+  batches (bytes per event in bulk); then events are written on each host in
+  turn and timed until the projectors of the other two announce them in their
+  views (bytes per event when pushed, heartbeats and anti-entropy included).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+import zmq
+
+from bench import rawsql
+from bench.eventgen import write_history
+from bench.figures import Figure, Section, at_most, percentile, share_of
+from bench.procs import BenchError
+from bench.stack import Stack
+from bench.wire import CountingProxy
+from clare.bus import envelope
+from clare.bus.endpoints import PROJECTOR_VIEWS
+from clare.errors import ClareError, ProtocolError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+SYNC_NODES = "writer,projector,gossip"
+RAW_BATCH = 1000
+RAW_SECONDS = 3.0
+SLOW_JOINER_S = 0.3
+VISIBLE_TIMEOUT_S = 5.0
+
+
+def _held(stack: Stack) -> int:
+    try:
+        return int(stack.sync_status()["events_held"])
+    except ClareError:
+        return 0  # the gossip node is still starting
+
+
+def _wait_held(hosts: list[Stack], target: int, timeout_s: float) -> float:
+    """Seconds until every host holds ``target`` events (BenchError after ``timeout_s``)."""
+    started = time.monotonic()
+    while True:
+        held = [_held(h) for h in hosts]
+        if min(held) >= target:
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout_s:
+            raise BenchError(f"sync stalled: hosts hold {held} of {target:,} events")
+        time.sleep(0.1)
+
+
+def catch_up(source: Stack, scratch: Path) -> Section:
+    raw = rawsql.batched_insert_rate(scratch / "raw-catch-up.db", RAW_BATCH, RAW_SECONDS)
+    held = _held(source)
+    if held == 0:
+        raise BenchError("the main instance's gossip node does not answer")
+    with Stack("cj") as joiner:
+        source.add_peer("joiner", joiner.config.gossip_port, joiner.public_key())
+        joiner.add_peer("source", source.config.gossip_port, source.public_key())
+        try:
+            started = time.monotonic()
+            joiner.up(SYNC_NODES)
+            # A floor of 2,000 events/s: slower than that is a failure worth its own message.
+            _wait_held([joiner], held, timeout_s=max(60.0, held / 2000))
+            seconds = time.monotonic() - started
+            seq = joiner.writer_seq() or 0
+            while (joiner.views_position() or 0) < seq:
+                time.sleep(0.1)
+            views_s = time.monotonic() - started
+            gossip_kb = {
+                "main": source.peak_rss_kb().get("gossip", 0),
+                "joining": joiner.peak_rss_kb().get("gossip", 0),
+            }
+        finally:
+            source.clare("sync", "peer", "remove", "joiner")
+    figures = [
+        Figure(
+            f"sync catch-up, empty host ({held:,} events)",
+            held / seconds,
+            "/s",
+            raw,
+            f"raw SQLite, {RAW_BATCH:,} rows per fsync'd transaction",
+            (share_of(0.6),),
+        ),
+        Figure(f"sync catch-up, wall ({held:,} events)", seconds, "s"),
+        Figure(f"sync catch-up, until the joiner's views hold them ({held:,})", views_s, "s"),
+        *(
+            Figure(
+                f"peak RSS, gossip node, {side} host of the catch-up",
+                kb / 1024,
+                "MB",
+                aims=(at_most(80.0),),
+            )
+            for side, kb in gossip_kb.items()
+            if kb
+        ),
+    ]
+    return Section(
+        "Sync catch-up of an empty host",
+        f"""
+An empty instance (writer, projector, gossip) joins the main instance, which holds
+{held:,} events: `clare sync peer add` on both sides (CURVE keys from `clare keys show`),
+then `clare up` on the joiner. Timed from that `clare up` until the joiner's gossip status
+(`events_held`, the document of `clare sync status --json`) reaches the main instance's
+count; the joiner's projector folds the events meanwhile, on the same two cores. The
+baseline inserts rows with Clare's schema and pragmas in {RAW_BATCH:,}-row fsync'd
+transactions for {RAW_SECONDS:g} s on the same disk, just before. Peak RSS of both gossip
+nodes is their VmHWM once the joiner holds everything.
+""",
+        figures,
+    )
+
+
+def _subscribe(stack: Stack) -> zmq.Socket[Any]:
+    sub: zmq.Socket[Any] = zmq.Context.instance().socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"view")
+    sub.connect(stack.endpoints.ipc(PROJECTOR_VIEWS))
+    return sub
+
+
+def _named(frame: bytes, entity: str) -> bool:
+    try:
+        changed = envelope.decode(frame).get("changed")
+    except ProtocolError:
+        return False
+    return isinstance(changed, dict) and any(
+        isinstance(ids, list) and entity in ids for ids in changed.values()
+    )
+
+
+def _wait_seen(subs: list[zmq.Socket[Any]], entity: str) -> None:
+    """Until the view notices of every socket in ``subs`` have named ``entity``."""
+    poller = zmq.Poller()
+    for sub in subs:
+        poller.register(sub, zmq.POLLIN)
+    waiting = set(subs)
+    deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+    while waiting and (left := deadline - time.monotonic()) > 0:
+        for sock, _ in poller.poll(int(left * 1000) + 1):
+            *_, frame = sock.recv_multipart()
+            if _named(frame, entity):
+                waiting.discard(sock)
+    if waiting:
+        raise BenchError(f"{entity} not visible on every host in {VISIBLE_TIMEOUT_S:g} s")
+
+
+def propagation(bulk_events: int, count: int, pause_s: float) -> Section:
+    with contextlib.ExitStack() as stacks:
+        hosts = [stacks.enter_context(Stack(f"cp{i}")) for i in range(3)]
+        write_history(hosts[0].paths.events_db, bulk_events, hosts[0].machine_id)
+        keys = [h.public_key() for h in hosts]
+        proxies: list[CountingProxy] = []
+        for i, host in enumerate(hosts):
+            for j, other in enumerate(hosts):
+                if i != j:
+                    proxy = stacks.enter_context(CountingProxy(other.config.gossip_port))
+                    proxies.append(proxy)
+                    host.add_peer(f"h{j}", proxy.port, keys[j])
+        for host in hosts:
+            host.up(SYNC_NODES)
+        bulk_s = _wait_held(hosts, bulk_events, timeout_s=max(30.0, bulk_events / 1000))
+        bulk_bytes = sum(p.bytes_forwarded for p in proxies)
+        subs = [_subscribe(h) for h in hosts]
+        try:
+            time.sleep(SLOW_JOINER_S)  # a SUB misses what is published before it is connected
+            samples = _propagate(hosts, subs, count, pause_s)
+        finally:
+            for sub in subs:
+                sub.close(linger=0)
+        push_bytes = sum(p.bytes_forwarded for p in proxies) - bulk_bytes
+    delivered = 2  # each event reaches two other hosts
+    return Section(
+        "Propagation across three hosts",
+        f"""
+Three fresh instances (writer, projector, gossip) on loopback, each a peer of the other
+two, every link through a byte-counting TCP proxy. The first starts with {bulk_events:,}
+generated events, which the other two fetch ({bulk_s:.1f} s). Then {count} `task.add`
+commands are written on each host in turn, {pause_s * 1000:g} ms apart; each is timed from
+the send until the projector PUB of both other hosts has announced the task in their
+views. Bytes per event are everything the proxies forwarded in each phase (both
+directions, CURVE framing, heartbeats, vector exchanges) over events delivered (each
+event reaches two hosts).
+""",
+        [
+            Figure(
+                "propagation to 2 other hosts' views, p99",
+                percentile(samples, 99),
+                "ms",
+                aims=(at_most(250.0),),
+            ),
+            Figure("propagation to 2 other hosts' views, p50", percentile(samples, 50), "ms"),
+            Figure(
+                "bytes on the wire per event, bulk catch-up",
+                bulk_bytes / (bulk_events * delivered),
+                "B",
+            ),
+            Figure(
+                "bytes on the wire per event, pushed one at a time",
+                push_bytes / (count * delivered),
+                "B",
+            ),
+        ],
+    )
+
+
+def _propagate(
+    hosts: list[Stack], subs: list[zmq.Socket[Any]], count: int, pause_s: float
+) -> list[float]:
+    clients = [stack.command_client() for stack in hosts]
+    samples: list[float] = []
+    try:
+        for i in range(count):
+            k = i % len(hosts)
+            others = [sub for j, sub in enumerate(subs) if j != k]
+            sent = time.perf_counter()
+            result = clients[k].call(
+                "task.add", {"project": "bench", "title": f"spread {i}", "author": "b@h"}
+            )
+            _wait_seen(others, str(result["task"]))
+            samples.append((time.perf_counter() - sent) * 1000)
+            time.sleep(pause_s)
+    finally:
+        for client in clients:
+            client.close()
+    return samples
