@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import typer
 
 from clare import config as config_mod
-from clare.bus.client import CommandClient
 from clare.bus.endpoints import PROJECTOR_CONTROL
 from clare.cli import cmd_sessions
 from clare.cli.instance import Instance
@@ -165,13 +164,7 @@ def _node_health(inst: Instance) -> dict[str, dict[str, Any]]:
     except ServiceUnavailable:
         health["writer"]["answering"] = False
     try:
-        with CommandClient(
-            inst.endpoints.ipc(PROJECTOR_CONTROL),
-            inst.endpoints.socket_file(PROJECTOR_CONTROL),
-            lock_file=inst.paths.lock_file("projector"),
-            timeout_s=1.0,
-            attempts=1,
-        ) as client:
+        with inst.node_client("projector", PROJECTOR_CONTROL, timeout_s=1.0) as client:
             reply = client.call("status")
         health["projector"].update(answering=True, pid=reply["pid"], position=reply["position"])
     except ServiceUnavailable:
@@ -235,12 +228,7 @@ def rebuild(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     inst: Instance = ctx.obj
     inst.config  # noqa: B018
     if is_held(inst.paths.lock_file("projector")):
-        with CommandClient(
-            inst.endpoints.ipc(PROJECTOR_CONTROL),
-            inst.endpoints.socket_file(PROJECTOR_CONTROL),
-            timeout_s=600.0,
-            attempts=1,
-        ) as client:
+        with inst.node_client("projector", PROJECTOR_CONTROL, timeout_s=600.0) as client:
             result = client.call("rebuild")
     else:
         with NodeLock(inst.paths.lock_file("projector")) as lock:

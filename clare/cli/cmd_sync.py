@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import typer
 
 from clare import config as config_mod
-from clare.bus.client import CommandClient
 from clare.bus.endpoints import GOSSIP_CONTROL
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
@@ -38,12 +37,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _gossip(inst: Instance, op: str, args: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    with CommandClient(
-        inst.endpoints.ipc(GOSSIP_CONTROL),
-        inst.endpoints.socket_file(GOSSIP_CONTROL),
-        timeout_s=timeout_s,
-        attempts=1,
-    ) as client:
+    with inst.node_client("gossip", GOSSIP_CONTROL, timeout_s=timeout_s) as client:
         try:
             return client.call(op, args)
         except ServiceUnavailable:

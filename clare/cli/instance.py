@@ -46,15 +46,27 @@ class Instance:
     def client(
         self, *, timeout_s: float | None = None, attempts: int | None = None
     ) -> CommandClient:
+        """The writer's command client, kept for the whole command."""
         if self._client is None:
-            self._client = CommandClient(
-                self.endpoints.ipc(WRITER_COMMANDS),
-                self.endpoints.socket_file(WRITER_COMMANDS),
-                lock_file=self.paths.lock_file("writer"),
+            self._client = self.node_client(
+                "writer",
+                WRITER_COMMANDS,
                 timeout_s=timeout_s or rpc.DEFAULT_TIMEOUT_S,
                 attempts=attempts or rpc.DEFAULT_ATTEMPTS,
             )
         return self._client
+
+    def node_client(
+        self, node: str, socket_name: str, *, timeout_s: float, attempts: int = 1
+    ) -> CommandClient:
+        """A client for a node's request socket, failing at once when the node is down."""
+        return CommandClient(
+            self.endpoints.ipc(socket_name),
+            self.endpoints.socket_file(socket_name),
+            lock_file=self.paths.lock_file(node),
+            timeout_s=timeout_s,
+            attempts=attempts,
+        )
 
     def call(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
         self.config  # noqa: B018 - a missing instance is reported before "not running"
@@ -63,13 +75,7 @@ class Instance:
     def writer_seq(self) -> int | None:
         """The writer's last seq, or None if it is not running."""
         try:
-            with CommandClient(
-                self.endpoints.ipc(WRITER_COMMANDS),
-                self.endpoints.socket_file(WRITER_COMMANDS),
-                lock_file=self.paths.lock_file("writer"),
-                timeout_s=1.0,
-                attempts=1,
-            ) as client:
+            with self.node_client("writer", WRITER_COMMANDS, timeout_s=1.0) as client:
                 return int(client.call("ping")["seq"])
         except ServiceUnavailable:
             return None
