@@ -58,6 +58,8 @@ HOOK_STATUS = {
     "SessionEnd": "ended",
 }
 MAX_MEMBERS = 1000
+MAX_SNAPSHOT_TEXT = 4096
+MAX_SNAPSHOT_INT = 2**53
 
 
 def significant_change(old: SessionObserved | None, new: SessionObserved) -> bool:
@@ -83,6 +85,13 @@ def _snapshot(data: object, machine_id: str) -> SessionObserved:
     assert isinstance(event, SessionObserved)
     if not event.session or len(event.session) > 200:
         raise UsageError("a session snapshot needs a session id of at most 200 characters")
+    # Every host stores and syncs the snapshot: bound what one poller may make it carry.
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, str) and len(value) > MAX_SNAPSHOT_TEXT:
+            raise UsageError(f"snapshot {f.name} is over {MAX_SNAPSHOT_TEXT} characters")
+        if isinstance(value, int) and not 0 <= value <= MAX_SNAPSHOT_INT:
+            raise UsageError(f"snapshot {f.name} must be between 0 and {MAX_SNAPSHOT_INT}")
     return event
 
 

@@ -11,11 +11,11 @@ kept by the poller across restarts; losing it costs one round of snapshots.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
 from clare.domain.events import SessionObserved, decode
-from clare.domain.session_ops import significant_change, snapshot_dict
+from clare.domain.session_ops import MAX_SNAPSHOT_TEXT, significant_change, snapshot_dict
 from clare.errors import ProtocolError
 from clare.sessions.recipients import project_for_cwd
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def snapshot_of(obs: Observation, machine_id: str, project: str) -> SessionObserved:
-    return SessionObserved(
+    snapshot = SessionObserved(
         session=obs.session,
         host=machine_id,
         pid=obs.pid,
@@ -47,6 +47,14 @@ def snapshot_of(obs: Observation, machine_id: str, project: str) -> SessionObser
         tmux_pane=obs.tmux_pane,
         source=obs.source,
     )
+    # The writer refuses longer text: a transcript with a huge title must not cost
+    # its session the whole record.
+    long_text: dict[str, Any] = {
+        f.name: value[:MAX_SNAPSHOT_TEXT]
+        for f in fields(snapshot)
+        if isinstance(value := getattr(snapshot, f.name), str) and len(value) > MAX_SNAPSHOT_TEXT
+    }
+    return replace(snapshot, **long_text) if long_text else snapshot
 
 
 #: A live session this poller never saw in a scan (the hook made it, or it is left
