@@ -38,6 +38,18 @@ def pane_target(tmux_field: str) -> str:
     return f"%{pane}" if sep and pane.isdigit() else tmux_field
 
 
+def pasteable(text: str) -> str:
+    """``text`` without control characters but newline and tab.
+
+    An ESC in a message could end the bracketed paste early (``ESC [ 201 ~``), and
+    whatever followed would reach the program as keystrokes, a carriage return
+    submitting it.
+    """
+    return "".join(
+        ch for ch in text if ch in "\n\t" or not (ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0)
+    )
+
+
 class TmuxTyper:
     """Types through the ``tmux`` command; ``socket_name`` is tmux's ``-L`` (default server)."""
 
@@ -58,7 +70,7 @@ class TmuxTyper:
     def type_text(self, pane: str, text: str) -> None:
         buffer = f"clare-{os.getpid()}"
         target = pane_target(pane)
-        self._run("load-buffer", "-b", buffer, "-", stdin=text.encode())
+        self._run("load-buffer", "-b", buffer, "-", stdin=pasteable(text).encode())
         # -p: bracketed paste, if the program asked for it; -d: delete the buffer after.
         self._run("paste-buffer", "-p", "-d", "-b", buffer, "-t", target)
         self._run("send-keys", "-t", target, "Enter")
