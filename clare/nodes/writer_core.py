@@ -12,16 +12,18 @@ and caches are re-read from disk so the next batch starts from the truth.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import msgpack
+
 from clare import hlc as hlc_mod
 from clare.bus import rpc
 from clare.domain.cache import EntityCache
 from clare.domain.decide import Context, decide
+from clare.domain.events import DomainEvent
 from clare.domain.events import decode as decode_domain
 from clare.domain.fold import meta_of
 from clare.errors import ClareError, ProtocolError, StorageError, UsageError
@@ -48,17 +50,6 @@ PRUNE_EVERY_MS = 3600 * 1000
 class BatchOutcome:
     replies: list[tuple[bytes, bytes]] = field(default_factory=list)  # (routing id, frame)
     committed: list[Event] = field(default_factory=list)
-
-
-def _entity_of(event: Event) -> str:
-    """The entity a stored event concerns, or "" if its body cannot say."""
-    try:
-        data = event.data()
-        return decode_domain(event.kind, data).entity
-    except (ProtocolError, ValueError, TypeError, KeyError):
-        return ""
-    except Exception:  # msgpack's own exception types
-        return ""
 
 
 class WriterCore:
@@ -158,9 +149,10 @@ class WriterCore:
         rejected: list[dict[str, str]] = []
         # (id, local seq) of each event stored now: the gossip node relays exactly these.
         new_seqs: list[list[Any]] = []
+        accepted: list[tuple[Event, DomainEvent | None]] = []
         for item in raw:
             try:
-                event = _remote_event(item)
+                event, data = _remote_event(item)
                 refusal = self._refuse_remote(event)
             except ProtocolError as exc:
                 rejected.append(
@@ -175,8 +167,18 @@ class WriterCore:
                 code, reason = refusal
                 rejected.append({"id": event.id, "reason": reason, "code": code})
                 continue
-            entity = _entity_of(event)
-            new = self.log.append_remote(event, entity)
+            # Decoded once, for both the entity column and the writer's cache. An
+            # unknown kind (from a newer peer) or an unfoldable body is stored all
+            # the same, just not folded.
+            try:
+                domain_event: DomainEvent | None = decode_domain(event.kind, data)
+            except ClareError:
+                domain_event = None
+            accepted.append((event, domain_event))
+        outcomes = self.log.append_remote_many(
+            [(event, d.entity if d is not None else "") for event, d in accepted]
+        )
+        for (event, domain_event), new in zip(accepted, outcomes, strict=True):
             if new is None:
                 has_id, has_slot = self.log.holds(event.id, event.origin, event.origin_seq)
                 if has_id and has_slot:
@@ -190,16 +192,14 @@ class WriterCore:
                     )
                     rejected.append({"id": event.id, "reason": reason, "code": "conflict"})
                 continue
-            self.clock.receive(event.hlc)
-            if entity:
-                # An unknown kind from a newer peer is stored, just not folded.
-                with contextlib.suppress(ClareError):
-                    self.cache.applied(
-                        entity, decode_domain(event.kind, event.data()), meta_of(new)
-                    )
+            if domain_event is not None:
+                self.cache.applied(domain_event.entity, domain_event, meta_of(new))
             committed.append(new)
             new_seqs.append([new.id, new.seq])
             stored += 1
+        if stored:
+            # Our clock moves past the newest stamp received (each was checked above).
+            self.clock.receive(max(e.hlc for e, _ in accepted))
         if rejected:
             self.rejected_remote += len(rejected)
             log.warning("remote events rejected", count=len(rejected), first=rejected[0])
@@ -227,7 +227,7 @@ class WriterCore:
         }
 
 
-def _remote_event(item: object) -> Event:
+def _remote_event(item: object) -> tuple[Event, dict[str, Any]]:
     if not isinstance(item, list | tuple) or len(item) != 6:
         raise ProtocolError("a remote event is [id, origin, origin_seq, hlc, kind, body]")
     event_id, origin, origin_seq, stamp, kind, body = item
@@ -247,10 +247,10 @@ def _remote_event(item: object) -> Event:
         raise ProtocolError("bad body")
     event = Event(0, event_id, origin, origin_seq, stamp, kind, body)
     try:
-        event.data()
-    except Exception as exc:
+        data = event.data()
+    except (ValueError, msgpack.UnpackException) as exc:
         raise ProtocolError(f"event {event_id} body is not a msgpack map") from exc
-    return event
+    return event, data
 
 
 def remote_event_wire(event: Event) -> list[Any]:

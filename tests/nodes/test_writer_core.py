@@ -203,3 +203,19 @@ def test_old_answers_are_pruned(core: WriterCore) -> None:
     call(core, "project.add", request_id="new", name="beta")
     ids = {r[0] for r in core.conn.execute("SELECT id FROM commands")}
     assert ids == {"new"}
+
+
+def test_ingest_of_new_and_known_events_mixed_stores_each_once(tmp_path: Path) -> None:
+    here = make_core(tmp_path / "a.db", machine_id="00000000-0000-4000-8000-00000000000a")
+    there = make_core(tmp_path / "b.db", machine_id="00000000-0000-4000-8000-00000000000b")
+    call(there, "project.add", name="alpha")
+    for i in range(4):
+        call(there, "task.add", project="alpha", title=f"t{i}")
+    remote = [remote_event_wire(e) for e in eventlog.read_after(there.conn, 0, 10)]
+    call(here, "ingest", events=remote[:2])
+    result = call(here, "ingest", events=remote)  # two known, three new, in one batch
+    assert (result["stored"], result["duplicates"]) == (3, 2)
+    stored = eventlog.read_after(here.conn, 0, 10)
+    assert [e.id for e in stored] == [r[0] for r in remote]
+    assert [e.seq for e in stored] == [1, 2, 3, 4, 5]
+    assert [seq for _, seq in result["new"]] == [3, 4, 5]
