@@ -183,13 +183,20 @@ def list_hosts(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 
 def task_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    counts = dict(conn.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state"))
-    done = done_task_ids(conn)
-    ready = 0
-    for (deps,) in conn.execute("SELECT depends_on FROM tasks WHERE state = 'todo'"):
-        if all(d in done for d in json.loads(deps)):
-            ready += 1
-    counts["ready"] = ready
+    """Tasks by state, and how many are ready.
+
+    Ready is a todo task none of whose dependencies is anything but done (a
+    dependency this host has never seen counts as not done). Counted in SQL:
+    decoding every task's JSON made the status page slow at 10,000 tasks.
+    """
+    counts: dict[str, int] = dict(conn.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state"))
+    counts["ready"] = int(
+        conn.execute(
+            "SELECT COUNT(*) FROM tasks t WHERE t.state = 'todo' AND NOT EXISTS ("
+            " SELECT 1 FROM json_each(t.depends_on) d LEFT JOIN tasks u ON u.id = d.value"
+            " WHERE u.state IS NOT 'done')"
+        ).fetchone()[0]
+    )
     return counts
 
 

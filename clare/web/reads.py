@@ -9,17 +9,15 @@ that one is used, so the CLI and the web never disagree.
 from __future__ import annotations
 
 import fnmatch
-import json
 from typing import TYPE_CHECKING, Any
 
-from clare.errors import NotFound, UsageError
+from clare.errors import UsageError
 from clare.events import Event
 from clare.store import eventlog, queries
 from clare.store.queries import event_dict, iso
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Callable
 
     from clare.config import Config
 
@@ -28,94 +26,19 @@ LIVE_STATUSES = ("busy", "idle", "waiting", "")
 _EVENT_COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
 
 
-def _shared(name: str) -> Callable[..., Any] | None:
-    found = getattr(queries, name, None)
-    return found if callable(found) else None
-
-
 # --- sessions ------------------------------------------------------------------------------
-
-
-def _session_tasks(conn: sqlite3.Connection) -> dict[str, str]:
-    """Session id -> its current task: in progress first, then the most urgent open one."""
-    current: dict[str, str] = {}
-    for session, task_id in conn.execute(
-        "SELECT assignee, id FROM tasks WHERE assignee_kind = 'session' "
-        "AND state IN ('in_progress', 'review', 'blocked', 'todo') "
-        "ORDER BY state = 'in_progress' DESC, priority DESC, created_at"
-    ):
-        current.setdefault(session, task_id)
-    return current
-
-
-def _session_dict(
-    snapshot: dict[str, Any], names: dict[str, str], tasks: dict[str, str]
-) -> dict[str, Any]:
-    tokens_in = int(snapshot.get("tokens_in", 0))
-    tokens_out = int(snapshot.get("tokens_out", 0))
-    session_id = str(snapshot.get("session", ""))
-    host = str(snapshot.get("host", ""))
-    return {
-        "id": session_id,
-        "host": names.get(host, host),
-        "machine_id": host,
-        "pid": snapshot.get("pid", 0),
-        "name": snapshot.get("name", ""),
-        "title": snapshot.get("title", ""),
-        "cwd": snapshot.get("cwd", ""),
-        "project": snapshot.get("project", ""),
-        "branch": snapshot.get("branch", ""),
-        "status": snapshot.get("status", ""),
-        "waiting_for": snapshot.get("waiting_for", ""),
-        "model": snapshot.get("model", ""),
-        "version": snapshot.get("version", ""),
-        "source": snapshot.get("source", ""),
-        "started_at": iso(int(snapshot.get("started_at", 0)), is_hlc=False),
-        "last_activity": iso(int(snapshot.get("last_activity", 0)), is_hlc=False),
-        "tokens": tokens_in + tokens_out,
-        "tokens_in": tokens_in,
-        "tokens_out": tokens_out,
-        "task": tasks.get(session_id),
-    }
 
 
 def list_sessions(conn: sqlite3.Connection, *, live_only: bool = False) -> list[dict[str, Any]]:
     """Sessions, most recently active first; ``live_only`` leaves ended ones out."""
-    shared = _shared("list_sessions")
-    if shared is not None:
-        found: list[dict[str, Any]] = shared(conn, include_ended=not live_only)
-        return found
-    names = queries.host_names(conn)
-    tasks = _session_tasks(conn)
-    where = "WHERE status != 'ended'" if live_only else ""
-    return [
-        _session_dict(json.loads(snapshot), names, tasks)
-        for (snapshot,) in conn.execute(
-            f"SELECT snapshot FROM sessions {where} ORDER BY last_activity DESC, id"
-        )
-    ]
+    return queries.list_sessions(conn, include_ended=not live_only)
 
 
 def get_session(
     views: sqlite3.Connection, events: sqlite3.Connection, session_id: str
 ) -> dict[str, Any]:
     """One session with its status timeline, its tasks and the messages it was given."""
-    shared = _shared("get_session")
-    if shared is not None:
-        session: dict[str, Any] = shared(views, session_id)
-    else:
-        row = views.execute("SELECT snapshot FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"no session {session_id}")
-        names = queries.host_names(views)
-        session = _session_dict(json.loads(row[0]), names, _session_tasks(views))
-        session["tasks"] = queries.list_tasks(views, assignee=f"session:{session_id}")
-        session["messages"] = [
-            {"id": m["id"], "text": m["text"], "via": d["via"], "delivered_at": d["at"]}
-            for m in list_messages(views, events)
-            for d in m["deliveries"]
-            if d["session"] == session_id
-        ]
+    session = queries.get_session(views, session_id)
     session["timeline"] = timeline(events, session_id)
     return session
 
@@ -147,23 +70,6 @@ def timeline(events: sqlite3.Connection, session_id: str) -> list[dict[str, Any]
         else:
             points.append(point)
     return points
-
-
-def task_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """``queries.task_counts`` in SQL: the same counts, without decoding every task's JSON.
-
-    Ready is a todo task none of whose dependencies is anything but done
-    (a dependency this host has never seen counts as not done).
-    """
-    counts: dict[str, int] = dict(conn.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state"))
-    counts["ready"] = int(
-        conn.execute(
-            "SELECT COUNT(*) FROM tasks t WHERE t.state = 'todo' AND NOT EXISTS ("
-            " SELECT 1 FROM json_each(t.depends_on) d LEFT JOIN tasks u ON u.id = d.value"
-            " WHERE u.state IS NOT 'done')"
-        ).fetchone()[0]
-    )
-    return counts
 
 
 # --- hosts and sync --------------------------------------------------------------------------
@@ -273,38 +179,4 @@ def list_messages(
     views: sqlite3.Connection, events: sqlite3.Connection, limit: int = 200
 ) -> list[dict[str, Any]]:
     """Broadcast messages, newest first, each with its deliveries to sessions."""
-    shared = _shared("list_messages")
-    if shared is not None:
-        found: list[dict[str, Any]] = shared(views, limit=limit)
-        return found
-    # Before the views hold messages: read them from the events.
-    sent: dict[str, dict[str, Any]] = {}
-    deliveries: list[dict[str, Any]] = []
-    for event in reversed(eventlog.recent(events, limit * 50, kind_like="Message%")):
-        try:
-            data = event.data()
-        except ValueError:
-            continue
-        if event.kind == "MessageSent" and isinstance(data.get("message"), str):
-            sent[data["message"]] = {
-                "id": data["message"],
-                "target": str(data.get("target", "all")),
-                "text": str(data.get("text", "")),
-                "author": str(data.get("author", "")),
-                "sent_at": iso(int(data.get("sent_at", 0) or 0), is_hlc=False),
-                "expires_at": iso(int(data.get("expires_at", 0) or 0), is_hlc=False),
-                "deliveries": [],
-            }
-        elif event.kind == "MessageDelivered":
-            deliveries.append(data)
-    for data in deliveries:
-        message = sent.get(str(data.get("message", "")))
-        if message is not None:
-            message["deliveries"].append(
-                {
-                    "session": str(data.get("session", "")),
-                    "via": str(data.get("via", "")),
-                    "at": iso(int(data.get("at", 0) or 0), is_hlc=False),
-                }
-            )
-    return list(reversed(sent.values()))[:limit]
+    return queries.list_messages(views, limit=limit)

@@ -1,4 +1,4 @@
-"""The web's own reads: sessions (shared or local), the timeline, sync state, events, messages."""
+"""The web's reads: sessions, the timeline, sync state, events, messages."""
 
 from __future__ import annotations
 
@@ -14,21 +14,11 @@ if TYPE_CHECKING:
     from tests.web.conftest import Web
 
 
-@pytest.fixture(params=["shared", "local"])
-def source(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run each session test over queries' functions (when present) and the web's own."""
-    if request.param == "local":
-        monkeypatch.setattr(reads, "_shared", lambda name: None)
-    elif reads._shared("list_sessions") is None:
-        pytest.skip("clare.store.queries has no session reads in this tree")
-    return str(request.param)
-
-
 def _read(web: Web, fn: Any) -> Any:
     return web.ctx.read_sync(fn)
 
 
-def test_sessions_with_their_current_task(web: Web, source: str) -> None:
+def test_sessions_with_their_current_task(web: Web) -> None:
     web.writer.call_sync("project.add", {"name": "p"})
     task = web.writer.call_sync("task.add", {"project": "p", "title": "t"})["task"]
     web.writer.observe("s-one", name="one", tokens_in=3, tokens_out=4, status="idle")
@@ -105,8 +95,7 @@ def test_events_filtered_by_kind_entity_host_and_position(web: Web) -> None:
         events(limit=0)
 
 
-def test_messages_read_from_the_events(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reads, "_shared", lambda name: None)
+def test_messages_with_their_deliveries(web: Web) -> None:
     web.writer.ingest(
         "MessageSent",
         {"message": "m-1", "target": "all", "text": "hello", "author": "a", "sent_at": 5},
@@ -119,7 +108,7 @@ def test_messages_read_from_the_events(web: Web, monkeypatch: pytest.MonkeyPatch
     assert found[0]["deliveries"][0]["session"] == "s-1"
 
 
-def test_task_counts_agree_with_the_shared_query(web: Web) -> None:
+def test_task_counts_with_ready_tasks(web: Web) -> None:
     from clare.store import queries
 
     web.writer.call_sync("project.add", {"name": "c"})
@@ -127,14 +116,8 @@ def test_task_counts_agree_with_the_shared_query(web: Web) -> None:
     b = web.writer.call_sync("task.add", {"project": "c", "title": "b", "depends_on": [a]})["task"]
     web.writer.call_sync("task.add", {"project": "c", "title": "c", "depends_on": [a, b]})
     web.writer.call_sync("task.state", {"task": b, "state": "blocked"})
-
-    def both(v: Any, e: Any) -> tuple[dict[str, int], dict[str, int]]:
-        return reads.task_counts(v), queries.task_counts(v)
-
-    mine, shared = _read(web, both)
-    assert mine == shared
-    assert mine["ready"] == 1
+    counts = _read(web, lambda v, e: queries.task_counts(v))
+    assert counts == {"todo": 2, "blocked": 1, "ready": 1}  # only a: nothing to wait for
     web.writer.call_sync("task.state", {"task": a, "state": "done"})
-    mine, shared = _read(web, both)
-    assert mine == shared
-    assert mine["ready"] == 0  # c still waits on the blocked b
+    counts = _read(web, lambda v, e: queries.task_counts(v))
+    assert counts == {"todo": 1, "blocked": 1, "done": 1, "ready": 0}  # c waits on blocked b
