@@ -83,7 +83,8 @@ def parse_session_file(data: bytes | str) -> SessionFile:
     """
     try:
         raw = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: nesting deeper than Python's stack, never Claude Code's file.
         raise MalformedSessionFile(f"session file is not JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise MalformedSessionFile("session file is not a JSON object")

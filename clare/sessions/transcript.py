@@ -286,7 +286,8 @@ class TranscriptParser:
     def _decode(self, line: bytes, offset: int) -> Record | None:
         try:
             obj = json.loads(line)
-        except ValueError:  # UnicodeDecodeError is a ValueError too
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
+            # RecursionError: nesting deeper than Python's stack, never Claude Code's line.
             return SkippedLine("garbage", None, offset)
         record_type = obj.get("type") if isinstance(obj, dict) else None
         if not isinstance(record_type, str):
