@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Annotated, Any
 
@@ -10,11 +11,14 @@ import typer
 from clare.cli.cmd_agent import claude_folder
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time
-from clare.errors import ClareError
+from clare.domain.messages import MAX_TTL_MS
+from clare.errors import ClareError, UsageError
 from clare.sessions.recipients import Pending, format_messages, pending_messages, recipient_for
 from clare.sessions.targets import parse_target
 from clare.sessions.tmux import TmuxTyper, deliver_to_pane
 from clare.store import queries
+
+MAX_TTL_HOURS = MAX_TTL_MS / 3_600_000
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -52,6 +56,10 @@ def broadcast(
 ) -> None:
     """Send a message to sessions; each gets it once, on its next turn."""
     inst: Instance = ctx.obj
+    if not (math.isfinite(ttl_hours) and 0 < ttl_hours <= MAX_TTL_HOURS):
+        # Checked here: nan, inf or 1e300 hours would not even become a command.
+        raise UsageError(f"--ttl-hours must be more than 0 and at most {MAX_TTL_HOURS:g}, "
+                         f"not {ttl_hours:g}")  # fmt: skip
     sent_at = int(time.time() * 1000)
     target, host_group = _target(inst, to)
     result = inst.call(

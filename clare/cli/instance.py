@@ -93,6 +93,12 @@ class Instance:
                 deadline = time.monotonic() + FRESHNESS_TIMEOUT_S
                 while _position(conn) < seq and time.monotonic() < deadline:
                     time.sleep(0.005)
+        if _position(conn) < 0:
+            conn.close()
+            raise StorageError(
+                f"the views at {self.paths.views_db} are not created yet (the projector is "
+                "starting): try again in a moment"
+            )
         return conn
 
     def events(self) -> sqlite3.Connection:
@@ -107,4 +113,9 @@ class Instance:
 def _position(conn: sqlite3.Connection) -> int:
     # The views' position, read here without importing the views module (and
     # with it the whole domain): this runs before every read command.
-    return int(conn.execute("SELECT seq FROM position WHERE id = 1").fetchone()[0])
+    # -1: no views schema yet (the projector creates it just after it starts).
+    try:
+        row = conn.execute("SELECT seq FROM position WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:
+        return -1
+    return -1 if row is None else int(row[0])
