@@ -14,7 +14,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,11 +22,11 @@ from clare.cli.instance import Instance
 from clare.cli.output import emit_json
 from clare.errors import ClareError, NotFound, UsageError
 from clare.sessions.claude_home import claude_dir
-from clare.sessions.recipients import pending_messages, recipient_for
-from clare.sessions.targets import Recipient
-from clare.sessions.whoami import identify
 from clare.states import OPEN_STATES
 from clare.store import eventlog, queries
+
+if TYPE_CHECKING:
+    from clare.sessions.targets import Recipient
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 SessionOpt = Annotated[
@@ -52,12 +52,16 @@ def current_session(inst: Instance, given: str | None) -> tuple[str, str]:
         # A session the poller has not seen yet is taken by its id as given.
         with contextlib.suppress(NotFound):
             given = queries.resolve_session(inst.views(), given)
+    from clare.sessions.whoami import identify  # here: most commands never need it
+
     identity = identify(claude_folder(inst), given=given)
     return identity.session, identity.cwd or os.getcwd()
 
 
 def _recipient(inst: Instance, views: Any, session: str, cwd: str) -> Recipient:
     config = inst.config
+    from clare.sessions.recipients import recipient_for
+
     return recipient_for(
         views, session, machine_id=config.machine_id, host_name=config.name, cwd=cwd
     )
@@ -161,6 +165,8 @@ def pull(
         for t in queries.list_tasks(views, assignee=f"session:{session_id}")
         if t["state"] in OPEN_STATES
     ]
+    from clare.sessions.recipients import pending_messages
+
     messages = pending_messages(views, who, now_ms)
     if messages:
         inst.call(

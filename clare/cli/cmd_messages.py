@@ -11,11 +11,8 @@ import typer
 from clare.cli.cmd_agent import claude_folder
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time
-from clare.domain.messages import MAX_TTL_MS
 from clare.errors import ClareError, UsageError
-from clare.sessions.recipients import Pending, format_messages, pending_messages, recipient_for
-from clare.sessions.targets import parse_target
-from clare.sessions.tmux import TmuxTyper, deliver_to_pane
+from clare.sessions.targets import MAX_TTL_MS, parse_target
 from clare.store import queries
 
 MAX_TTL_HOURS = MAX_TTL_MS / 3_600_000
@@ -94,6 +91,14 @@ def deliver_now(inst: Instance, message_id: str, now_ms: int) -> list[dict[str, 
     ).fetchone()
     if row is None:
         return []
+    from clare.sessions.recipients import (
+        Pending,
+        format_messages,
+        pending_messages,
+        recipient_for,
+    )
+    from clare.sessions.tmux import TmuxTyper, deliver_to_pane
+
     message = Pending(*row)
     folder = claude_folder(inst)
     typer_ = TmuxTyper()
@@ -133,6 +138,8 @@ def inbox(
     json_out: JsonOpt = False,
 ) -> None:
     """List messages and who got them (with --session: also what still waits for it)."""
+    from clare.sessions.recipients import pending_messages, recipient_for
+
     inst: Instance = ctx.obj
     views = inst.views()
     session_id = queries.resolve_session(views, session) if session else None

@@ -31,7 +31,7 @@ from clare.domain.decide import (
 from clare.domain.events import DomainEvent, register
 from clare.domain.fold import register_fold
 from clare.errors import NotFound, UsageError
-from clare.sessions.targets import parse_target, reaches
+from clare.sessions.targets import DEFAULT_TTL_MS, MAX_TTL_MS, parse_target, reaches
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from clare.domain.tasks import EventMeta
     from clare.sessions.targets import Recipient
 
-DEFAULT_TTL_MS = 24 * 3600 * 1000
-MAX_TTL_MS = 30 * 24 * 3600 * 1000
 MAX_MESSAGE = 16 * 1024
 VIAS = ("hook", "pull", "tmux")
 

@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING
 
 from clare.errors import UsageError
 
+#: How long a broadcast waits for its recipients, by default and at most.
+DEFAULT_TTL_MS = 24 * 3600 * 1000
+MAX_TTL_MS = 30 * 24 * 3600 * 1000
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
