@@ -22,10 +22,17 @@ class InstancePaths:
     config_file: Path
     data_dir: Path
     runtime_dir: Path
+    #: The folder rooting the instance (CLARE_HOME or --home); None for the XDG layout.
+    home: Path | None = None
 
     @property
     def home_hint(self) -> str:
-        return str(self.config_file.parent)
+        """Where the instance lives, for messages: its home, or its config folder."""
+        return str(self.home if self.home is not None else self.config_file.parent)
+
+    def cli_args(self) -> list[str]:
+        """What a child ``clare`` process needs to open this same instance."""
+        return ["--home", str(self.home)] if self.home is not None else []
 
     @property
     def events_db(self) -> Path:
@@ -63,7 +70,10 @@ def resolve(home: str | Path | None = None) -> InstancePaths:
     if chosen is not None:
         root = Path(chosen).expanduser().absolute()
         return InstancePaths(
-            config_file=root / "clare.toml", data_dir=root / "data", runtime_dir=root / "run"
+            config_file=root / "clare.toml",
+            data_dir=root / "data",
+            runtime_dir=root / "run",
+            home=root,
         )
     config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")

@@ -80,3 +80,15 @@ def test_home_and_xdg_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_ipc_path_too_long_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="107-byte limit"):
         paths.ipc_endpoint(tmp_path / ("x" * 120))
+
+
+def test_children_open_the_same_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clare.nodes.supervisor import node_command
+
+    monkeypatch.delenv("CLARE_HOME", raising=False)
+    xdg = paths.resolve()
+    assert xdg.home is None
+    assert "--home" not in node_command(xdg, "writer")  # the child inherits the XDG layout
+    rooted = paths.resolve(tmp_path)
+    assert node_command(rooted, "writer")[-4:] == ["--home", str(tmp_path), "node", "writer"]
+    assert rooted.home_hint == str(tmp_path)

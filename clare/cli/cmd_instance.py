@@ -119,7 +119,7 @@ def up(
                     config = inst.config
                     print(
                         f"Clare is up: host {config.name!r}, nodes {', '.join(names)}; "
-                        f"home {inst.paths.config_file.parent}. Ctrl-C stops it.",
+                        f"home {inst.paths.home_hint}. Ctrl-C stops it.",
                         file=sys.stderr,
                     )
 
@@ -183,7 +183,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             "machine_id": config.machine_id,
             "hostname": socket.gethostname(),
         },
-        "home": str(inst.paths.config_file.parent),
+        "home": inst.paths.home_hint,
         "up": bool(upstate.read_state(inst.paths)),
         "nodes": health,
     }

@@ -37,7 +37,9 @@ STOP_GRACE_S = 5.0
 
 
 def node_command(paths: InstancePaths, name: str) -> list[str]:
-    return [sys.executable, "-m", "clare", "--home", str(paths.config_file.parent), "node", name]
+    # The child opens the very same instance: the same home, or (without one)
+    # the same XDG layout through the environment it inherits.
+    return [sys.executable, "-m", "clare", *paths.cli_args(), "node", name]
 
 
 async def supervise(

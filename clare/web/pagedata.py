@@ -88,7 +88,7 @@ def status(
             "machine_id": config.machine_id,
             "hostname": socket.gethostname(),
         },
-        "home": str(paths.config_file.parent),
+        "home": paths.home_hint,
         "up": bool(read_state(paths)),
         "nodes": node_health(paths),
         "tasks": queries.task_counts(views),
