@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from clare.cli.instance import Instance
-from clare.cli.output import emit_json, short_time, table
+from clare.cli.output import emit_json, safe, short_time, table
 from clare.errors import UsageError
 from clare.states import STATES
 from clare.store import queries
@@ -114,16 +114,16 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
         emit_json(task)
         return
     ready = " (ready)" if task["ready"] else ""
-    print(f"{task['id']}  {task['title']}")
+    print(f"{task['id']}  {safe(task['title'])}")
     print(f"  project {task['project']}  state {task['state']}{ready}  priority {task['priority']}")
-    print(f"  assignee {task['assignee'] or '-'}  tags {','.join(task['tags']) or '-'}")
+    print(f"  assignee {task['assignee'] or '-'}  tags {safe(','.join(task['tags'])) or '-'}")
     if task["depends_on"]:
         print(f"  depends on {', '.join(task['depends_on'])}")
     print(f"  created {short_time(task['created_at'])}  updated {short_time(task['updated_at'])}")
     if task["body"]:
         print()
         for line in task["body"].splitlines():
-            print(f"  {line}")
+            print(f"  {safe(line)}")
     if task["conflicts"]:
         print("\nconflicts (concurrent changes on different hosts):")
         for c in task["conflicts"]:
@@ -136,7 +136,7 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
             data.get("text") or data.get("state") or data.get("assignee") or data.get("title") or ""
         )
         who = data.get("author") or hosts.get(e["origin"], e["origin"][:8])
-        print(f"  {short_time(e['at'])}  {e['kind']:<16} {detail}  ({who})")
+        print(f"  {short_time(e['at'])}  {e['kind']:<16} {safe(str(detail))}  ({safe(str(who))})")
 
 
 def _set_state(

@@ -24,12 +24,22 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
+# Control characters in stored text (a title, a note, a message from a peer)
+# would reach the person's terminal as escape sequences; shown escaped instead.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def safe(text: str) -> str:
+    """Text with control characters escaped, fit to print on a terminal."""
+    return text.translate(_CONTROLS)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, list | tuple):
         return ",".join(str(v) for v in value) or "-"
-    text = str(value).replace("\n", " ")
+    text = safe(str(value).replace("\n", " "))
     return text if len(text) <= 60 else text[:57] + "..."
 
 
