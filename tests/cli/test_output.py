@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-import pytest
+from typing import TYPE_CHECKING
 
 from clare.cli.output import safe, table
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def test_control_characters_are_shown_escaped() -> None:
