@@ -20,6 +20,10 @@ GOSSIP_EVENTS = "gossip.pub"
 WEB_EVENTS = "web.pub"
 GOSSIP_CONTROL = "gossip.ctl"
 
+#: How many events a subscriber of the writer's PUB queues before ZeroMQ drops
+#: more. Subscribers fill any gap from SQLite, so this bounds memory, not data.
+SUB_HWM = 10_000
+
 #: Every PUB socket by node name, for ``clare tap``.
 PUBLISHERS = {
     "writer": WRITER_EVENTS,

@@ -32,7 +32,7 @@ import zmq
 from clare import config as config_mod
 from clare.bus import rpc
 from clare.bus.aclient import AsyncCommandClient, wait_until_up
-from clare.bus.endpoints import GOSSIP_CONTROL, Endpoints
+from clare.bus.endpoints import GOSSIP_CONTROL, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
 from clare.errors import ClareError, UsageError
 from clare.hlc import wall_ms
@@ -402,7 +402,7 @@ async def serve_gossip(
             open_socket(
                 zmq.SUB,
                 connect=[endpoints.writer_events],
-                options={zmq.SUBSCRIBE: b"ev.", zmq.RCVHWM: 200_000},
+                options={zmq.SUBSCRIBE: b"ev.", zmq.RCVHWM: SUB_HWM},
             ) as sub,
             trio.open_nursery() as nursery,
         ):

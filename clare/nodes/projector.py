@@ -20,7 +20,7 @@ import trio
 import zmq
 
 from clare.bus import envelope, rpc
-from clare.bus.endpoints import PROJECTOR_CONTROL, PROJECTOR_VIEWS, Endpoints
+from clare.bus.endpoints import PROJECTOR_CONTROL, PROJECTOR_VIEWS, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
 from clare.errors import ClareError, ProtocolError, StorageError, UsageError
 from clare.logs import get
@@ -67,7 +67,7 @@ async def serve_projector(
             open_socket(
                 zmq.SUB,
                 connect=[endpoints.writer_events],
-                options={zmq.SUBSCRIBE: b"ev.", zmq.RCVHWM: 200_000},
+                options={zmq.SUBSCRIBE: b"ev.", zmq.RCVHWM: SUB_HWM},
             ) as sub,
             open_socket(
                 zmq.PUB, bind=endpoints.ipc(PROJECTOR_VIEWS), options={zmq.SNDHWM: 100_000}

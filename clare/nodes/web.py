@@ -19,7 +19,7 @@ from hypercorn.trio import serve
 
 from clare.bus import envelope
 from clare.bus.aclient import AsyncCommandClient
-from clare.bus.endpoints import Endpoints
+from clare.bus.endpoints import SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
 from clare.errors import ProtocolError
 from clare.logs import get
@@ -94,7 +94,7 @@ async def _feed_events(
     async with open_socket(
         zmq.SUB,
         connect=[endpoints.writer_events],
-        options={zmq.SUBSCRIBE: b"ev.", zmq.RCVHWM: 100_000},
+        options={zmq.SUBSCRIBE: b"ev.", zmq.RCVHWM: SUB_HWM},
     ) as sub:
         task_status.started()
         while True:

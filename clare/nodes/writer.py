@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 log = get("clare.writer")
 
 MAX_BATCH = 2000
-PUB_HWM = 200_000
+# Events queued for one slow subscriber before ZeroMQ drops the rest. Every
+# subscriber fills gaps from SQLite (the bus is a doorbell), so a small queue
+# only bounds memory: 200,000 queued events once cost a projector 300 MB.
+PUB_HWM = 10_000
 
 
 async def serve_writer(
