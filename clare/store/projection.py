@@ -45,7 +45,7 @@ class Projection:
         self,
         views_conn: sqlite3.Connection,
         events_conn: sqlite3.Connection,
-        cache_entries: int = 50_000,
+        cache_entries: int = 10_000,
     ) -> None:
         self.views = views_conn
         self.events = events_conn
