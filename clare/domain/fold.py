@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+import msgpack
+
 from clare.domain import entities, tasks
 from clare.domain.events import DomainEvent, decode
 from clare.errors import ProtocolError
@@ -40,9 +42,7 @@ def decode_event(event: Event) -> DomainEvent:
     """The typed domain event inside a stored one (ProtocolError if malformed)."""
     try:
         data = event.data()
-    except ProtocolError:
-        raise
-    except Exception as exc:  # msgpack raises several unrelated types
+    except (ValueError, msgpack.UnpackException) as exc:  # not msgpack, or not a map
         raise ProtocolError(f"event {event.id} has an undecodable body: {exc}") from exc
     return decode(event.kind, data)
 

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 import trio
 import zmq
 
-from clare.bus import envelope
+from clare.bus import envelope, rpc
 from clare.bus.endpoints import WRITER_COMMANDS, WRITER_EVENTS, Endpoints
 from clare.bus.zsock import open_socket
+from clare.domain.entities import Host
 from clare.hlc import HybridClock
 from clare.logs import get
 from clare.nodes.writer_core import WriterCore
@@ -58,7 +59,7 @@ async def serve_writer(
                 zmq.PUB, bind=endpoints.ipc(WRITER_EVENTS), options={zmq.SNDHWM: PUB_HWM}
             ) as pub,
         ):
-            await _announce_host(core, config)
+            _announce_host(core, config)
             log.info("writer ready", seq=core.log.last_seq, events_db=str(paths.events_db))
             task_status.started(core)
             while True:
@@ -85,10 +86,8 @@ def _split(frames: list[Any]) -> tuple[bytes, bytes] | None:
     return bytes(frames[0]), bytes(frames[1])
 
 
-async def _announce_host(core: WriterCore, config: Config) -> None:
+def _announce_host(core: WriterCore, config: Config) -> None:
     """Record this host's name and groups when they changed, so peers can show them."""
-    from clare.domain.entities import Host
-
     current = core.cache.get("h:" + config.machine_id)
     if (
         isinstance(current, Host)
@@ -96,8 +95,5 @@ async def _announce_host(core: WriterCore, config: Config) -> None:
         and current.groups == config.groups
     ):
         return
-    from clare.bus import rpc
-
     request = rpc.Request.new("host.name", {"name": config.name, "groups": list(config.groups)})
     core.handle_batch([(b"", request.encode())])
-    await trio.lowlevel.checkpoint()
