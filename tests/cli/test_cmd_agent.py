@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from clare.cli.cmd_agent import _next_step, claim_candidates, lost_claims
-from clare.nodes.writer_core import remote_event_wire
+from clare.nodes.writer_ingest import remote_event_wire
 from clare.sessions.recipients import recipient_for
 from clare.store import eventlog
 from tests.helpers import call

@@ -9,7 +9,7 @@ from clare.domain.entities import Group, Session
 from clare.domain.events import SessionObserved
 from clare.domain.session_ops import ACTIVITY_STEP_MS, TOKEN_STEP, significant_change
 from clare.errors import NotFound, UsageError
-from clare.nodes.writer_core import remote_event_wire
+from clare.nodes.writer_ingest import remote_event_wire
 from clare.store import eventlog
 from tests.helpers import call, make_core
 

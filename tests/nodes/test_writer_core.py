@@ -7,12 +7,14 @@ import pytest
 from clare.bus import envelope, rpc
 from clare.errors import InvalidTransition, NotFound, ProtocolError, StorageError, UsageError
 from clare.events import encode_body
-from clare.nodes.writer_core import WriterCore, remote_event_wire
+from clare.nodes.writer_ingest import remote_event_wire
 from clare.store import eventlog
 from tests.helpers import Clock, call, count_events, make_core
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from clare.nodes.writer_core import WriterCore
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clare.errors import ClareError
-from clare.nodes.writer_core import WriterCore, remote_event_wire
+from clare.nodes.writer_ingest import remote_event_wire
 from clare.store import eventlog, views
 from clare.store.maintenance import compare
 from clare.store.projection import GapError, Projection
@@ -26,6 +26,8 @@ from tests.helpers import Clock, call, make_core
 
 if TYPE_CHECKING:
     import sqlite3
+
+    from clare.nodes.writer_core import WriterCore
 
 HOSTS = ("00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b")
 PROJECTS = ("alpha", "beta")
