@@ -65,6 +65,25 @@ QUICK = Plan(5_000, 40, 16, 0.5, 2, 20, 0.002, 20, 2, 3, 3, 10, 0.5, 300, 6, 0.0
 API_CLIENTS = 16
 #: Nodes whose peak memory the report must show: a missing one is a failure, not a gap.
 NODES = ("writer", "projector", "poller", "gossip", "web")
+#: Every section, in the order they run. ``--only`` picks some of them.
+SECTIONS = (
+    "rebuild",
+    "poll pass",
+    "start-up",
+    "overview",
+    "sse",
+    "status api",
+    "latency",
+    "throughput",
+    "visibility",
+    "task add wall",
+    "hook wall",
+    "catch-up",
+    "propagation",
+    "memory",
+)
+#: Sections that need no running stack: with only these, none is started.
+OFFLINE = frozenset({"rebuild", "poll pass"})
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -80,19 +99,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(full mode: docs/benchmarks.md; quick mode: only printed)",
     )
     parser.add_argument("--json", type=Path, help="also write every figure as JSON here")
+    parser.add_argument(
+        "--only",
+        type=_sections,
+        help="comma-separated sections to run, of: "
+        + ", ".join(SECTIONS)
+        + " (the report then goes only where --out says)",
+    )
     return parser.parse_args(argv)
+
+
+def _sections(text: str) -> frozenset[str]:
+    chosen = frozenset(name.strip() for name in text.split(",") if name.strip())
+    unknown = sorted(chosen - set(SECTIONS))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown section(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(SECTIONS)}"
+        )
+    return chosen
 
 
 def _progress(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
-def run(plan: Plan) -> tuple[list[Section], list[str]]:
-    """Every section, and the failures of those that could not be measured."""
+def run(plan: Plan, only: frozenset[str] = frozenset(SECTIONS)) -> tuple[list[Section], list[str]]:
+    """The chosen sections, and the failures of those that could not be measured."""
     sections: list[Section] = []
     failures: list[str] = []
 
     def measure(title: str, step: Callable[[], Section]) -> None:
+        if title not in only:
+            return
         # One benchmark failing must not cost the figures of the others.
         started = time.perf_counter()
         try:
@@ -115,6 +154,8 @@ def run(plan: Plan) -> tuple[list[Section], list[str]]:
                 "poll pass",
                 lambda: sessions.poll(plan.poll_sessions, plan.poll_mb, plan.poll_passes),
             )
+            if only <= OFFLINE:
+                return sections, failures
             # Without a running stack nothing below can be measured: let that failure end the run.
             up_s = stack.up()
             after_start = stack.peak_rss_kb()
@@ -205,14 +246,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.events is not None:
         plan = replace(plan, events=max(args.events, 100))
     try:
-        sections, failures = run(plan)
+        sections, failures = run(plan, args.only or frozenset(SECTIONS))
     except (BenchError, ClareError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     mode = "quick" if args.quick else "full"
     command = "python -m bench" + (" --quick" if args.quick else "")
     text = render(sections, this_machine(REPO), mode=mode, command=command)
-    out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
+    # A partial run never replaces the whole report unless asked to.
+    default = None if args.quick or args.only else DEFAULT_OUT
+    out = args.out if args.out is not None else default
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
