@@ -32,7 +32,19 @@ class DomainEvent:
         return self.entity_prefix + str(getattr(self, self.entity_field))
 
     def to_body(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {name: _plain(getattr(self, name)) for name in _field_names(type(self))}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # ``dataclasses.fields`` filters the class's fields on every call; the
+    # projector writes a session's snapshot body for every change it folds.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _plain(value: Any) -> Any:
@@ -271,46 +283,111 @@ def _checker(annotation: Any) -> Checker:
     raise TypeError(f"no checker for annotation {annotation!r}")  # a bug in an event class
 
 
-@dataclass(frozen=True)
-class _FieldSpec:
-    name: str
-    check: Checker
-    required: bool
+_MISSING: Any = object()
 
 
-_SPECS: dict[type[DomainEvent], tuple[_FieldSpec, ...]] = {}
+def _compile_decoder(cls: type[DomainEvent]) -> Callable[[dict[str, Any]], DomainEvent]:
+    """A function that checks a body against ``cls``'s fields and builds the event.
+
+    Decoding runs for every event a projector folds or a rebuild reads, and a
+    loop over field specs calling a checker per value, then the frozen
+    dataclass ``__init__`` (one ``object.__setattr__`` per field), cost most of
+    a rebuild. So, as ``dataclasses`` does for ``__init__``, the checks of each
+    class are written out once as straight-line code: exact type tests inline
+    for plain fields, a checker from ``_checker`` for the rest. Once every field
+    is checked, the instance's ``__dict__`` is filled in one step: that is all
+    the generated ``__init__`` would do for these classes (no ``__post_init__``,
+    no slots), which the compiler checks before taking this path.
+    """
+    kind = cls.kind
+    hints = typing.get_type_hints(cls)
+    fast = not hasattr(cls, "__post_init__") and "__slots__" not in cls.__dict__
+    env: dict[str, Any] = {
+        "_M": _MISSING,
+        "_cls": cls,
+        "_new": object.__new__,
+        "_lacks": _lacks,
+        "_wrong": _wrong,
+        "_tuple": tuple,
+        "_list": list,
+    }
+    lines = ["def decode(data):", "    get = data.get"]
+    names = []
+    for i, f in enumerate(dataclasses.fields(cls)):
+        names.append(f.name)
+        annotation = hints[f.name]
+        var = f"v{i}"
+        lines.append(f"    {var} = get({f.name!r}, _M)")
+        lines.append(f"    if {var} is _M:")
+        if f.default is not dataclasses.MISSING:
+            env[f"d{i}"] = f.default
+            lines.append(f"        {var} = d{i}")
+        elif f.default_factory is not dataclasses.MISSING:
+            env[f"d{i}"] = f.default_factory
+            lines.append(f"        {var} = d{i}()")
+        else:
+            lines.append(f"        raise _lacks({kind!r}, {f.name!r})")
+        test = _inline_test(annotation, var)
+        if test is None:
+            env[f"c{i}"] = _checker(annotation)
+            test = f"c{i}({var})"
+        lines.append(f"    elif not ({test}):")
+        lines.append(f"        raise _wrong({kind!r}, {f.name!r}, {var})")
+        if _may_hold_list(annotation):
+            lines.append(f"    elif type({var}) is _list:")
+            lines.append(f"        {var} = _tuple({var})")
+    if fast:
+        lines.append("    event = _new(_cls)")
+        pairs = ", ".join(f"{name!r}: v{i}" for i, name in enumerate(names))
+        lines.append(f"    event.__dict__.update({{{pairs}}})")
+        lines.append("    return event")
+    else:
+        args = ", ".join(f"{name}=v{i}" for i, name in enumerate(names))
+        lines.append(f"    return _cls({args})")
+    exec("\n".join(lines), env)  # the source holds our own field names, never input
+    decoder: Callable[[dict[str, Any]], DomainEvent] = env["decode"]
+    return decoder
 
 
-def _specs(cls: type[DomainEvent]) -> tuple[_FieldSpec, ...]:
-    specs = _SPECS.get(cls)
-    if specs is None:
-        hints = typing.get_type_hints(cls)
-        specs = _SPECS[cls] = tuple(
-            _FieldSpec(
-                f.name,
-                _checker(hints[f.name]),
-                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+def _inline_test(annotation: Any, var: str) -> str | None:
+    """A Python expression testing ``var`` against a plain annotation, or None."""
+    if annotation in (bool, int, str):
+        return f"type({var}) is {annotation.__name__}"
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
+        args = typing.get_args(annotation)
+        if all(a in (bool, int, str, type(None)) for a in args):
+            return " or ".join(
+                f"{var} is None" if a is type(None) else f"type({var}) is {a.__name__}"
+                for a in args
             )
-            for f in dataclasses.fields(cls)
-        )
-    return specs
+    return None
+
+
+def _may_hold_list(annotation: Any) -> bool:
+    # Bodies carry tuples as msgpack arrays, which decode as lists.
+    return _inline_test(annotation, "v") is None and typing.get_origin(annotation) is not dict
+
+
+def _lacks(kind: str, name: str) -> ProtocolError:
+    return ProtocolError(f"{kind} body lacks {name!r}")
+
+
+def _wrong(kind: str, name: str, value: Any) -> ProtocolError:
+    return ProtocolError(f"{kind}.{name} has the wrong type: {value!r:.80}")
+
+
+_DECODERS: dict[type[DomainEvent], Callable[[dict[str, Any]], DomainEvent]] = {}
 
 
 def decode(kind: str, data: dict[str, Any]) -> DomainEvent:
-    """Build the typed event from a body, refusing unknown kinds and wrong field types."""
+    """Build the typed event from a body, refusing unknown kinds and wrong field types.
+
+    Fields the class does not declare are ignored (a newer peer may add some).
+    """
     cls = EVENT_TYPES.get(kind)
     if cls is None:
         raise ProtocolError(f"unknown event kind {kind!r}")
-    values: dict[str, Any] = {}
-    for spec in _specs(cls):
-        if spec.name not in data:
-            if spec.required:
-                raise ProtocolError(f"{kind} body lacks {spec.name!r}")
-            continue
-        value = data[spec.name]
-        if not spec.check(value):
-            raise ProtocolError(f"{kind}.{spec.name} has the wrong type: {value!r:.80}")
-        if type(value) is list:
-            value = tuple(value)
-        values[spec.name] = value
-    return cls(**values)
+    decoder = _DECODERS.get(cls)
+    if decoder is None:
+        decoder = _DECODERS[cls] = _compile_decoder(cls)
+    return decoder(data)

@@ -40,11 +40,18 @@ def register_fold(prefix: str, fold: Fold) -> None:
 
 def decode_event(event: Event) -> DomainEvent:
     """The typed domain event inside a stored one (ProtocolError if malformed)."""
+    return decode_body(event.id, event.kind, event.body)
+
+
+def decode_body(event_id: str, kind: str, body: bytes) -> DomainEvent:
+    """The typed domain event of a stored row's kind and body (ProtocolError if malformed)."""
     try:
-        data = event.data()
-    except (ValueError, msgpack.UnpackException) as exc:  # not msgpack, or not a map
-        raise ProtocolError(f"event {event.id} has an undecodable body: {exc}") from exc
-    return decode(event.kind, data)
+        data = msgpack.unpackb(body, raw=False)
+    except (ValueError, msgpack.UnpackException) as exc:  # not msgpack
+        raise ProtocolError(f"event {event_id} has an undecodable body: {exc}") from exc
+    if type(data) is not dict:
+        raise ProtocolError(f"event {event_id} has an undecodable body: not a map")
+    return decode(kind, data)
 
 
 def meta_of(event: Event) -> tasks.EventMeta:

@@ -13,6 +13,7 @@ loser, so nothing is silently lost.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from clare.domain.events import (
     DomainEvent,
@@ -40,9 +41,12 @@ def check_transition(task_id: str, current: str, target: str) -> None:
         )
 
 
-@dataclass(frozen=True)
-class EventMeta:
-    """Where an event stands in the agreed order, and who made it."""
+class EventMeta(NamedTuple):
+    """Where an event stands in the agreed order, and who made it.
+
+    A named tuple rather than a frozen dataclass: one is made for every event
+    folded, and a tuple is built in a single step.
+    """
 
     id: str
     hlc: int
