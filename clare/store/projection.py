@@ -14,10 +14,11 @@ last commit ended: nothing applied twice, nothing skipped.
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from clare.domain.fold import decode_event, fold_for, meta_of, refold
+from clare.domain.fold import FOLDS, decode_body, refold
+from clare.domain.tasks import EventMeta
 from clare.errors import ClareError
 from clare.logs import get
 from clare.store import eventlog, views
@@ -25,7 +26,7 @@ from clare.store.sqlite import transaction
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from clare.events import Event
 
@@ -33,11 +34,44 @@ log = get("clare.projection")
 
 SKIPPED = "~skipped"  # the counts row for events that could not be decoded or folded
 
+#: What the fold needs of a stored event: (seq, id, origin, hlc, kind, body).
+Row = tuple[int, str, str, int, str, bytes]
+_ROW_COLUMNS = "seq, id, origin, hlc, kind, body"
+
+_GROUPS = {
+    "t-": "tasks",
+    "p:": "projects",
+    "h:": "hosts",
+    "g:": "groups",
+    "s:": "sessions",
+    "m:": "messages",
+}
+_ABSENT: Any = object()
+
 
 class GapError(ClareError):
     """The events given do not follow on from the views' position."""
 
     code = "gap"
+
+
+def rows_after(conn: sqlite3.Connection, after_seq: int, batch: int) -> Iterator[list[Row]]:
+    """Stored events past ``after_seq`` as plain rows, ``batch`` at a time, in seq order,
+    until none is left (rows stored meanwhile included).
+
+    Rows rather than ``Event`` objects: building a frozen object per event cost
+    as much as reading it, and the fold needs only these columns. One query per
+    batch, so no read snapshot is held for long (the writer's WAL can reset).
+    """
+    while True:
+        rows: list[Row] = conn.execute(
+            f"SELECT {_ROW_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, batch),
+        ).fetchall()
+        if not rows:
+            return
+        yield rows
+        after_seq = rows[-1][0]
 
 
 class Projection:
@@ -54,18 +88,18 @@ class Projection:
         self._cache_max = cache_entries
 
     def _state(self, entity: str) -> Any:
-        if entity in self._cache:
-            self._cache.move_to_end(entity)
-            return self._cache[entity]
-        state = views.load_state(self.views, entity)
-        self._remember(entity, state)
+        state = self._cache.get(entity, _ABSENT)
+        if state is _ABSENT:
+            state = views.load_state(self.views, entity)
         return state
 
-    def _remember(self, entity: str, state: Any) -> None:
-        self._cache[entity] = state
-        self._cache.move_to_end(entity)
-        while len(self._cache) > self._cache_max:
-            self._cache.popitem(last=False)
+    def _remember(self, states: dict[str, Any]) -> None:
+        cache = self._cache
+        for entity, state in states.items():
+            cache[entity] = state
+            cache.move_to_end(entity)
+        while len(cache) > self._cache_max:
+            cache.popitem(last=False)
 
     def apply(self, events: Iterable[Event]) -> dict[str, set[str]]:
         """Apply events that follow the position, in one transaction.
@@ -73,70 +107,80 @@ class Projection:
         Returns the changed entities grouped by kind (``tasks``, ``projects``...).
         Events at or below the position are ignored (already applied).
         """
+        rows = [(e.seq, e.id, e.origin, e.hlc, e.kind, e.body) for e in events]
         changed: dict[str, set[str]] = {}
+        self._apply_batch(rows, changed)
+        return changed
+
+    def _apply_batch(self, rows: list[Row], changed: dict[str, set[str]] | None) -> None:
         try:
             with transaction(self.views):
-                position = self._apply_in_txn(events, changed)
+                position = self._apply_in_txn(rows, changed)
         except BaseException:
             # The rows were rolled back: forget states that were never written.
             self._cache.clear()
             raise
         self.position = position
-        return changed
 
-    def _apply_in_txn(self, events: Iterable[Event], changed: dict[str, set[str]]) -> int:
+    def _apply_in_txn(self, rows: list[Row], changed: dict[str, set[str]] | None) -> int:
+        """Fold ``rows`` into the views inside the caller's transaction; the new position.
+
+        Each entity's row is written once per batch, however many of its events
+        the batch holds: ``dirty`` keeps the batch's own copy of every state it
+        changed, which also comes before the cache (a state may have left the
+        cache mid-batch while not yet in the views DB).
+        """
         position = self.position
         dirty: dict[str, Any] = {}
-        counts: Counter[str] = Counter()
-        for event in events:
-            if event.seq <= position:
+        counts: dict[str, int] = {}
+        for seq, event_id, origin, hlc, kind, body in rows:
+            if seq <= position:
                 continue
-            if event.seq != position + 1:
-                raise GapError(f"event {event.seq} does not follow position {position}")
-            position = event.seq
-            counts[event.kind] += 1
+            if seq != position + 1:
+                raise GapError(f"event {seq} does not follow position {position}")
+            position = seq
+            counts[kind] = counts.get(kind, 0) + 1
             try:
-                domain_event = decode_event(event)
+                domain_event = decode_body(event_id, kind, body)
             except ClareError as exc:
-                counts[SKIPPED] += 1
-                log.warning("event skipped", seq=event.seq, kind=event.kind, error=str(exc))
+                counts[SKIPPED] = counts.get(SKIPPED, 0) + 1
+                log.warning("event skipped", seq=seq, kind=kind, error=str(exc))
                 continue
             entity = domain_event.entity
-            fold = fold_for(entity)
+            fold = FOLDS.get(entity[:2])
             if fold is None:
-                counts[SKIPPED] += 1
+                counts[SKIPPED] = counts.get(SKIPPED, 0) + 1
                 continue
-            # A state changed earlier in this batch may have left the cache but is
-            # not in the views DB yet: the batch's own copy comes first.
-            state = dirty[entity] if entity in dirty else self._state(entity)
-            meta = meta_of(event)
-            if state is None or meta.key < state.last_key:
+            state = dirty.get(entity, _ABSENT)
+            if state is _ABSENT:
+                state = self._state(entity)
+            if state is None or (hlc, origin) < state.last_key:
                 # Out of order: an event that sorts before what the entity holds, or
                 # one for an entity with no state yet, whose earlier-arrived events
                 # were held back waiting for it. Refold from the store, with only the
                 # events up to this one: later ones are folded when their turn comes.
-                state = refold(entity, eventlog.entity_events(self.events, entity, event.seq))
+                state = refold(entity, eventlog.entity_events(self.events, entity, seq))
             else:
-                state = fold(state, domain_event, meta)
-            self._remember(entity, state)
+                state = fold(state, domain_event, EventMeta(event_id, hlc, origin, seq))
             dirty[entity] = state
-            changed.setdefault(_group_name(entity), set()).add(entity)
-        for entity, state in dirty.items():
-            views.save_state(self.views, entity, state)
+        views.save_states(self.views, dirty.values())
         if counts:
             views.bump_counts(self.views, counts)
         views.set_position(self.views, position)
+        self._remember(dirty)
+        if changed is not None:
+            for entity in dirty:
+                changed.setdefault(_GROUPS.get(entity[:2], "other"), set()).add(entity)
         return position
 
     def catch_up(self, batch: int = 5000) -> int:
-        """Apply every stored event past the position; returns how many."""
+        """Apply every stored event past the position, ``batch`` per transaction;
+        returns how many."""
         total = 0
-        while True:
-            events = eventlog.read_after(self.events, self.position, batch)
-            if not events:
-                return total
-            self.apply(events)
-            total += len(events)
+        for rows in rows_after(self.events, self.position, batch):
+            self._apply_batch(rows, None)
+            total += len(rows)
+        return total
 
     def rebuild(self, batch: int = 10_000, upto: int | None = None) -> int:
         """Throw the views away and fold every event again, in one transaction.
@@ -149,28 +193,16 @@ class Projection:
             with transaction(self.views):
                 views.clear(self.views)
                 self.position = 0
-                while True:
-                    limit = batch if upto is None else min(batch, upto - self.position)
-                    if limit <= 0:
+                for rows in rows_after(self.events, 0, batch):
+                    if upto is not None and rows[-1][0] > upto:
+                        rows = [r for r in rows if r[0] <= upto]
+                    if rows:
+                        self.position = self._apply_in_txn(rows, None)
+                        applied += len(rows)
+                    if upto is not None and self.position >= upto:
                         break
-                    events = eventlog.read_after(self.events, self.position, limit)
-                    if not events:
-                        break
-                    self.position = self._apply_in_txn(events, {})
-                    applied += len(events)
         except BaseException:
             self._cache.clear()
             self.position = views.position(self.views)
             raise
         return applied
-
-
-def _group_name(entity: str) -> str:
-    return {
-        "t-": "tasks",
-        "p:": "projects",
-        "h:": "hosts",
-        "g:": "groups",
-        "s:": "sessions",
-        "m:": "messages",
-    }.get(entity[:2], "other")

@@ -14,7 +14,7 @@ import sqlite3
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgpack
 
@@ -25,6 +25,9 @@ from clare.domain.tasks import Conflict, Task
 from clare.errors import StorageError
 from clare.store import schema
 from clare.store.sqlite import migrate, open_writer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 VIEW_TABLES = (
     "projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts",
@@ -186,57 +189,100 @@ def _project_from_row(row: tuple[Any, ...]) -> Project:
 
 
 def save_state(conn: sqlite3.Connection, entity: str, state: Any) -> None:
-    if state is None:
-        return
-    if isinstance(state, Task):
-        _save_task(conn, state)
-    elif isinstance(state, Project):
-        conn.execute(
-            "INSERT OR REPLACE INTO projects VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                state.name, state.description, json.dumps(state.paths, sort_keys=True),
-                state.created_at, state.updated_at, *state.last_key,
-            ),
-        )  # fmt: skip
-    elif isinstance(state, Host):
-        conn.execute(
-            "INSERT OR REPLACE INTO hosts VALUES (?, ?, ?, ?, ?)",
-            (state.machine_id, state.name, json.dumps(state.groups), *state.last_key),
-        )
-    elif isinstance(state, Group):
-        conn.execute(
-            "INSERT OR REPLACE INTO groups_ VALUES (?, ?, ?, ?, ?)",
-            (state.name, json.dumps(state.members), int(state.removed), *state.last_key),
-        )
-    elif isinstance(state, Session):
-        snap = state.snapshot
-        conn.execute(
-            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                snap.session, snap.host, snap.status, snap.project, snap.last_activity,
-                json.dumps(snap.to_body(), sort_keys=True), *state.last_key,
-            ),
-        )  # fmt: skip
-    elif isinstance(state, Message):
-        _save_message(conn, state)
+    save_states(conn, [state])
 
 
-def _save_message(conn: sqlite3.Connection, message: Message) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            message.id, message.target, message.text, message.author, message.sent_at,
-            message.expires_at, message.sent_hlc, *message.last_key,
-        ),
+def save_states(conn: sqlite3.Connection, states: Iterable[Any]) -> None:
+    """Write the rows of many entity states (None ones are skipped).
+
+    Rows are gathered per table and written with one ``executemany`` each: a
+    batch of events touches the same tables over and over, and one statement
+    per row cost more than the rest of the projection.
+    """
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    tasks: list[Task] = []
+    messages: list[Message] = []
+    for state in states:
+        if state is None:
+            continue
+        if isinstance(state, Task):
+            tasks.append(state)
+        elif isinstance(state, Session):
+            rows.setdefault(_SESSION_ROW, []).append(_session_row(state))
+        elif isinstance(state, Project):
+            rows.setdefault(_PROJECT_ROW, []).append(
+                (
+                    state.name, state.description, json.dumps(state.paths, sort_keys=True),
+                    state.created_at, state.updated_at, *state.last_key,
+                )
+            )  # fmt: skip
+        elif isinstance(state, Host):
+            rows.setdefault(_HOST_ROW, []).append(
+                (state.machine_id, state.name, json.dumps(state.groups), *state.last_key)
+            )
+        elif isinstance(state, Group):
+            rows.setdefault(_GROUP_ROW, []).append(
+                (state.name, json.dumps(state.members), int(state.removed), *state.last_key)
+            )
+        elif isinstance(state, Message):
+            messages.append(state)
+    if tasks:
+        _save_tasks(conn, tasks)
+    if messages:
+        _save_messages(conn, messages)
+    for sql, table_rows in rows.items():
+        conn.executemany(sql, table_rows)
+
+
+_SESSION_ROW = "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_PROJECT_ROW = "INSERT OR REPLACE INTO projects VALUES (?, ?, ?, ?, ?, ?, ?)"
+_HOST_ROW = "INSERT OR REPLACE INTO hosts VALUES (?, ?, ?, ?, ?)"
+_GROUP_ROW = "INSERT OR REPLACE INTO groups_ VALUES (?, ?, ?, ?, ?)"
+_TASK_ROW = "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_CONFLICT_ROW = "INSERT OR REPLACE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
+def _session_row(state: Session) -> tuple[Any, ...]:
+    snap = state.snapshot
+    return (
+        snap.session, snap.host, snap.status, snap.project, snap.last_activity,
+        json.dumps(snap.to_body(), sort_keys=True), *state.last_key,
     )  # fmt: skip
-    conn.execute("DELETE FROM deliveries WHERE message = ?", (message.id,))
+
+
+def _save_messages(conn: sqlite3.Connection, messages: list[Message]) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                m.id, m.target, m.text, m.author, m.sent_at, m.expires_at, m.sent_hlc,
+                *m.last_key,
+            )
+            for m in messages
+        ],
+    )  # fmt: skip
+    conn.executemany("DELETE FROM deliveries WHERE message = ?", [(m.id,) for m in messages])
     conn.executemany(
         "INSERT INTO deliveries VALUES (?, ?, ?, ?)",
-        [(message.id, d.session, d.via, d.at) for d in message.deliveries],
+        [(m.id, d.session, d.via, d.at) for m in messages for d in m.deliveries],
     )
 
 
-def _save_task(conn: sqlite3.Connection, task: Task) -> None:
+def _save_tasks(conn: sqlite3.Connection, tasks: list[Task]) -> None:
+    conn.executemany(_TASK_ROW, [_task_row(task) for task in tasks])
+    # A task's conflicts are rewritten whole: a refold may have settled a race differently.
+    conn.executemany("DELETE FROM conflicts WHERE task = ?", [(task.id,) for task in tasks])
+    conn.executemany(
+        _CONFLICT_ROW,
+        [
+            (c.event_id, task.id, c.winner_event_id, c.field, c.description, int(c.applied), c.hlc)
+            for task in tasks
+            for c in task.conflicts
+        ],
+    )
+
+
+def _task_row(task: Task) -> tuple[Any, ...]:
     fold = msgpack.packb(
         {
             "last_key": list(task.last_key),
@@ -247,28 +293,8 @@ def _save_task(conn: sqlite3.Connection, task: Task) -> None:
         },
         use_bin_type=True,
     )
-    conn.execute(
-        "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            task.id, task.project, task.title, task.body, task.priority,
-            json.dumps(list(task.tags)), json.dumps(list(task.depends_on)), task.state,
-            task.assignee_kind, task.assignee, task.created_at, task.updated_at, task.notes, fold,
-        ),
+    return (
+        task.id, task.project, task.title, task.body, task.priority,
+        json.dumps(list(task.tags)), json.dumps(list(task.depends_on)), task.state,
+        task.assignee_kind, task.assignee, task.created_at, task.updated_at, task.notes, fold,
     )  # fmt: skip
-    conn.execute("DELETE FROM conflicts WHERE task = ?", (task.id,))
-    if task.conflicts:
-        conn.executemany(
-            "INSERT OR REPLACE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    c.event_id,
-                    task.id,
-                    c.winner_event_id,
-                    c.field,
-                    c.description,
-                    int(c.applied),
-                    c.hlc,
-                )
-                for c in task.conflicts
-            ],
-        )

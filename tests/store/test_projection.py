@@ -168,3 +168,19 @@ def test_a_state_evicted_from_the_cache_mid_batch_is_not_lost(tmp_path: Path) ->
     rebuilt = _rebuilt(core, tmp_path / "r.db")
     assert compare(conn, rebuilt)[0] == []
     assert conn.execute("SELECT notes FROM tasks").fetchone()[0] == 5
+
+
+def test_a_rebuild_up_to_a_position_stops_inside_a_batch(tmp_path: Path) -> None:
+    core = make_core(tmp_path / "e.db")
+    call(core, "project.add", name="alpha")
+    task = call(core, "task.add", project="alpha", title="t")["task"]
+    for i in range(6):
+        call(core, "task.note", task=task, text=f"n{i}")
+    live = views.open_views_db(tmp_path / "v.db")
+    projection = Projection(live, core.conn)
+    projection.apply(eventlog.read_after(core.conn, 0, 5))  # up to seq 5: three notes
+    rebuilt = views.open_views_db(tmp_path / "r.db")
+    assert Projection(rebuilt, core.conn).rebuild(batch=4, upto=5) == 5
+    assert views.position(rebuilt) == 5
+    assert compare(live, rebuilt)[0] == []
+    assert rebuilt.execute("SELECT notes FROM tasks").fetchone()[0] == 3
