@@ -6,7 +6,10 @@ stderr and the command exits 1. A traceback means a bug.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from typing import NoReturn
 
 
 def main() -> None:
@@ -14,7 +17,7 @@ def main() -> None:
         # Claude Code runs this on every turn: skip Typer (and its imports) entirely.
         from clare.cli.hook import main as hook_main
 
-        sys.exit(hook_main(sys.argv[2:]))
+        exit_now(hook_main(sys.argv[2:]))
     from clare.errors import ClareError
 
     try:
@@ -26,3 +29,20 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process at once with ``code``, skipping the interpreter's teardown.
+
+    Tearing down every imported module and running the final garbage
+    collection cost the hook about 7 ms of its 27 ms of CPU, for nothing: the
+    process is about to vanish. This relies on the caller having nothing left
+    to clean up: its files, sockets and databases are closed, it started no
+    thread and registered no exit handler that matters. Only the stdio buffers
+    remain, flushed here. A stream that cannot be flushed (Claude Code closed
+    the pipe) does not change the status: the hook exits 0 whatever happens.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe, or a closed stream
+            stream.flush()
+    os._exit(code)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from clare import config as config_mod
+from clare import paths as paths_mod
+from clare.sessions import spool
+from tests.sessions.views_data import HOST, Fleet
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from clare.paths import InstancePaths
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> InstancePaths:
+    home = paths_mod.resolve(tmp_path / "h")
+    config_mod.save(home, config_mod.Config(machine_id=HOST, name="laptop"))
+    home.data_dir.mkdir(parents=True)
+    return home
+
+
+def _buffered_env() -> dict[str, str]:
+    # stdout to a pipe is buffered unless PYTHONUNBUFFERED says otherwise: what the
+    # process does not flush before its fast exit is lost, and these tests must see it.
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def _hook(paths: InstancePaths, payload: dict[str, Any], **kw: Any) -> int:
+    env = {**_buffered_env(), "CLARE_HOME": str(paths.home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "clare", "hook", "UserPromptSubmit"],
+        input=json.dumps(payload).encode(),
+        env=env,
+        timeout=30,
+        check=False,
+        **kw,
+    )
+    return done.returncode
+
+
+def test_the_hook_process_flushes_its_output_before_its_fast_exit(paths: InstancePaths) -> None:
+    fleet = Fleet(paths.data_dir)
+    fleet.call("host.name", name="laptop")
+    fleet.call("project.add", name="alpha", path="/src/alpha")
+    # Longer than any stdio buffer: all of it must reach the pipe before os._exit.
+    text = "freeze " * 2000
+    fleet.call("message.send", target="project:alpha", text=text, sent_at=int(time.time() * 1000))
+    out = paths.data_dir / "out"
+    with open(out, "wb") as f:
+        status = _hook(paths, {"session_id": "s1", "cwd": "/src/alpha"}, stdout=f)
+    assert status == 0
+    context = json.loads(out.read_bytes())["hookSpecificOutput"]["additionalContext"]
+    assert text.strip() in context
+    items: list[str] = []
+    spool.drain(paths.spool_dir, lambda _i, op, _args: items.append(op))
+    assert items == ["session.hook"]  # no writer runs here: the command waits in the spool
+
+
+def test_the_hook_exits_0_when_claude_code_closed_its_stdout(paths: InstancePaths) -> None:
+    fleet = Fleet(paths.data_dir)
+    fleet.call("message.send", target="all", text="hello", sent_at=int(time.time() * 1000))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # whatever the hook prints now fails with a broken pipe
+    try:
+        status = _hook(paths, {"session_id": "s1", "cwd": "/x"}, stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert status == 0
+
+
+def test_exit_now_keeps_buffered_output_and_the_status() -> None:
+    script = (
+        "import sys\n"
+        "from clare.cli.main import exit_now\n"
+        "sys.stdout.write('x' * 100_000 + 'end')\n"
+        "sys.stderr.write('err')\n"
+        "exit_now(3)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=_buffered_env(), capture_output=True, check=False
+    )
+    assert done.returncode == 3
+    assert done.stdout == b"x" * 100_000 + b"end"
+    assert done.stderr == b"err"
