@@ -77,6 +77,7 @@ async def serve_web(
         hub.close()
         commands.close()
         gossip.close()
+        ctx.close()
 
 
 async def _serve_http(

@@ -25,10 +25,11 @@ class Api:
     def __init__(self, ctx: WebContext, sync: pagedata.SyncCache) -> None:
         self.ctx = ctx
         self.sync = sync
+        self.status_cache = pagedata.StatusCache(sync)
 
     async def status(self, request: Request) -> Response:
         ctx = self.ctx
-        data = await ctx.read(lambda v, e: pagedata.status(v, e, ctx.paths, ctx.config, self.sync))
+        data = await ctx.read(lambda v, e: self.status_cache.get(v, e, ctx.paths, ctx.config))
         data["web"] = {"streams": ctx.hub.subscribers, "view_position": ctx.hub.view_position}
         data["sync"] = {**data["sync"], "gossip": await ctx.gossip.links()}
         return JSONResponse(data)

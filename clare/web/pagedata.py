@@ -8,13 +8,16 @@ API returns the same dicts, so the page and ``/api/v1`` never disagree.
 from __future__ import annotations
 
 import socket
+import threading
 from typing import TYPE_CHECKING, Any
 
 from clare.nodes import run as run_mod
 from clare.nodes.lock import is_held
 from clare.states import STATES, TRANSITIONS, VERBS
 from clare.store import queries
+from clare.store import views as views_mod
 from clare.web import reads
+from clare.web.tally import OriginTally
 
 try:
     from clare.nodes.upstate import read_state
@@ -29,18 +32,65 @@ if TYPE_CHECKING:
 
 
 class SyncCache:
-    """The sync summary scans the events table: compute it once per new event seq."""
+    """The sync summary, assembled again only when the events or the views moved.
+
+    What the events table holds of each host comes from an ``OriginTally``,
+    which reads only the rows that are new since the last call.
+    """
 
     def __init__(self) -> None:
-        self._at = -1
+        self.tally = OriginTally()
+        self._key: tuple[int, int] | None = None
         self._value: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def get(self, views: sqlite3.Connection, events: sqlite3.Connection, config: Config) -> Any:
-        seq = reads.last_seq(events)
-        if seq != self._at:
-            self._value = reads.sync_state(views, events, config)
-            self._at = seq
-        return self._value
+        seq, held = self.tally.update(events)
+        # The host names shown come from the views: they move the summary too.
+        key = (seq, views_mod.position(views))
+        with self._lock:
+            if key == self._key:
+                return self._value
+        value = reads.sync_state(views, events, config, held)
+        with self._lock:
+            self._key, self._value = key, value
+        return value
+
+
+class StatusCache:
+    """``/api/v1/status``: the part read from the databases, once per state of them.
+
+    Everything ``status`` reads from the two databases is a function of the
+    views' position and the events' last seq (views are a fold of the events
+    up to their position; the events table only grows), so while neither has
+    moved the document is the same and is served again. What is not in the
+    databases (is each node running, is `clare up` running) is read on every
+    call. Callers that arrive while the document is being made wait for it
+    instead of making it too: sixteen clients used to mean sixteen copies.
+    """
+
+    def __init__(self, sync: SyncCache) -> None:
+        self.sync = sync
+        self._key: tuple[int, int] | None = None
+        self._value: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        views: sqlite3.Connection,
+        events: sqlite3.Connection,
+        paths: InstancePaths,
+        config: Config,
+    ) -> dict[str, Any]:
+        """The status document; nested values are shared between calls: do not change them."""
+        # Read before the rest: what is read after is at least as new as this key.
+        key = (views_mod.position(views), reads.last_seq(events))
+        with self._lock:
+            if key != self._key:
+                self._value = stored_status(views, events, config, self.sync)
+                self._key = key
+            stored = self._value
+        return {**live_status(paths, config), **stored}
 
 
 def node_health(paths: InstancePaths) -> dict[str, dict[str, Any]]:
@@ -58,16 +108,29 @@ def node_health(paths: InstancePaths) -> dict[str, dict[str, Any]]:
     return health
 
 
-def status(
+def live_status(paths: InstancePaths, config: Config) -> dict[str, Any]:
+    """The part of the status that is not in the databases: this host, its nodes."""
+    return {
+        "host": {
+            "name": config.name,
+            "machine_id": config.machine_id,
+            "hostname": socket.gethostname(),
+        },
+        "home": paths.home_hint,
+        "up": bool(read_state(paths)),
+        "nodes": node_health(paths),
+    }
+
+
+def stored_status(
     views: sqlite3.Connection,
     events: sqlite3.Connection,
-    paths: InstancePaths,
     config: Config,
     sync: SyncCache,
     sessions: list[dict[str, Any]] | None = None,
     projects: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The fields of `clare status --json`, plus sync state and session counts."""
+    """The part of the status read from the two databases."""
     if projects is None:
         projects = queries.list_projects(views)
     by_status: dict[str, int] = {}
@@ -83,14 +146,6 @@ def status(
             key = s["status"] or "unknown"
             by_status[key] = by_status.get(key, 0) + 1
     return {
-        "host": {
-            "name": config.name,
-            "machine_id": config.machine_id,
-            "hostname": socket.gethostname(),
-        },
-        "home": paths.home_hint,
-        "up": bool(read_state(paths)),
-        "nodes": node_health(paths),
         "tasks": queries.task_counts(views),
         "projects": len(projects),
         "hosts": queries.list_hosts(views),
@@ -98,6 +153,22 @@ def status(
         "seq": reads.last_seq(events),
         "sessions": {"live": sum(by_status.values()), "by_status": by_status},
         "sync": sync.get(views, events, config),
+    }
+
+
+def status(
+    views: sqlite3.Connection,
+    events: sqlite3.Connection,
+    paths: InstancePaths,
+    config: Config,
+    sync: SyncCache,
+    sessions: list[dict[str, Any]] | None = None,
+    projects: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The fields of `clare status --json`, plus sync state and session counts."""
+    return {
+        **live_status(paths, config),
+        **stored_status(views, events, config, sync, sessions, projects),
     }
 
 

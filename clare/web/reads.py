@@ -15,6 +15,7 @@ from clare.errors import UsageError
 from clare.events import Event
 from clare.store import eventlog, queries
 from clare.store.queries import event_dict, iso
+from clare.web.tally import Held, OriginTally
 
 if TYPE_CHECKING:
     import sqlite3
@@ -76,37 +77,40 @@ def timeline(events: sqlite3.Connection, session_id: str) -> list[dict[str, Any]
 
 
 def sync_state(
-    views: sqlite3.Connection, events: sqlite3.Connection, config: Config
+    views: sqlite3.Connection,
+    events: sqlite3.Connection,
+    config: Config,
+    held: dict[str, Held] | None = None,
 ) -> dict[str, Any]:
-    """Every host this one knows, with how much of its history is here, and the peers."""
-    vector = eventlog.version_vector(events)
-    held = {
-        origin: (n, top, stamp)
-        for origin, n, top, stamp in events.execute(
-            "SELECT origin, COUNT(*), MAX(origin_seq), MAX(hlc) FROM events GROUP BY origin"
-        )
-    }
+    """Every host this one knows, with how much of its history is here, and the peers.
+
+    ``held`` is what the events table holds of each origin (an ``OriginTally``
+    kept up to date); without it, the whole table is tallied.
+    """
+    if held is None:
+        _seq, held = OriginTally().update(events)
     hosts = []
     known = {h["machine_id"]: h for h in queries.list_hosts(views)}
+    none = Held(0, 0, 0, 0)
     for machine_id in sorted(set(known) | set(held), key=lambda m: known.get(m, {}).get("name", m)):
-        n, top, stamp = held.get(machine_id, (0, 0, 0))
+        tally = held.get(machine_id, none)
         host = known.get(machine_id, {"machine_id": machine_id, "name": "", "groups": []})
         hosts.append(
             {
                 **host,
                 "name": host.get("name") or machine_id[:8],
                 "self": machine_id == config.machine_id,
-                "events": n,
-                "contiguous": vector.get(machine_id, 0),
+                "events": tally.events,
+                "contiguous": tally.contiguous,
                 # Events from above a hole: held, but the hole is still to be pulled.
-                "missing": max(0, int(top or 0) - n),
-                "last_event_at": iso(int(stamp or 0)),
+                "missing": max(0, tally.top - tally.events),
+                "last_event_at": iso(tally.newest_hlc),
             }
         )
     return {
         "machine_id": config.machine_id,
         "hosts": hosts,
-        "vector": vector,
+        "vector": {origin: held[origin].contiguous for origin in sorted(held)},
         "peers": [{"name": p.name, "endpoint": p.endpoint} for p in config.peers],
     }
 

@@ -20,6 +20,7 @@ def test_a_bug_is_explained_as_a_page_and_as_json(
 
     monkeypatch.setattr(pagedata, "overview", broken)
     monkeypatch.setattr(pagedata, "status", broken)
+    monkeypatch.setattr(pagedata, "stored_status", broken)
     page = web.client.get("/")
     assert page.status_code == 500
     assert "ZeroDivisionError" in page.text

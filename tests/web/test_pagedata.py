@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+import time
+from typing import TYPE_CHECKING, Any
 
 from clare.web import pagedata
 
 if TYPE_CHECKING:
+    import pytest
+
     from tests.web.conftest import Web
 
 
@@ -59,3 +63,67 @@ def test_the_sync_summary_is_computed_once_per_new_event(web: Web) -> None:
     web.writer.observe("s-new")
     fresh = web.ctx.read_sync(lambda v, e: cache.get(v, e, web.config))
     assert fresh is not first
+
+
+def test_the_status_is_read_once_per_state_of_the_databases(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[int] = []
+    real = pagedata.stored_status
+
+    def counted(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pagedata, "stored_status", counted)
+    cache = pagedata.StatusCache(pagedata.SyncCache())
+
+    def status() -> dict[str, Any]:
+        return web.ctx.read_sync(lambda v, e: cache.get(v, e, web.paths, web.config))
+
+    first = status()
+    assert status()["tasks"] is first["tasks"]
+    assert len(made) == 1
+    # What is not in the databases is read every time.
+    monkeypatch.setattr(pagedata, "node_health", lambda paths: {"writer": {"running": True}})
+    assert status()["nodes"] == {"writer": {"running": True}}
+    assert len(made) == 1
+    web.writer.call_sync("project.add", {"name": "p"})
+    web.writer.call_sync("task.add", {"project": "p", "title": "t"})
+    moved = status()
+    assert len(made) == 2
+    assert moved["tasks"]["todo"] == first["tasks"].get("todo", 0) + 1
+    assert moved["seq"] > first["seq"]
+    fresh = web.ctx.read_sync(
+        lambda v, e: pagedata.status(v, e, web.paths, web.config, pagedata.SyncCache())
+    )
+    assert {**moved, "nodes": None} == {**fresh, "nodes": None}
+
+
+def test_concurrent_status_reads_make_the_document_once(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[int] = []
+    real = pagedata.stored_status
+    inside = threading.Barrier(2, timeout=5)
+
+    def slow(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        made.append(1)
+        time.sleep(0.1)  # long enough for the other reader to arrive and wait
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pagedata, "stored_status", slow)
+    cache = pagedata.StatusCache(pagedata.SyncCache())
+    results: list[dict[str, Any]] = []
+
+    def reader() -> None:
+        inside.wait()
+        results.append(web.ctx.read_sync(lambda v, e: cache.get(v, e, web.paths, web.config)))
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1
+    assert results[0]["tasks"] is results[1]["tasks"]
