@@ -7,6 +7,7 @@ stderr and the command exits 1. A traceback means a bug.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from typing import NoReturn
@@ -21,14 +22,22 @@ def main() -> None:
     from clare.errors import ClareError
 
     try:
-        from clare.cli.app import app
+        from clare.cli.root import for_argv
 
-        app()
+        for_argv(sys.argv[1:])()
     except ClareError as exc:
         print(f"clare: {exc}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    finally:
+        # The interpreter's last garbage collection walks every object Typer, click
+        # and the command made: 15 ms of a 80 ms `clare task add`, to free memory
+        # the exit frees anyway. Frozen objects are left out of it. Everything else
+        # of a normal exit still happens (exit handlers, threads joined, stdio
+        # flushed, modules torn down); only the finalizers of objects kept alive by
+        # reference cycles alone do not run, which Python never promises at exit.
+        gc.freeze()
 
 
 def exit_now(code: int) -> NoReturn:
