@@ -3,7 +3,9 @@
 The gossip node hands over batches of remote events with the ``ingest`` op.
 Each is checked (shape, body, clock, that it does not claim to be ours),
 stored once (uuid and ``(origin, origin_seq)`` dedup), and folded into the
-writer's cache, inside the writer's transaction like any command.
+writer's cache, inside the writer's transaction like any command. The reply
+names what was stored now as runs of request positions and seqs, so the
+answer kept for a resend stays a few bytes however large the batch.
 """
 
 from __future__ import annotations
@@ -44,40 +46,31 @@ class RemoteIngest:
         raw = args.get("events")
         if not isinstance(raw, list) or len(raw) > MAX_INGEST_EVENTS:
             raise UsageError(f"ingest takes a list of at most {MAX_INGEST_EVENTS} events")
-        stored = duplicates = 0
+        checked = [self._check(item) for item in raw]
+        # A clock that accepts the newest stamp of a batch accepts them all, so a
+        # batch pays one clock check; only one with a stamp too far ahead is
+        # looked at event by event, to refuse just those.
+        stamps = [c[0].hlc for c in checked if isinstance(c, tuple)]
+        per_event = bool(stamps) and self._ahead(max(stamps)) is not None
         rejected: list[dict[str, str]] = []
-        # (id, local seq) of each event stored now: the gossip node relays exactly these.
-        new_seqs: list[list[Any]] = []
-        accepted: list[tuple[Event, DomainEvent | None]] = []
-        for item in raw:
-            try:
-                event, data = _remote_event(item)
-                refusal = self._refuse(event)
-            except ProtocolError as exc:
-                rejected.append(
-                    {
-                        "id": str(item[0]) if isinstance(item, list) and item else "",
-                        "reason": str(exc),
-                        "code": "malformed",
-                    }
-                )
+        # (position in the request, event, its decoded domain event) of each to store.
+        accepted: list[tuple[int, Event, DomainEvent | None]] = []
+        for index, outcome in enumerate(checked):
+            if isinstance(outcome, dict):
+                rejected.append(outcome)
                 continue
-            if refusal is not None:
-                code, reason = refusal
-                rejected.append({"id": event.id, "reason": reason, "code": code})
+            event, domain_event = outcome
+            ahead = self._ahead(event.hlc) if per_event else None
+            if ahead is not None:
+                rejected.append({"id": event.id, "reason": ahead, "code": ClockAheadError.code})
                 continue
-            # Decoded once, for both the entity column and the writer's cache. An
-            # unknown kind (from a newer peer) or an unfoldable body is stored all
-            # the same, just not folded.
-            try:
-                domain_event: DomainEvent | None = decode_domain(event.kind, data)
-            except ClareError:
-                domain_event = None
-            accepted.append((event, domain_event))
+            accepted.append((index, event, domain_event))
         outcomes = self.log.append_remote_many(
-            [(event, d.entity if d is not None else "") for event, d in accepted]
+            [(event, d.entity if d is not None else "") for _, event, d in accepted]
         )
-        for (event, domain_event), new in zip(accepted, outcomes, strict=True):
+        stored = duplicates = 0
+        runs = _Runs()
+        for (index, event, domain_event), new in zip(accepted, outcomes, strict=True):
             if new is None:
                 has_id, has_slot = self.log.holds(event.id, event.origin, event.origin_seq)
                 if has_id and has_slot:
@@ -94,27 +87,71 @@ class RemoteIngest:
             if domain_event is not None:
                 self.cache.applied(domain_event.entity, domain_event, meta_of(new))
             committed.append(new)
-            new_seqs.append([new.id, new.seq])
+            runs.add(index, new.seq)
             stored += 1
         if stored:
             # Our clock moves past the newest stamp received (each was checked above).
-            self.clock.receive(max(e.hlc for e, _ in accepted))
+            self.clock.receive(max(e.hlc for _, e, _ in accepted))
         if rejected:
             self.rejected += len(rejected)
             log.warning("remote events rejected", count=len(rejected), first=rejected[0])
-        return {"stored": stored, "duplicates": duplicates, "rejected": rejected, "new": new_seqs}
+        return {
+            "stored": stored,
+            "duplicates": duplicates,
+            "rejected": rejected,
+            "new_runs": runs.runs,
+        }
 
-    def _refuse(self, event: Event) -> tuple[str, str] | None:
-        """(code, reason) if the event must not be stored: ``clock_ahead`` is for now only."""
+    def _check(self, item: object) -> tuple[Event, DomainEvent | None] | dict[str, str]:
+        """The event and its domain event, or the rejection of a malformed or forged one."""
+        try:
+            event, data = _remote_event(item)
+        except ProtocolError as exc:
+            item_id = str(item[0]) if isinstance(item, list) and item else ""
+            return {"id": item_id, "reason": str(exc), "code": "malformed"}
         if event.origin == self.log.machine_id:
             has_id, _ = self.log.holds(event.id, event.origin, event.origin_seq)
             if not has_id:
-                return "conflict", "claims to come from this host, which never made it"
+                return {
+                    "id": event.id,
+                    "reason": "claims to come from this host, which never made it",
+                    "code": "conflict",
+                }
+        # Decoded once, for both the entity column and the writer's cache. An
+        # unknown kind (from a newer peer) or an unfoldable body is stored all
+        # the same, just not folded.
         try:
-            self.clock.check(event.hlc)
+            return event, decode_domain(event.kind, data)
+        except ClareError:
+            return event, None
+
+    def _ahead(self, stamp: int) -> str | None:
+        """Why ``stamp`` is refused for now (too far in our future), or None."""
+        try:
+            self.clock.check(stamp)
         except ClockAheadError as exc:
-            return exc.code, str(exc)
+            return str(exc)
         return None
+
+
+class _Runs:
+    """Which events of a request were stored, and at which seqs, in a few numbers.
+
+    A batch stored whole takes consecutive seqs, so ``[[first index, first seq,
+    count], ...]`` is one triple for a whole batch of thousands: the reply, which
+    is kept for idempotency and read by the gossip node, stays a few bytes.
+    """
+
+    def __init__(self) -> None:
+        self.runs: list[list[int]] = []
+
+    def add(self, index: int, seq: int) -> None:
+        if self.runs:
+            last = self.runs[-1]
+            if last[0] + last[2] == index and last[1] + last[2] == seq:
+                last[2] += 1
+                return
+        self.runs.append([index, seq, 1])
 
 
 def _remote_event(item: object) -> tuple[Event, dict[str, Any]]:

@@ -97,20 +97,17 @@ class SqliteLog:
 
     def result_of(self, events: Sequence[Event], reply: dict[str, Any]) -> IngestResult:
         """Read the writer's ``ingest`` reply for ``events`` as an IngestResult."""
-        new_seqs = _new_seqs(reply)
-        new: list[Event] = []
+        new = _stored(events, reply)
         refused: dict[str, str] = {}
         for item in reply.get("rejected", []):
             if isinstance(item, dict) and isinstance(item.get("id"), str):
                 refused.setdefault(item["id"], str(item.get("code", "conflict")))
         ahead: list[Event] = []
         conflicts: list[Event] = []
-        for event in events:
-            seq = new_seqs.pop(event.id, None)
-            if seq is not None:
-                new.append(_with_seq(event, seq))
-            elif event.id in refused:
-                (ahead if refused[event.id] == "clock_ahead" else conflicts).append(event)
+        if refused:
+            for event in events:
+                if event.id in refused:
+                    (ahead if refused[event.id] == "clock_ahead" else conflicts).append(event)
         duplicates = reply.get("duplicates", 0)
         return IngestResult(
             new=tuple(new),
@@ -149,20 +146,30 @@ class SqliteLog:
         return top
 
 
-def _new_seqs(reply: dict[str, Any]) -> dict[str, int]:
-    raw = reply.get("new")
-    if not isinstance(raw, list):
-        raise ProtocolError("the writer's ingest reply lacks the list of new events")
-    out: dict[str, int] = {}
-    for item in raw:
-        if (
-            isinstance(item, list)
-            and len(item) == 2
-            and isinstance(item[0], str)
-            and isinstance(item[1], int)
+def _stored(events: Sequence[Event], reply: dict[str, Any]) -> list[Event]:
+    """The events the writer stored now, with their seqs, from the reply's ``new_runs``.
+
+    Each run ``[first index, first seq, count]`` says that ``events[index + k]``
+    was stored at ``seq + k``: a batch stored whole is one run.
+    """
+    runs = reply.get("new_runs")
+    if not isinstance(runs, list):
+        raise ProtocolError("the writer's ingest reply lacks the runs of new events")
+    new: list[Event] = []
+    for run in runs:
+        if not (
+            isinstance(run, list)
+            and len(run) == 3
+            and all(type(n) is int for n in run)
+            and run[0] >= 0
+            and run[1] > 0
+            and run[2] > 0
+            and run[0] + run[2] <= len(events)
         ):
-            out[item[0]] = item[1]
-    return out
+            raise ProtocolError(f"the writer's ingest reply has a bad run {run!r:.60}")
+        index, seq, n = run
+        new.extend(_with_seq(events[index + k], seq + k) for k in range(n))
+    return new
 
 
 def _with_seq(event: Event, seq: int) -> Event:

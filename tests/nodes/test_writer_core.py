@@ -6,8 +6,6 @@ import pytest
 
 from clare.bus import envelope, rpc
 from clare.errors import InvalidTransition, NotFound, ProtocolError, StorageError, UsageError
-from clare.events import encode_body
-from clare.nodes.writer_ingest import remote_event_wire
 from clare.store import eventlog
 from tests.helpers import Clock, call, count_events, make_core
 
@@ -154,50 +152,6 @@ def test_counters_and_clock_survive_a_restart(tmp_path: Path) -> None:
     assert second.hlc > last.hlc
 
 
-def test_ingest_stores_remote_events_once(tmp_path: Path) -> None:
-    here = make_core(tmp_path / "a.db", machine_id="00000000-0000-4000-8000-00000000000a")
-    there = make_core(tmp_path / "b.db", machine_id="00000000-0000-4000-8000-00000000000b")
-    call(there, "project.add", name="alpha")
-    call(there, "task.add", project="alpha", title="remote")
-    remote = [remote_event_wire(e) for e in eventlog.read_after(there.conn, 0, 10)]
-    result = call(here, "ingest", events=remote)
-    assert (result["stored"], result["duplicates"], result["rejected"]) == (2, 0, [])
-    again = call(here, "ingest", events=remote)
-    assert (again["stored"], again["duplicates"]) == (0, 2)
-    # The writer's own state now knows the remote project.
-    call(here, "task.add", project="alpha", title="local")
-    assert count_events(here.conn) == 3
-
-
-def test_ingest_refuses_forgeries_and_far_future_stamps(tmp_path: Path) -> None:
-    here = make_core(tmp_path / "a.db", machine_id="00000000-0000-4000-8000-00000000000a")
-    body = encode_body({"project": "x"})
-    future = (Clock().ms + 3_600_000) << 16
-    result = call(
-        here,
-        "ingest",
-        events=[
-            ["id-1", here.log.machine_id, 1, 1 << 16, "ProjectCreated", body],  # claims to be us
-            ["id-2", "other", 1, future, "ProjectCreated", body],  # an hour ahead
-            ["id-3", "other", 1, 1 << 16, "ProjectCreated", b"\xc1"],  # not msgpack
-            ["id-4", "other", -1, 1 << 16, "ProjectCreated", body],  # bad seq
-            "junk",
-        ],
-    )
-    assert result["stored"] == 0
-    assert len(result["rejected"]) == 5
-    assert "ahead" in result["rejected"][1]["reason"]
-    assert count_events(here.conn) == 0
-
-
-def test_ingest_refuses_a_different_event_in_a_taken_slot(tmp_path: Path) -> None:
-    here = make_core(tmp_path / "a.db")
-    body = encode_body({"project": "x"})
-    call(here, "ingest", events=[["id-1", "other", 1, 1 << 16, "ProjectCreated", body]])
-    result = call(here, "ingest", events=[["id-2", "other", 1, 2 << 16, "ProjectCreated", body]])
-    assert result["rejected"][0]["reason"].startswith("another event holds")
-
-
 def test_old_answers_are_pruned(core: WriterCore) -> None:
     call(core, "project.add", request_id="old", name="alpha")
     core.conn.execute("UPDATE commands SET at_ms = 0")
@@ -205,19 +159,3 @@ def test_old_answers_are_pruned(core: WriterCore) -> None:
     call(core, "project.add", request_id="new", name="beta")
     ids = {r[0] for r in core.conn.execute("SELECT id FROM commands")}
     assert ids == {"new"}
-
-
-def test_ingest_of_new_and_known_events_mixed_stores_each_once(tmp_path: Path) -> None:
-    here = make_core(tmp_path / "a.db", machine_id="00000000-0000-4000-8000-00000000000a")
-    there = make_core(tmp_path / "b.db", machine_id="00000000-0000-4000-8000-00000000000b")
-    call(there, "project.add", name="alpha")
-    for i in range(4):
-        call(there, "task.add", project="alpha", title=f"t{i}")
-    remote = [remote_event_wire(e) for e in eventlog.read_after(there.conn, 0, 10)]
-    call(here, "ingest", events=remote[:2])
-    result = call(here, "ingest", events=remote)  # two known, three new, in one batch
-    assert (result["stored"], result["duplicates"]) == (3, 2)
-    stored = eventlog.read_after(here.conn, 0, 10)
-    assert [e.id for e in stored] == [r[0] for r in remote]
-    assert [e.seq for e in stored] == [1, 2, 3, 4, 5]
-    assert [seq for _, seq in result["new"]] == [3, 4, 5]

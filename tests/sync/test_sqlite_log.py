@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from clare.bus import rpc
-from clare.errors import ClareError, StorageError
+from clare.errors import ClareError, ProtocolError, StorageError
 from clare.events import Event
 from clare.hlc import HybridClock, pack
 from clare.nodes.writer_core import WriterCore
@@ -189,3 +189,26 @@ def test_a_reply_without_the_new_list_is_a_protocol_error(tmp_path: Path) -> Non
     log = SqliteLog(open_events_reader(tmp_path / "e.db"))
     with pytest.raises(ClareError, match="new events"):
         log.result_of([remote("b", 1, 1)], {"stored": 1, "duplicates": 0, "rejected": []})
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [[[1, 5, 1]], [[0, 5, 2]], [[-1, 5, 1]], [[0, 0, 1]], [[0, 5, 0]], [[0, 5]], [["0", 5, 1]]],
+)
+def test_a_reply_with_a_run_outside_the_batch_is_a_protocol_error(
+    tmp_path: Path, runs: list[list[object]]
+) -> None:
+    open_events_db(tmp_path / "e.db").close()
+    log = SqliteLog(open_events_reader(tmp_path / "e.db"))
+    reply = {"stored": 1, "duplicates": 0, "rejected": [], "new_runs": runs}
+    with pytest.raises(ProtocolError, match="bad run"):
+        log.result_of([remote("b", 1, 1)], reply)
+
+
+def test_runs_give_each_new_event_its_seq(tmp_path: Path) -> None:
+    open_events_db(tmp_path / "e.db").close()
+    log = SqliteLog(open_events_reader(tmp_path / "e.db"))
+    events = [remote("b", s, s) for s in range(1, 6)]
+    reply = {"stored": 3, "duplicates": 2, "rejected": [], "new_runs": [[0, 7, 2], [4, 9, 1]]}
+    result = log.result_of(events, reply)
+    assert [(e.origin_seq, e.seq) for e in result.new] == [(1, 7), (2, 8), (5, 9)]
