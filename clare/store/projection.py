@@ -108,31 +108,84 @@ class Projection:
         Events at or below the position are ignored (already applied).
         """
         rows = [(e.seq, e.id, e.origin, e.hlc, e.kind, e.body) for e in events]
+        pending = _Pending(self.position)
         changed: dict[str, set[str]] = {}
-        self._apply_batch(rows, changed)
-        return changed
-
-    def _apply_batch(self, rows: list[Row], changed: dict[str, set[str]] | None) -> None:
         try:
             with transaction(self.views):
-                position = self._apply_in_txn(rows, changed)
+                self._fold(rows, pending)
+                for entity in pending.states:
+                    changed.setdefault(_GROUPS.get(entity[:2], "other"), set()).add(entity)
+                self._write(pending)
         except BaseException:
             # The rows were rolled back: forget states that were never written.
             self._cache.clear()
             raise
-        self.position = position
+        self.position = pending.position
+        return changed
 
-    def _apply_in_txn(self, rows: list[Row], changed: dict[str, set[str]] | None) -> int:
-        """Fold ``rows`` into the views inside the caller's transaction; the new position.
+    def catch_up(self, batch: int = 5000, per_transaction: int = 50_000) -> int:
+        """Apply every stored event past the position; returns how many.
 
-        Each entity's row is written once per batch, however many of its events
-        the batch holds: ``dirty`` keeps the batch's own copy of every state it
-        changed, which also comes before the cache (a state may have left the
-        cache mid-batch while not yet in the views DB).
+        Events are read ``batch`` at a time and committed ``per_transaction`` at
+        a time: a start-up on a large history is a rebuild in all but name, and
+        fewer, larger transactions write each busy entity's row fewer times.
         """
-        position = self.position
-        dirty: dict[str, Any] = {}
-        counts: dict[str, int] = {}
+        total = 0
+        batches = rows_after(self.events, self.position, batch)
+        while True:
+            pending = _Pending(self.position)
+            try:
+                with transaction(self.views):
+                    for rows in batches:
+                        self._fold(rows, pending)
+                        self._write_if_full(pending)
+                        if pending.events >= per_transaction:
+                            break
+                    self._write(pending)
+            except BaseException:
+                self._cache.clear()
+                raise
+            self.position = pending.position
+            total += pending.events
+            if pending.events < per_transaction:
+                return total
+
+    def rebuild(self, batch: int = 10_000, upto: int | None = None) -> int:
+        """Throw the views away and fold every event again, in one transaction.
+
+        Readers keep seeing the old views until the new ones commit.
+        """
+        self._cache.clear()
+        pending = _Pending(0)
+        try:
+            with transaction(self.views):
+                views.clear(self.views)
+                for rows in rows_after(self.events, 0, batch):
+                    if upto is not None and rows[-1][0] > upto:
+                        rows = [r for r in rows if r[0] <= upto]
+                    self._fold(rows, pending)
+                    self._write_if_full(pending)
+                    if upto is not None and pending.position >= upto:
+                        break
+                self._write(pending)
+        except BaseException:
+            self._cache.clear()
+            self.position = views.position(self.views)
+            raise
+        self.position = pending.position
+        return pending.events
+
+    def _fold(self, rows: list[Row], pending: _Pending) -> None:
+        """Fold ``rows`` into ``pending`` (inside the caller's transaction).
+
+        An entity's row is written once however many of its events a transaction
+        holds: ``pending.states`` keeps every state changed since the last write,
+        and comes before the cache (a state may have left the cache while not
+        yet in the views DB).
+        """
+        position = pending.position
+        states = pending.states
+        counts = pending.counts
         for seq, event_id, origin, hlc, kind, body in rows:
             if seq <= position:
                 continue
@@ -151,7 +204,7 @@ class Projection:
             if fold is None:
                 counts[SKIPPED] = counts.get(SKIPPED, 0) + 1
                 continue
-            state = dirty.get(entity, _ABSENT)
+            state = states.get(entity, _ABSENT)
             if state is _ABSENT:
                 state = self._state(entity)
             if state is None or (hlc, origin) < state.last_key:
@@ -162,47 +215,35 @@ class Projection:
                 state = refold(entity, eventlog.entity_events(self.events, entity, seq))
             else:
                 state = fold(state, domain_event, EventMeta(event_id, hlc, origin, seq))
-            dirty[entity] = state
-        views.save_states(self.views, dirty.values())
-        if counts:
-            views.bump_counts(self.views, counts)
-        views.set_position(self.views, position)
-        self._remember(dirty)
-        if changed is not None:
-            for entity in dirty:
-                changed.setdefault(_GROUPS.get(entity[:2], "other"), set()).add(entity)
-        return position
+            states[entity] = state
+        pending.events += position - pending.position
+        pending.position = position
 
-    def catch_up(self, batch: int = 5000) -> int:
-        """Apply every stored event past the position, ``batch`` per transaction;
-        returns how many."""
-        total = 0
-        for rows in rows_after(self.events, self.position, batch):
-            self._apply_batch(rows, None)
-            total += len(rows)
-        return total
+    def _write_if_full(self, pending: _Pending) -> None:
+        # Between batches of a long transaction: states not written yet are held
+        # beside the cache, so they are written out once there are as many.
+        if len(pending.states) >= self._cache_max:
+            self._write_states(pending)
 
-    def rebuild(self, batch: int = 10_000, upto: int | None = None) -> int:
-        """Throw the views away and fold every event again, in one transaction.
+    def _write_states(self, pending: _Pending) -> None:
+        views.save_states(self.views, pending.states.values())
+        self._remember(pending.states)
+        pending.states = {}
 
-        Readers keep seeing the old views until the new ones commit.
-        """
-        self._cache.clear()
-        applied = 0
-        try:
-            with transaction(self.views):
-                views.clear(self.views)
-                self.position = 0
-                for rows in rows_after(self.events, 0, batch):
-                    if upto is not None and rows[-1][0] > upto:
-                        rows = [r for r in rows if r[0] <= upto]
-                    if rows:
-                        self.position = self._apply_in_txn(rows, None)
-                        applied += len(rows)
-                    if upto is not None and self.position >= upto:
-                        break
-        except BaseException:
-            self._cache.clear()
-            self.position = views.position(self.views)
-            raise
-        return applied
+    def _write(self, pending: _Pending) -> None:
+        """Write everything pending and the position, inside the caller's transaction."""
+        self._write_states(pending)
+        if pending.counts:
+            views.bump_counts(self.views, pending.counts)
+            pending.counts = {}
+        views.set_position(self.views, pending.position)
+
+
+class _Pending:
+    """What a transaction has folded and not yet written."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position  # the last seq folded
+        self.events = 0  # events folded (those at or below the start position are not)
+        self.states: dict[str, Any] = {}  # entity -> its state, changed since the last write
+        self.counts: dict[str, int] = {}  # events per kind, and skipped ones
