@@ -184,3 +184,26 @@ def test_a_rebuild_up_to_a_position_stops_inside_a_batch(tmp_path: Path) -> None
     assert views.position(rebuilt) == 5
     assert compare(live, rebuilt)[0] == []
     assert rebuilt.execute("SELECT notes FROM tasks").fetchone()[0] == 3
+
+
+def test_long_transactions_write_states_out_when_the_cache_is_full(tmp_path: Path) -> None:
+    """Catch-up and rebuild fold many batches per transaction and hold changed states
+    until written; with a tiny cache they are written (and reloaded) over and over."""
+    core = make_core(tmp_path / "e.db")
+    call(core, "project.add", name="alpha")
+    tasks = [call(core, "task.add", project="alpha", title=f"t{i}")["task"] for i in range(5)]
+    for i in range(30):
+        call(core, "task.note", task=tasks[i % 5], text=f"n{i}")
+        if i % 7 == 0:
+            call(core, "task.state", task=tasks[i % 5], state="in_progress", force=True)
+    reference = _rebuilt(core, tmp_path / "r.db")
+    small = views.open_views_db(tmp_path / "small.db")
+    assert Projection(small, core.conn, cache_entries=2).rebuild(batch=3) > 0
+    assert compare(reference, small)[0] == []
+    caught = views.open_views_db(tmp_path / "c.db")
+    projection = Projection(caught, core.conn, cache_entries=2)
+    assert projection.catch_up(batch=4, per_transaction=9) == views.position(reference)
+    assert views.position(caught) == projection.position
+    assert compare(reference, caught)[0] == []
+    notes = dict(caught.execute("SELECT id, notes FROM tasks"))
+    assert notes == dict.fromkeys(tasks, 6)
