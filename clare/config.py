@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import tomllib
 import uuid
 from dataclasses import dataclass, replace
@@ -90,6 +89,14 @@ def _text(value: object, what: str) -> str:
     return value
 
 
+def _hostname() -> str:
+    # Imported here alone: every command loads the config, and one naming its host
+    # (as every config `clare init` writes does) needs no hostname.
+    import socket
+
+    return socket.gethostname()
+
+
 def parse(text: str, source: str = "clare.toml") -> Config:
     try:
         raw = tomllib.loads(text)
@@ -122,7 +129,7 @@ def parse(text: str, source: str = "clare.toml") -> Config:
         raise ConfigError(f"{source}: max_clock_offset_ms must be a non-negative integer")
     return Config(
         machine_id=machine_id,
-        name=_text(raw.get("name", socket.gethostname()), "name"),
+        name=_text(raw["name"] if "name" in raw else _hostname(), "name"),
         groups=tuple(groups),
         web_port=_port(web.get("port", DEFAULT_WEB_PORT), "web.port"),
         web_host=_text(web.get("host", "127.0.0.1"), "web.host"),
@@ -173,7 +180,7 @@ def init(
     """
     created = not paths.config_file.exists()
     if created:
-        config = Config(machine_id=str(uuid.uuid4()), name=name or socket.gethostname())
+        config = Config(machine_id=str(uuid.uuid4()), name=name or _hostname())
     else:
         config = load(paths)
     changes: dict[str, Any] = {}

@@ -10,7 +10,10 @@ from clare.cli.instance import Instance
 from clare.cli.output import emit_json, safe, short_time, table
 from clare.errors import UsageError
 from clare.states import STATES
-from clare.store import queries
+
+# clare.store.queries (and with it the event log and the HLC) is imported by the
+# functions that read the views, not here: `task add`, run for every new task,
+# reads nothing unless it names dependencies.
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 NoteOpt = Annotated[str, typer.Option("--note", help="Add a progress note with the change.")]
@@ -26,10 +29,14 @@ def register(app: typer.Typer) -> None:
 
 
 def resolve(inst: Instance, prefix: str) -> str:
+    from clare.store import queries
+
     return queries.resolve_task(inst.views(), prefix)
 
 
 def _resolve_all(inst: Instance, prefixes: list[str]) -> list[str]:
+    from clare.store import queries
+
     views = inst.views()
     return [queries.resolve_task(views, p) for p in prefixes]
 
@@ -82,6 +89,8 @@ def list_(
     """List tasks, most urgent first."""
     if state is not None and state not in (*STATES, "ready"):
         raise UsageError(f"unknown state {state!r}; states are {', '.join(STATES)}, ready")
+    from clare.store import queries
+
     inst: Instance = ctx.obj
     tasks = queries.list_tasks(inst.views(), project=project, state=state)
     if json_out:
@@ -107,6 +116,8 @@ def list_(
 @task_app.command("show")
 def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
     """Show a task with its history of events and any conflicts."""
+    from clare.store import queries
+
     inst: Instance = ctx.obj
     views = inst.views()
     task = queries.get_task(views, inst.events(), queries.resolve_task(views, task_id))
@@ -243,6 +254,7 @@ def note(
         full, author = resolve(inst, words[0]), inst.author
     elif len(words) == 1:
         from clare.cli.cmd_agent import current_session
+        from clare.store import queries
 
         session_id, _ = current_session(inst, session)
         current = queries.session_tasks(inst.views()).get(session_id)
@@ -273,6 +285,8 @@ def assign(
     if len(given) != 1:
         raise UsageError("name exactly one of: a SESSION, --host NAME or --group NAME")
     kind, name = given[0]
+    from clare.store import queries
+
     inst: Instance = ctx.obj
     views = inst.views()
     full = queries.resolve_task(views, task_id)

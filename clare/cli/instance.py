@@ -4,15 +4,16 @@ Writes go through the writer (one client path for every command). Reads come
 from the views DB on a read-only connection; when the stack runs, a read first
 waits until the views have caught up with everything the writer has
 acknowledged, so a script that adds a task and then lists tasks sees it.
+SQLite is imported by the reads alone: a command that only writes (``clare
+task add``) starts without it.
 """
 
 from __future__ import annotations
 
 import getpass
-import sqlite3
 import time
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clare import config as config_mod
 from clare import paths as paths_mod
@@ -20,7 +21,9 @@ from clare.bus import rpc
 from clare.bus.client import CommandClient
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.errors import ServiceUnavailable, StorageError
-from clare.store.sqlite import open_reader
+
+if TYPE_CHECKING:
+    import sqlite3
 
 FRESHNESS_TIMEOUT_S = 3.0
 
@@ -81,6 +84,8 @@ class Instance:
             return None
 
     def views(self, *, fresh: bool = True) -> sqlite3.Connection:
+        from clare.store.sqlite import open_reader
+
         self.config  # noqa: B018
         if not self.paths.views_db.exists():
             raise StorageError(
@@ -102,6 +107,8 @@ class Instance:
         return conn
 
     def events(self) -> sqlite3.Connection:
+        from clare.store.sqlite import open_reader
+
         self.config  # noqa: B018
         return open_reader(self.paths.events_db)
 
@@ -114,6 +121,8 @@ def _position(conn: sqlite3.Connection) -> int:
     # The views' position, read here without importing the views module (and
     # with it the whole domain): this runs before every read command.
     # -1: no views schema yet (the projector creates it just after it starts).
+    import sqlite3
+
     try:
         row = conn.execute("SELECT seq FROM position WHERE id = 1").fetchone()
     except sqlite3.OperationalError:

@@ -150,3 +150,29 @@ def test_the_clare_process_exits_as_with_the_whole_app(tmp_path: Path) -> None:
         lazy, whole = ((d.returncode, d.stdout, d.stderr) for d in done)
         assert lazy == whole, argv
         assert lazy[0] in (0, 1, 2)
+
+
+_IMPORTS = """
+import sys
+import typer.main
+from clare.cli import root
+typer.main.get_command(root.for_argv(sys.argv[1:]))
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def _imported(*argv: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS, *argv], capture_output=True, check=True, timeout=30
+    )
+    return set(done.stdout.decode().split())
+
+
+def test_task_add_starts_without_the_store_the_domain_or_other_commands() -> None:
+    # What `clare task add` pays for at every start: a regression here costs each
+    # task created by a script or an agent.
+    loaded = _imported("task", "add", "x", "-p", "y")
+    heavy = {"sqlite3", "trio", "clare.store.queries", "clare.domain", "clare.sessions"}
+    assert not loaded & heavy
+    assert not {m for m in loaded if m.startswith("clare.cli.cmd_")} - {"clare.cli.cmd_tasks"}
+    assert "clare.cli.cmd_agent" in _imported("--help")
