@@ -26,6 +26,14 @@ def test_check_batch_accepts_only_what_was_asked_once() -> None:
     assert check_batch(Batch(1, (ev("a", 1), ev("a", 1)), False), pending)
 
 
+def test_check_batch_looks_at_every_range_of_an_origin() -> None:
+    pending = Pending((Range("a", 1, 2), Range("b", 5, 5), Range("a", 7, 8)), 10, 0)
+    fits = (ev("a", 1), ev("a", 2), ev("b", 5), ev("a", 7), ev("a", 8))
+    assert check_batch(Batch(1, fits, False), pending) is None
+    for outside in (ev("a", 3), ev("a", 6), ev("a", 9), ev("b", 4), ev("b", 6), ev("c", 1)):
+        assert check_batch(Batch(1, (*fits[:2], outside), False), pending)
+
+
 def test_split_bounds_count_and_bytes_and_never_leaves_an_event_out() -> None:
     small = [ev("a", s) for s in range(1, 6)]
     assert [len(p) for p in split(small, 2, 10_000)] == [2, 2, 1]

@@ -11,6 +11,9 @@ from clare.errors import FrameTooLarge, ProtocolError
 from clare.events import Event
 from clare.sync.messages import (
     MAX_EVENTS,
+    MAX_HLC,
+    MAX_NAME_CHARS,
+    MAX_SEQ,
     PROTOCOL_VERSION,
     Advert,
     Batch,
@@ -22,6 +25,7 @@ from clare.sync.messages import (
     Request,
     decode,
     encode,
+    event_from_wire,
     from_wire,
     to_wire,
 )
@@ -180,3 +184,45 @@ def test_arbitrary_fields_never_crash_validation(kind: str, fields: dict[str, ob
     except ProtocolError:
         return
     assert decode(encode(message)) == message
+
+
+_EDGES: list[object] = [
+    "",
+    "x",
+    "x" * MAX_NAME_CHARS,
+    "x" * (MAX_NAME_CHARS + 1),
+    b"",
+    b"\x80",
+    0,
+    1,
+    -1,
+    True,
+    MAX_SEQ,
+    MAX_SEQ + 1,
+    MAX_HLC,
+    MAX_HLC + 1,
+    1.5,
+    None,
+]
+
+
+_VALID: list[object] = ["id-1", "host-a", 7, 123 << 16, "TaskCreated", b"\x80"]
+
+
+@pytest.mark.parametrize("position", range(len(_VALID)))
+@pytest.mark.parametrize("edge", _EDGES)
+def test_the_fast_event_check_agrees_with_the_field_by_field_one(
+    position: int, edge: object
+) -> None:
+    # One field at its edge, the others valid. A list takes the fast path; the
+    # same fields as a tuple take the slow one.
+    items = [*_VALID[:position], edge, *_VALID[position + 1 :]]
+
+    def outcome(value: object) -> Event | str:
+        try:
+            return event_from_wire(value)
+        except ProtocolError:
+            return "refused"
+
+    assert outcome(items) == outcome(tuple(items))
+    assert outcome(items[:-1]) == outcome(tuple(items[:-1])) == "refused"
