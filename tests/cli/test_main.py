@@ -91,3 +91,36 @@ def test_exit_now_keeps_buffered_output_and_the_status() -> None:
     assert done.returncode == 3
     assert done.stdout == b"x" * 100_000 + b"end"
     assert done.stderr == b"err"
+
+
+_GC_SCRIPT = """
+import gc
+import sys
+import typer
+from clare.cli import main, root
+
+def for_argv(argv):
+    print("building with the collector", "on" if gc.isenabled() else "off")
+    app = typer.Typer()
+
+    @app.command()
+    def run() -> None:
+        print("running with the collector", "on" if gc.isenabled() else "off")
+
+    return app
+
+root.for_argv = for_argv
+sys.argv = ["clare"]
+main.main()
+"""
+
+
+def test_the_collector_is_off_while_starting_and_on_while_the_command_runs() -> None:
+    # Commands such as `clare up` run for days: they must not run without it.
+    done = subprocess.run(
+        [sys.executable, "-c", _GC_SCRIPT], capture_output=True, check=True, timeout=30
+    )
+    assert done.stdout.decode().splitlines() == [
+        "building with the collector off",
+        "running with the collector on",
+    ]
