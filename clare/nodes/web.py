@@ -20,13 +20,13 @@ from hypercorn.trio import serve
 from clare.bus import envelope
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import SUB_HWM, Endpoints
-from clare.bus.zsock import open_socket
+from clare.bus.zsock import TrioSocket, open_socket
 from clare.errors import ProtocolError
 from clare.logs import get
 from clare.web.app import create_app
 from clare.web.context import WebContext
 from clare.web.guard import policy_for
-from clare.web.hub import Hub, ViewNotice
+from clare.web.hub import Hub, ViewNotice, merge_notices
 from clare.web.links import GossipLinks
 
 if TYPE_CHECKING:
@@ -37,6 +37,12 @@ log = get("clare.web")
 
 #: Bounds how long open connections may delay a stop.
 GRACEFUL_TIMEOUT_S = 0.5
+#: The least time between two batches of view notices (see ``_feed_views``).
+VIEW_COALESCE_S = 0.02
+#: Messages taken off a socket per wake-up.
+MAX_BURST = 1000
+EVENT_TOPIC = b"ev."
+VIEW_TOPIC = b"view"
 
 
 async def serve_web(
@@ -92,35 +98,76 @@ async def _serve_http(
 async def _feed_events(
     endpoints: Endpoints, hub: Hub, *, task_status: trio.TaskStatus[None]
 ) -> None:
+    """The writer's events into the hub, subscribed only while some stream is open.
+
+    Without a browser the events have no reader here, and receiving them cost a
+    wake-up per commit beside a busy writer. Each burst is read whole and handed
+    over at once (a group commit publishes many). A subscription takes effect a
+    moment after it is made; what a new stream misses in that moment it reads
+    from the store (``stream.RECHECK_S``), like any gap.
+    """
     async with open_socket(
-        zmq.SUB,
-        connect=[endpoints.writer_events],
-        options={zmq.SUBSCRIBE: b"ev.", zmq.RCVHWM: SUB_HWM},
+        zmq.SUB, connect=[endpoints.writer_events], options={zmq.RCVHWM: SUB_HWM}
     ) as sub:
         task_status.started()
         while True:
-            frames = await sub.recv()
-            try:
-                hub.publish_event(envelope.decode_event(envelope.decode(frames[-1])))
-            except ProtocolError as exc:
-                log.warning("undecodable event dropped", error=str(exc))
+            await hub.events_demand.wait()
+            sub.sock.setsockopt(zmq.SUBSCRIBE, EVENT_TOPIC)
+            while hub.events_demand.count:
+                events = []
+                for frames in await _receive_burst(sub):
+                    try:
+                        events.append(envelope.decode_event(envelope.decode(frames[-1])))
+                    except ProtocolError as exc:
+                        log.warning("undecodable event dropped", error=str(exc))
+                hub.publish_events(events)
+            sub.sock.setsockopt(zmq.UNSUBSCRIBE, EVENT_TOPIC)
+            # What was already queued is of no use to the next stream (it replays).
+            while sub.recv_nowait() is not None:
+                pass
 
 
 async def _feed_views(
     endpoints: Endpoints, hub: Hub, *, task_status: trio.TaskStatus[None]
 ) -> None:
+    """The projector's notices into the hub, while wanted, one batch per ``VIEW_COALESCE_S``.
+
+    Wanted while a stream is open or an action waits for its write to show
+    (``WebContext.settle``, which also reads the views' position itself, so a
+    notice missed while the subscription takes effect costs it one poll).
+    The views move once per projector batch, hundreds of times a second under
+    load, and what waits on them gains nothing from more than a few notices a
+    second: after each batch the feed rests, and the notices that arrived
+    meanwhile go out merged. A quiet stack's single notice still goes out at once.
+    """
     async with open_socket(
-        zmq.SUB,
-        connect=[endpoints.projector_views],
-        options={zmq.SUBSCRIBE: b"view", zmq.RCVHWM: 10_000},
+        zmq.SUB, connect=[endpoints.projector_views], options={zmq.RCVHWM: 10_000}
     ) as sub:
         task_status.started()
         while True:
-            frames = await sub.recv()
-            try:
-                hub.publish_view(view_notice(envelope.decode(frames[-1])))
-            except ProtocolError as exc:
-                log.warning("undecodable view notice dropped", error=str(exc))
+            await hub.views_demand.wait()
+            sub.sock.setsockopt(zmq.SUBSCRIBE, VIEW_TOPIC)
+            while hub.views_demand.count:
+                notices = []
+                for frames in await _receive_burst(sub):
+                    try:
+                        notices.append(view_notice(envelope.decode(frames[-1])))
+                    except ProtocolError as exc:
+                        log.warning("undecodable view notice dropped", error=str(exc))
+                if notices:
+                    hub.publish_view(merge_notices(notices))
+                await trio.sleep(VIEW_COALESCE_S)
+            sub.sock.setsockopt(zmq.UNSUBSCRIBE, VIEW_TOPIC)
+            while sub.recv_nowait() is not None:
+                pass
+
+
+async def _receive_burst(sub: TrioSocket) -> list[list[bytes]]:
+    """The next message, and whatever else is already queued (up to ``MAX_BURST``)."""
+    burst = [await sub.recv()]
+    while len(burst) < MAX_BURST and (frames := sub.recv_nowait()) is not None:
+        burst.append(frames)
+    return burst
 
 
 def view_notice(data: dict[str, Any]) -> ViewNotice:

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from clare.errors import UsageError
 from clare.states import STATES
 from clare.store import queries
+from clare.store import views as views_mod
 from clare.web import forms, pagedata, reads
 from clare.web.pages import event_filters, now_ms, run_action
 
@@ -29,8 +30,12 @@ class Api:
 
     async def status(self, request: Request) -> Response:
         ctx = self.ctx
-        data = await ctx.read(lambda v, e: self.status_cache.get(v, e, ctx.paths, ctx.config))
-        data["web"] = {"streams": ctx.hub.subscribers, "view_position": ctx.hub.view_position}
+        data, position = await ctx.read(
+            lambda v, e: (self.status_cache.get(v, e, ctx.paths, ctx.config), views_mod.position(v))
+        )
+        # The views' own position: the node hears the projector's notices only while
+        # something here waits on them.
+        data["web"] = {"streams": ctx.hub.subscribers, "view_position": position}
         data["sync"] = {**data["sync"], "gossip": await ctx.gossip.links()}
         return JSONResponse(data)
 

@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 #: How long an action waits for the views to show what it wrote before answering.
 SETTLE_TIMEOUT_S = 2.0
+#: How often a waiting action reads the views' position if no notice comes.
+SETTLE_POLL_S = 0.05
 
 
 class Commands(Protocol):
@@ -83,14 +85,25 @@ class WebContext:
 
         So the page a POST redirects to already shows the change (read-your-writes).
         """
-        result = await self.commands.call(op, args)
-        target = max((int(e.get("seq", 0)) for e in result.get("events", [])), default=0)
-        if target:
-            await self.settle(target)
-        return result
+        # Wanted from before the command is sent: the node's feed of view notices
+        # is then subscribed by the time the projector announces this write.
+        self.hub.views_demand.add()
+        try:
+            result = await self.commands.call(op, args)
+            target = max((int(e.get("seq", 0)) for e in result.get("events", [])), default=0)
+            if target:
+                await self.settle(target)
+            return result
+        finally:
+            self.hub.views_demand.remove()
 
     async def settle(self, seq: int) -> None:
+        """Wait (a bounded time) until the views hold event ``seq``.
+
+        Woken by the projector's notices, and reading the position itself every
+        ``SETTLE_POLL_S`` besides: notices are a doorbell, not delivery.
+        """
         with trio.move_on_after(SETTLE_TIMEOUT_S):
             while await self.read(lambda views, _e: views_mod.position(views)) < seq:
-                with trio.move_on_after(0.05):
+                with trio.move_on_after(SETTLE_POLL_S):
                     await self.hub.wait_view_moved()

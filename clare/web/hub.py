@@ -6,6 +6,11 @@ every subscriber's own bounded memory channel with ``send_nowait``: it never
 waits on a subscriber. A subscriber whose buffer is full misses the item and
 is marked ``lagged``; its stream then reads what it missed from the events
 DB, the same way a gap on the bus is repaired (ARCHITECTURE invariant 5).
+
+The hub also tells the node's feeds whether anyone listens (``Demand``):
+with no stream open the web node has no use for the writer's events, nor,
+unless an action waits for its write to show, for the projector's notices;
+receiving them cost it a wake-up per commit beside a busy writer.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ if TYPE_CHECKING:
 
 #: Items a subscriber may have waiting before it is marked lagged.
 SUBSCRIBER_BUFFER = 256
+#: Entity ids kept per kind in a notice (a refold names them all; "all" says as much).
+MAX_CHANGED = 1000
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,24 @@ class ViewNotice:
 
     position: int
     changed: dict[str, list[str]] = field(default_factory=dict)
+
+
+def merge_notices(notices: list[ViewNotice]) -> ViewNotice:
+    """Several notices as one: the furthest position, and everything any of them changed.
+
+    A page acts on a notice by reloading what changed, so one merged notice
+    has the effect of the several it replaces.
+    """
+    if len(notices) == 1:
+        return notices[0]
+    changed: dict[str, dict[str, None]] = {}
+    for notice in notices:
+        for kind, ids in notice.changed.items():
+            changed.setdefault(kind, {}).update(dict.fromkeys(ids))
+    return ViewNotice(
+        max(n.position for n in notices),
+        {kind: list(ids)[:MAX_CHANGED] for kind, ids in changed.items()},
+    )
 
 
 class Subscription:
@@ -54,6 +79,27 @@ class Subscription:
         self._send.close()
 
 
+class Demand:
+    """How many want a feed, and a way to wait until someone does."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._wanted = trio.Event()
+
+    def add(self) -> None:
+        self.count += 1
+        self._wanted.set()
+
+    def remove(self) -> None:
+        self.count -= 1
+        if not self.count:
+            self._wanted = trio.Event()
+
+    async def wait(self) -> None:
+        """Return once someone wants the feed (at once if someone does)."""
+        await self._wanted.wait()
+
+
 class Hub:
     """What the web node knows of the bus, and who is listening."""
 
@@ -64,6 +110,10 @@ class Hub:
         self.view_position = 0
         self.closed = False
         self._view_moved = trio.Event()
+        #: Streams want the writer's events; streams and actions waiting on the views
+        #: want the projector's notices.
+        self.events_demand = Demand()
+        self.views_demand = Demand()
 
     @property
     def subscribers(self) -> int:
@@ -75,16 +125,27 @@ class Hub:
         if self.closed:
             sub.close()
         self._subs.add(sub)
+        self.events_demand.add()
+        self.views_demand.add()
         try:
             yield sub
         finally:
             self._subs.discard(sub)
             sub.close()
+            self.events_demand.remove()
+            self.views_demand.remove()
 
     def publish_event(self, event: Event) -> None:
-        self.last_seq = max(self.last_seq, event.seq)
+        self.publish_events([event])
+
+    def publish_events(self, events: list[Event]) -> None:
+        """Events as they came off the bus, in order."""
+        if not events:
+            return
+        self.last_seq = max(self.last_seq, max(e.seq for e in events))
         for sub in list(self._subs):
-            sub.offer(event)
+            for event in events:
+                sub.offer(event)
 
     def publish_view(self, notice: ViewNotice) -> None:
         self.view_position = max(self.view_position, notice.position)
@@ -95,7 +156,11 @@ class Hub:
 
     async def wait_view_moved(self) -> None:
         """Return at the next view notice (used to wait for read-your-writes)."""
-        await self._view_moved.wait()
+        self.views_demand.add()
+        try:
+            await self._view_moved.wait()
+        finally:
+            self.views_demand.remove()
 
     def close(self) -> None:
         """End every stream: their channels close, so their loops finish at once."""

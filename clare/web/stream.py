@@ -20,17 +20,22 @@ import trio
 from clare.events import Event
 from clare.logs import get
 from clare.store import queries
+from clare.store import views as views_mod
 from clare.web import reads, sse
-from clare.web.hub import ViewNotice
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
     from clare.web.context import WebContext
+    from clare.web.hub import Subscription, ViewNotice
 
 log = get("clare.web")
 
 HEARTBEAT_S = 15.0
+#: When a new stream reads the store once more (see ``_serve``).
+RECHECK_S = 0.5
+#: Items taken from the hub per wake-up: a burst becomes one write, not one each.
+MAX_BATCH = 256
 REPLAY_BATCH = 500
 #: A client further behind than this is told to reload instead of being replayed to.
 MAX_REPLAY = 20_000
@@ -67,7 +72,9 @@ class EventStream:
     async def _serve(self, send: Send, start: int | None) -> None:
         hub = self.ctx.hub
         with hub.subscribe() as sub:
-            newest = await self.ctx.read(lambda _v, events: reads.last_seq(events))
+            newest, position = await self.ctx.read(
+                lambda views, events: (reads.last_seq(events), views_mod.position(views))
+            )
             cursor = sse.Cursor(newest if start is None else min(start, newest))
             await send(
                 {
@@ -81,40 +88,70 @@ class EventStream:
                 }
             )
             names: dict[str, str] = {}
-            hello = {"after": cursor.last, "newest": newest, "view_position": hub.view_position}
+            hello = {"after": cursor.last, "newest": newest, "view_position": position}
             await self._write(send, sse.preamble() + sse.frame(hello, event="hello"))
             await self._replay(send, cursor, names)
+            recheck_at: float | None = trio.current_time() + RECHECK_S
             while True:
-                with trio.move_on_after(self.heartbeat_s) as idle:
+                wake_at = trio.current_time() + self.heartbeat_s
+                if recheck_at is not None:
+                    wake_at = min(wake_at, recheck_at)
+                items: list[Event | ViewNotice] | None = None
+                with trio.move_on_at(wake_at):
                     try:
-                        item = await sub.receive.receive()
+                        items = await _receive_all(sub.receive)
                     except (trio.EndOfChannel, trio.ClosedResourceError):
                         break  # the hub closed: the node is stopping
-                if idle.cancelled_caught:
-                    await self._write(send, sse.comment("ping"))
-                    continue
-                if sub.lagged:
-                    sub.lagged = False
+                if items is not None:
+                    # Outside the deadline: a delivery is never cut off halfway.
+                    await self._deliver(send, items, cursor, names, sub)
+                elif recheck_at is not None and trio.current_time() >= recheck_at:
+                    # The node's feed may have subscribed to the writer's events only
+                    # when this stream opened, and a subscription takes effect a moment
+                    # later: whatever was committed in that moment is read here.
+                    recheck_at = None
                     await self._replay(send, cursor, names)
-                if isinstance(item, Event):
-                    admit = cursor.admit(item.seq)
-                    if admit is sse.Admit.GAP:
-                        await self._replay(send, cursor, names)
-                    elif admit is sse.Admit.SEND:
-                        await self._send_events(send, cursor, [item], names)
-                elif isinstance(item, ViewNotice):
-                    if "hosts" in item.changed or "all" in item.changed:
-                        names.update(await self.ctx.read(lambda v, _e: queries.host_names(v)))
-                    await self._write(
-                        send,
-                        sse.frame(
-                            {"position": item.position, "changed": item.changed}, event="view"
-                        ),
-                    )
+                else:
+                    await self._write(send, sse.comment("ping"))
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
+    async def _deliver(
+        self,
+        send: Send,
+        items: list[Event | ViewNotice],
+        cursor: sse.Cursor,
+        names: dict[str, str],
+        sub: Subscription,
+    ) -> None:
+        """What the hub handed over since the last wake-up, written as one chunk."""
+        if sub.lagged:
+            sub.lagged = False
+            await self._replay(send, cursor, names)
+        chunks: list[bytes] = []
+        for item in items:
+            if isinstance(item, Event):
+                admit = cursor.admit(item.seq)
+                if admit is sse.Admit.GAP:
+                    await self._write(send, b"".join(chunks))
+                    chunks = []
+                    await self._replay(send, cursor, names)
+                elif admit is sse.Admit.SEND:
+                    chunks.append(self._frame(item, names))
+                    cursor.sent(item.seq)
+            else:
+                if "hosts" in item.changed or "all" in item.changed:
+                    names.update(await self.ctx.read(lambda v, _e: queries.host_names(v)))
+                data = {"position": item.position, "changed": item.changed}
+                chunks.append(sse.frame(data, event="view"))
+        if chunks:
+            await self._write(send, b"".join(chunks))
+
+    def _frame(self, event: Event, names: dict[str, str]) -> bytes:
+        return sse.frame(queries.event_dict(event, names), event="event", event_id=event.seq)
+
     async def _write(self, send: Send, data: bytes) -> None:
-        await send({"type": "http.response.body", "body": data, "more_body": True})
+        if data:
+            await send({"type": "http.response.body", "body": data, "more_body": True})
 
     async def _replay(self, send: Send, cursor: sse.Cursor, names: dict[str, str]) -> None:
         """Send every stored event after the cursor, in batches, read off the loop."""
@@ -148,8 +185,20 @@ class EventStream:
         for event in events:
             if cursor.admit(event.seq) is sse.Admit.STALE:
                 continue
-            data = queries.event_dict(event, names)
-            chunks.append(sse.frame(data, event="event", event_id=event.seq))
+            chunks.append(self._frame(event, names))
             cursor.sent(event.seq)
         if chunks:
             await self._write(send, b"".join(chunks))
+
+
+async def _receive_all(
+    receive: trio.MemoryReceiveChannel[Event | ViewNotice],
+) -> list[Event | ViewNotice]:
+    """The next item, and whatever else is already waiting (up to ``MAX_BATCH``)."""
+    items = [await receive.receive()]
+    while len(items) < MAX_BATCH:
+        try:
+            items.append(receive.receive_nowait())
+        except trio.WouldBlock:
+            break
+    return items

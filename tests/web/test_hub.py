@@ -6,7 +6,7 @@ import trio
 import trio.testing
 
 from clare.events import Event
-from clare.web.hub import Hub, ViewNotice
+from clare.web.hub import MAX_CHANGED, Demand, Hub, ViewNotice, merge_notices
 
 
 def _event(seq: int) -> Event:
@@ -68,3 +68,48 @@ async def test_waiting_for_the_views_to_move() -> None:
         hub.publish_view(ViewNotice(4))
         with trio.fail_after(1):
             await moved.wait()
+
+
+async def test_demand_follows_streams_and_waiters() -> None:
+    hub = Hub()
+    assert (hub.events_demand.count, hub.views_demand.count) == (0, 0)
+    async with trio.open_nursery() as nursery:
+        woke: list[str] = []
+
+        async def feed(name: str, demand: Demand) -> None:
+            await demand.wait()
+            woke.append(name)
+
+        nursery.start_soon(feed, "events", hub.events_demand)
+        nursery.start_soon(feed, "views", hub.views_demand)
+        nursery.start_soon(hub.wait_view_moved)  # an action waiting for its write to show
+        await trio.testing.wait_all_tasks_blocked()
+        assert woke == ["views"]
+        assert (hub.events_demand.count, hub.views_demand.count) == (0, 1)
+        with hub.subscribe():
+            await trio.testing.wait_all_tasks_blocked()
+            assert sorted(woke) == ["events", "views"]
+            assert (hub.events_demand.count, hub.views_demand.count) == (1, 2)
+        hub.publish_view(ViewNotice(1))
+        await trio.testing.wait_all_tasks_blocked()
+    assert (hub.events_demand.count, hub.views_demand.count) == (0, 0)
+
+
+async def test_demand_that_ended_is_waited_for_again() -> None:
+    hub = Hub()
+    with hub.subscribe():
+        pass
+    with trio.move_on_after(0.05) as waited:
+        await hub.events_demand.wait()
+    assert waited.cancelled_caught
+
+
+def test_merged_notices_keep_the_furthest_position_and_every_change() -> None:
+    one = ViewNotice(3, {"tasks": ["t-1", "t-2"]})
+    assert merge_notices([one]) is one
+    merged = merge_notices(
+        [one, ViewNotice(5, {"tasks": ["t-2", "t-3"], "hosts": ["h"]}), ViewNotice(4)]
+    )
+    assert merged == ViewNotice(5, {"tasks": ["t-1", "t-2", "t-3"], "hosts": ["h"]})
+    many = merge_notices([ViewNotice(i, {"tasks": [f"t-{i}"]}) for i in range(MAX_CHANGED + 5)])
+    assert len(many.changed["tasks"]) == MAX_CHANGED

@@ -10,16 +10,25 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import trio
+import zmq
 
+from clare.bus import envelope
+from clare.bus.endpoints import Endpoints
+from clare.bus.zsock import open_socket
 from clare.config import Config
 from clare.errors import ConfigError, ProtocolError
+from clare.events import Event
+from clare.nodes import web as web_node
 from clare.nodes.projector import serve_projector
 from clare.nodes.web import serve_web, view_notice
 from clare.nodes.writer import serve_writer
 from clare.paths import resolve
+from clare.web.hub import Hub, ViewNotice
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from clare.bus.zsock import TrioSocket
 
 MACHINE = "00000000-0000-4000-8000-0000000000cc"
 
@@ -149,3 +158,96 @@ def test_view_notices_are_checked() -> None:
         view_notice({"position": "x"})
     with pytest.raises(ProtocolError):
         view_notice({"position": 1, "changed": []})
+
+
+async def test_the_event_feed_listens_only_while_a_stream_is_open(home: Path) -> None:
+    paths = resolve(home)
+    paths.ensure_runtime_dir()
+    endpoints = Endpoints(paths)
+    hub = Hub()
+
+    async def publish(pub: TrioSocket, seq: int) -> None:
+        event = Event(seq, f"id-{seq}", MACHINE, seq, seq, "TaskNoted", b"\x80")
+        await pub.send([envelope.event_topic(event.kind), envelope.encode_event(event)])
+
+    async with (
+        open_socket(zmq.PUB, bind=endpoints.writer_events) as pub,
+        trio.open_nursery() as nursery,
+    ):
+        await nursery.start(web_node._feed_events, endpoints, hub)
+        for seq in (1, 2, 3):
+            await publish(pub, seq)
+        await trio.sleep(0.2)
+        assert hub.last_seq == 0  # no stream: the feed never subscribed
+        with hub.subscribe() as sub, trio.fail_after(5):
+            seq = 10
+            # A subscription takes effect a moment after it is made.
+            while hub.last_seq == 0:
+                await publish(pub, seq)
+                seq += 1
+                await trio.sleep(0.01)
+            assert (await sub.receive.receive()).seq >= 10
+        # The stream closed: the next burst is the feed's last before it unsubscribes.
+        await publish(pub, 100)
+        with trio.fail_after(5):
+            while hub.last_seq < 100:
+                await trio.sleep(0.01)
+        await trio.sleep(0.2)
+        await publish(pub, 101)
+        await trio.sleep(0.2)
+        assert hub.last_seq == 100
+        nursery.cancel_scope.cancel()
+
+
+async def test_view_notices_arriving_together_go_out_merged(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Long enough that the ten notices below surely arrive within one rest.
+    monkeypatch.setattr(web_node, "VIEW_COALESCE_S", 0.3)
+    paths = resolve(home)
+    paths.ensure_runtime_dir()
+    endpoints = Endpoints(paths)
+    hub = Hub()
+    seen: list[ViewNotice] = []
+    real = hub.publish_view
+
+    def record(notice: ViewNotice) -> None:
+        seen.append(notice)
+        real(notice)
+
+    hub.publish_view = record  # type: ignore[method-assign]
+
+    async def notify(pub: TrioSocket, position: int) -> None:
+        changed = {"tasks": [f"t-{position}"]}
+        frame = envelope.encode(envelope.VIEW, {"position": position, "changed": changed})
+        await pub.send([b"view", frame])
+
+    async with (
+        open_socket(zmq.PUB, bind=endpoints.projector_views) as pub,
+        trio.open_nursery() as nursery,
+    ):
+        await nursery.start(web_node._feed_views, endpoints, hub)
+        await notify(pub, 1)
+        await trio.sleep(0.2)
+        assert seen == []  # nothing waits on the views: the feed never subscribed
+        hub.views_demand.add()
+        with trio.fail_after(5):
+            position = 10
+            while not seen:
+                await notify(pub, position)
+                position += 1
+                await trio.sleep(0.05)
+        await trio.sleep(0.1)
+        before = len(seen)
+        for n in range(100, 110):
+            await notify(pub, n)
+        with trio.fail_after(5):
+            while seen[-1].position < 109:
+                await trio.sleep(0.01)
+        burst = seen[before:]
+        assert len(burst) <= 2  # ten notices, at most the first alone and the rest merged
+        assert sorted(t for n in burst for t in n.changed["tasks"]) == [
+            f"t-{n}" for n in range(100, 110)
+        ]
+        hub.views_demand.remove()
+        nursery.cancel_scope.cancel()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
+import trio.testing
 
 from clare.web import stream as stream_mod
 from clare.web.hub import Hub
@@ -231,4 +232,48 @@ async def test_a_position_past_the_newest_is_clamped(web_ctx: Web) -> None:
         await client.wait_for(lambda c: len(c.event_ids()) == 1)
         assert client.event_ids() == [more["events"][0]["seq"]]
         assert seqs[-1] + 1 == more["events"][0]["seq"]
+        client.gone.set()
+
+
+async def test_an_event_missed_while_the_feed_subscribes_is_read_again(
+    web_ctx: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream_mod, "RECHECK_S", 0.05)
+    client = Client()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(EventStream(web_ctx.ctx), _scope(), client.receive, client.send)
+        await client.wait_for(lambda c: any(m.get("event") == "hello" for m in c.messages()))
+        # Committed before the node's new subscription took effect: never on the bus,
+        # and no later event shows the gap. Only the stream's second look finds it.
+        web_ctx.writer.publish = False
+        missed = web_ctx.writer.call_sync("project.add", {"name": "m"})
+        await client.wait_for(lambda c: len(c.event_ids()) == 1, timeout_s=2)
+        assert client.event_ids() == [missed["events"][0]["seq"]]
+        client.gone.set()
+
+
+async def test_what_waits_in_the_subscription_goes_out_in_one_write(web_ctx: Web) -> None:
+    seqs = _seed(web_ctx, 1)
+    client = Client()
+    writes: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message.get("body"):
+            writes.append(message["body"])
+        await client.send(message)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(EventStream(web_ctx.ctx), _scope(after=seqs[-1]), client.receive, send)
+        await client.wait_for(lambda c: any(m.get("event") == "hello" for m in c.messages()))
+        await trio.testing.wait_all_tasks_blocked()
+        before = len(writes)
+        # Five commits while the stream task waits: the hub queues ten items for it.
+        made = [
+            web_ctx.writer.call_sync("task.add", {"project": "s", "title": f"b{i}"})
+            for i in range(5)
+        ]
+        await client.wait_for(lambda c: len(c.event_ids()) == 5)
+        assert client.event_ids() == [m["events"][0]["seq"] for m in made]
+        assert len(writes) - before == 1
+        assert sum(1 for m in client.messages() if m.get("event") == "view") == 5
         client.gone.set()
