@@ -86,6 +86,7 @@ class Projection:
         self.position = views.position(views_conn)
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self._cache_max = cache_entries
+        self._held = views.held_back(views_conn)
 
     def _state(self, entity: str) -> Any:
         state = self._cache.get(entity, _ABSENT)
@@ -117,11 +118,15 @@ class Projection:
                     changed.setdefault(_GROUPS.get(entity[:2], "other"), set()).add(entity)
                 self._write(pending)
         except BaseException:
-            # The rows were rolled back: forget states that were never written.
-            self._cache.clear()
+            self._forget()
             raise
         self.position = pending.position
         return changed
+
+    def _forget(self) -> None:
+        # The rows were rolled back: forget states that were never written.
+        self._cache.clear()
+        self._held = views.held_back(self.views)
 
     def catch_up(self, batch: int = 5000, per_transaction: int = 50_000) -> int:
         """Apply every stored event past the position; returns how many.
@@ -143,7 +148,7 @@ class Projection:
                             break
                     self._write(pending)
             except BaseException:
-                self._cache.clear()
+                self._forget()
                 raise
             self.position = pending.position
             total += pending.events
@@ -160,6 +165,7 @@ class Projection:
         try:
             with transaction(self.views):
                 views.clear(self.views)
+                self._held = set()
                 for rows in rows_after(self.events, 0, batch):
                     if upto is not None and rows[-1][0] > upto:
                         rows = [r for r in rows if r[0] <= upto]
@@ -169,7 +175,7 @@ class Projection:
                         break
                 self._write(pending)
         except BaseException:
-            self._cache.clear()
+            self._forget()
             self.position = views.position(self.views)
             raise
         self.position = pending.position
@@ -186,6 +192,7 @@ class Projection:
         position = pending.position
         states = pending.states
         counts = pending.counts
+        held = self._held
         for seq, event_id, origin, hlc, kind, body in rows:
             if seq <= position:
                 continue
@@ -207,14 +214,24 @@ class Projection:
             state = states.get(entity, _ABSENT)
             if state is _ABSENT:
                 state = self._state(entity)
-            if state is None or (hlc, origin) < state.last_key:
+            if state is None and entity not in held:
+                # The entity's first event: nothing before it to refold.
+                state = fold(None, domain_event, EventMeta(event_id, hlc, origin, seq))
+            elif state is None or (hlc, origin) < state.last_key:
                 # Out of order: an event that sorts before what the entity holds, or
-                # one for an entity with no state yet, whose earlier-arrived events
-                # were held back waiting for it. Refold from the store, with only the
-                # events up to this one: later ones are folded when their turn comes.
+                # one for an entity whose earlier-arrived events were held back
+                # waiting for it. Refold from the store, with only the events up to
+                # this one: later ones are folded when their turn comes.
                 state = refold(entity, eventlog.entity_events(self.events, entity, seq))
             else:
                 state = fold(state, domain_event, EventMeta(event_id, hlc, origin, seq))
+            if state is None:
+                if entity not in held:
+                    held.add(entity)
+                    pending.held_changed = True
+            elif entity in held:
+                held.discard(entity)
+                pending.held_changed = True
             states[entity] = state
         pending.events += position - pending.position
         pending.position = position
@@ -236,6 +253,9 @@ class Projection:
         if pending.counts:
             views.bump_counts(self.views, pending.counts)
             pending.counts = {}
+        if pending.held_changed:
+            views.set_held_back(self.views, self._held)
+            pending.held_changed = False
         views.set_position(self.views, pending.position)
 
 
@@ -247,3 +267,4 @@ class _Pending:
         self.events = 0  # events folded (those at or below the start position are not)
         self.states: dict[str, Any] = {}  # entity -> its state, changed since the last write
         self.counts: dict[str, int] = {}  # events per kind, and skipped ones
+        self.held_changed = False  # the set of held-back entities changed

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 VIEW_TABLES = (
     "projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts",
-    "messages", "deliveries",
+    "messages", "deliveries", "held_back",
 )  # fmt: skip
 
 
@@ -79,6 +79,16 @@ def clear(conn: sqlite3.Connection) -> None:
     for table in VIEW_TABLES:
         conn.execute(f"DELETE FROM {table}")
     set_position(conn, 0)
+
+
+def held_back(conn: sqlite3.Connection) -> set[str]:
+    """Entities whose events so far fold to no state (see the ``held_back`` table)."""
+    return {row[0] for row in conn.execute("SELECT entity FROM held_back")}
+
+
+def set_held_back(conn: sqlite3.Connection, entities: set[str]) -> None:
+    conn.execute("DELETE FROM held_back")
+    conn.executemany("INSERT INTO held_back VALUES (?)", [(e,) for e in sorted(entities)])
 
 
 def bump_counts(conn: sqlite3.Connection, counts: dict[str, int]) -> None:

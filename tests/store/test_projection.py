@@ -207,3 +207,24 @@ def test_long_transactions_write_states_out_when_the_cache_is_full(tmp_path: Pat
     assert compare(reference, caught)[0] == []
     notes = dict(caught.execute("SELECT id, notes FROM tasks"))
     assert notes == dict.fromkeys(tasks, 6)
+
+
+def test_an_entity_held_back_is_remembered_across_a_restart(tmp_path: Path) -> None:
+    """A note that arrives before its task's creation folds to nothing; the views record
+    the task as held back, so a restarted projector still refolds on the creation."""
+    source = make_core(tmp_path / "a.db", HOSTS[0], Clock())
+    call(source, "project.add", name="alpha")
+    task = call(source, "task.add", project="alpha", title="t")["task"]
+    call(source, "task.note", task=task, text="early")
+    project, created, noted = eventlog.read_after(source.conn, 0, 10)
+    target = make_core(tmp_path / "b.db", HOSTS[1], Clock())
+    call(target, "ingest", events=[remote_event_wire(e) for e in (project, noted)])
+    conn = views.open_views_db(tmp_path / "v.db")
+    Projection(conn, target.conn).catch_up()
+    assert views.held_back(conn) == {task}
+    assert conn.execute("SELECT COUNT(*) FROM tasks").fetchone()[0] == 0
+    call(target, "ingest", events=[remote_event_wire(created)])
+    Projection(conn, target.conn).catch_up()  # a new projector: nothing cached
+    assert views.held_back(conn) == set()
+    assert conn.execute("SELECT title, notes FROM tasks").fetchall() == [("t", 1)]
+    assert compare(conn, _rebuilt(target, tmp_path / "r.db"))[0] == []
