@@ -155,12 +155,19 @@ class Projection:
             if pending.events < per_transaction:
                 return total
 
-    def rebuild(self, batch: int = 10_000, upto: int | None = None) -> int:
+    def rebuild(
+        self, batch: int = 10_000, upto: int | None = None, states_held: int = 20_000
+    ) -> int:
         """Throw the views away and fold every event again, in one transaction.
 
-        Readers keep seeing the old views until the new ones commit.
+        Readers keep seeing the old views until the new ones commit. While it
+        runs, up to ``states_held`` states stay in memory (more than a running
+        projector keeps: a rebuild visits every entity, and each state written
+        out early is written again, and read back, later).
         """
         self._cache.clear()
+        live_max = self._cache_max
+        self._cache_max = max(live_max, states_held)
         pending = _Pending(0)
         try:
             with transaction(self.views):
@@ -178,6 +185,9 @@ class Projection:
             self._forget()
             self.position = views.position(self.views)
             raise
+        finally:
+            self._cache_max = live_max
+            self._remember({})  # back to the running projector's bound
         self.position = pending.position
         return pending.events
 

@@ -198,7 +198,7 @@ def test_long_transactions_write_states_out_when_the_cache_is_full(tmp_path: Pat
             call(core, "task.state", task=tasks[i % 5], state="in_progress", force=True)
     reference = _rebuilt(core, tmp_path / "r.db")
     small = views.open_views_db(tmp_path / "small.db")
-    assert Projection(small, core.conn, cache_entries=2).rebuild(batch=3) > 0
+    assert Projection(small, core.conn, cache_entries=2).rebuild(batch=3, states_held=2) > 0
     assert compare(reference, small)[0] == []
     caught = views.open_views_db(tmp_path / "c.db")
     projection = Projection(caught, core.conn, cache_entries=2)
