@@ -60,6 +60,8 @@ def exit_now(code: int) -> NoReturn:
     the pipe) does not change the status: the hook exits 0 whatever happens.
     """
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the descriptor closed
+            continue
         with contextlib.suppress(OSError, ValueError):  # a closed pipe, or a closed stream
             stream.flush()
     os._exit(code)

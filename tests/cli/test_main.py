@@ -77,6 +77,18 @@ def test_the_hook_exits_0_when_claude_code_closed_its_stdout(paths: InstancePath
     assert status == 0
 
 
+def test_the_hook_exits_0_when_started_without_stdout_and_stderr(paths: InstancePaths) -> None:
+    # Python then has no sys.stdout or sys.stderr at all (they are None).
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m clare hook Stop >&- 2>&-', sys.executable],
+        input=json.dumps({"session_id": "s1"}).encode(),
+        env={**os.environ, "CLARE_HOME": str(paths.home)},
+        check=False,
+        timeout=30,
+    )
+    assert done.returncode == 0
+
+
 def test_exit_now_keeps_buffered_output_and_the_status() -> None:
     script = (
         "import sys\n"
