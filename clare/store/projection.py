@@ -14,7 +14,9 @@ last commit ended: nothing applied twice, nothing skipped.
 
 from __future__ import annotations
 
+import gc
 from collections import OrderedDict
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from clare.domain.fold import FOLDS, decode_body, refold
@@ -72,6 +74,24 @@ def rows_after(conn: sqlite3.Connection, after_seq: int, batch: int) -> Iterator
             return
         yield rows
         after_seq = rows[-1][0]
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a long fold.
+
+    A rebuild allocates millions of short-lived containers (rows, bodies,
+    events) while holding thousands of long-lived states; the collector runs
+    on allocation counts and scans those states again and again, finding
+    nothing: folding makes no reference cycles. Measured: 6-13% of a rebuild.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Projection:
@@ -135,6 +155,10 @@ class Projection:
         a time: a start-up on a large history is a rebuild in all but name, and
         fewer, larger transactions write each busy entity's row fewer times.
         """
+        with _cycle_collector_paused():
+            return self._catch_up(batch, per_transaction)
+
+    def _catch_up(self, batch: int, per_transaction: int) -> int:
         total = 0
         batches = rows_after(self.events, self.position, batch)
         while True:
@@ -170,7 +194,7 @@ class Projection:
         self._cache_max = max(live_max, states_held)
         pending = _Pending(0)
         try:
-            with transaction(self.views):
+            with _cycle_collector_paused(), transaction(self.views):
                 views.clear(self.views)
                 self._held = set()
                 for rows in rows_after(self.events, 0, batch):

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import random
 import tempfile
 from pathlib import Path
@@ -228,3 +229,28 @@ def test_an_entity_held_back_is_remembered_across_a_restart(tmp_path: Path) -> N
     assert views.held_back(conn) == set()
     assert conn.execute("SELECT title, notes FROM tasks").fetchall() == [("t", 1)]
     assert compare(conn, _rebuilt(target, tmp_path / "r.db"))[0] == []
+
+
+def test_the_cycle_collector_is_paused_only_while_folding(tmp_path: Path) -> None:
+    core = make_core(tmp_path / "e.db")
+    call(core, "project.add", name="alpha")
+    seen: list[bool] = []
+    projection = Projection(views.open_views_db(tmp_path / "v.db"), core.conn)
+    original = views.save_states
+
+    def spy(conn: sqlite3.Connection, states: Any) -> None:
+        seen.append(gc.isenabled())
+        original(conn, states)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(views, "save_states", spy)
+        projection.rebuild()
+        projection.catch_up()
+    assert seen == [False, False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        projection.rebuild()
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
