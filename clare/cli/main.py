@@ -40,8 +40,8 @@ def main() -> None:
         sys.exit(130)
     finally:
         # The interpreter's last garbage collection walks every object Typer, click
-        # and the command made: 15 ms of a 80 ms `clare task add`, to free memory
-        # the exit frees anyway. Frozen objects are left out of it. Everything else
+        # and the command made: about 15 ms of CPU per `clare task add`, to free
+        # memory the exit frees anyway. Frozen objects are left out of it. Everything else
         # of a normal exit still happens (exit handlers, threads joined, stdio
         # flushed, modules torn down); only the finalizers of objects kept alive by
         # reference cycles alone do not run, which Python never promises at exit.
@@ -52,7 +52,7 @@ def exit_now(code: int) -> NoReturn:
     """End the process at once with ``code``, skipping the interpreter's teardown.
 
     Tearing down every imported module and running the final garbage
-    collection cost the hook about 7 ms of its 27 ms of CPU, for nothing: the
+    collection cost the hook about 7 ms of CPU per run, for nothing: the
     process is about to vanish. This relies on the caller having nothing left
     to clean up: its files, sockets and databases are closed, it started no
     thread and registered no exit handler that matters. Only the stdio buffers
