@@ -71,9 +71,11 @@ def throughput(stack: Stack, scratch: Path, clients: int, seconds: float) -> Sec
     raw_big = rawsql.batched_insert_rate(scratch / "raw-batch-big.db", 1000, seconds)
     pids = stack.node_pids()
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    commits_before = _writer_counters(stack)
     client_cpu = time.process_time()
     rate, answered = _drive(stack, clients, seconds)
     client_cpu = time.process_time() - client_cpu
+    commits_after = _writer_counters(stack)
     figures = [
         Figure(
             f"acknowledged commands/s, {clients} clients",
@@ -98,6 +100,16 @@ def throughput(stack: Stack, scratch: Path, clients: int, seconds: float) -> Sec
                 f"client threads CPU per command ({clients} clients, one process)",
                 client_cpu / answered * 1e6,
                 "µs",
+            )
+        )
+    commands, commits = (a - b for a, b in zip(commits_after, commits_before, strict=True))
+    if commits:
+        figures.append(
+            Figure(
+                f"commands per group commit, {clients} clients, mean",
+                commands / commits,
+                "",
+                note=f"at most {clients}: one transaction and one fsync per group",
             )
         )
     for name, pid in sorted(pids.items()):
@@ -126,6 +138,13 @@ that reacts to the new events share them.
 """,
         figures,
     )
+
+
+def _writer_counters(stack: Stack) -> tuple[int, int]:
+    """(commands answered, transactions committed) so far, from the writer's ping."""
+    with stack.command_client() as client:
+        status = client.call("ping")
+    return int(status["commands"]), int(status["commits"])
 
 
 def _drive(stack: Stack, clients: int, seconds: float) -> tuple[float, int]:

@@ -25,7 +25,7 @@ from clare.errors import ClareError, StorageError
 from clare.events import Event, encode_body
 from clare.logs import get
 from clare.nodes.writer_ingest import RemoteIngest
-from clare.store import eventlog
+from clare.store import eventlog, replies
 from clare.store.sqlite import transaction
 
 if TYPE_CHECKING:
@@ -61,6 +61,9 @@ class WriterCore:
         )
         self.ingest = RemoteIngest(self.log, self.cache, self.clock)
         self._next_prune_ms = 0
+        # Group commit at work: commands answered and transactions they shared.
+        self.commands_answered = 0
+        self.commits = 0
 
     # -- one batch ---------------------------------------------------------------------
 
@@ -77,15 +80,22 @@ class WriterCore:
         outcome.replies.extend(malformed)
         if not pending:
             return outcome
-        answered: dict[str, bytes] = {}
         committed: list[Event] = []
         try:
             with transaction(self.conn):
                 self._prune_now_and_then()
+                # Answers given before (a resend) and in this batch (a duplicate).
+                answered = replies.stored(self.conn, (request.id for _, request in pending))
+                new_answers: list[tuple[str, bytes]] = []
                 for identity, request in pending:
-                    reply = answered.get(request.id) or self._handle(request, committed)
-                    answered[request.id] = reply
+                    reply = answered.get(request.id)
+                    if reply is None:
+                        reply = self._handle(request, committed)
+                        answered[request.id] = reply
+                        if request.op != "ping":  # health, not stored: it changes nothing
+                            new_answers.append((request.id, reply))
                     outcome.replies.append((identity, reply))
+                replies.store(self.conn, new_answers, time.time_ns() // 1_000_000)
         except StorageError as exc:
             log.error("batch not written", error=str(exc), commands=len(pending))
             self.log.reload()
@@ -95,32 +105,29 @@ class WriterCore:
             ]
             return outcome
         outcome.committed = committed
+        self.commands_answered += len(pending)
+        self.commits += 1
         return outcome
 
     def _prune_now_and_then(self) -> None:
         now = time.time_ns() // 1_000_000
         if now >= self._next_prune_ms:
             self._next_prune_ms = now + PRUNE_EVERY_MS
-            pruned = self.log.prune_replies(now - REPLY_TTL_MS)
+            pruned = replies.prune(self.conn, now - REPLY_TTL_MS)
             if pruned:
                 log.info("old command answers forgotten", count=pruned)
 
     def _handle(self, request: rpc.Request, committed: list[Event]) -> bytes:
-        stored = self.log.stored_reply(request.id)
-        if stored is not None:
-            return stored
-        if request.op == "ping":  # health, not stored: it changes nothing
+        if request.op == "ping":
             return rpc.encode_ok(request.id, self.status())
         try:
             if request.op == "ingest":
                 result = self.ingest.ingest(request.args, committed)
             else:
                 result = self._decide(request, committed)
-            reply = rpc.encode_ok(request.id, result)
+            return rpc.encode_ok(request.id, result)
         except ClareError as exc:
-            reply = rpc.encode_error(request.id, exc)
-        self.log.store_reply(request.id, reply)
-        return reply
+            return rpc.encode_error(request.id, exc)
 
     def _decide(self, request: rpc.Request, committed: list[Event]) -> dict[str, Any]:
         decision = decide(request.op, request.args, self.cache, self.ctx)
@@ -142,4 +149,6 @@ class WriterCore:
             "seq": self.log.last_seq,
             "hlc": self.clock.last,
             "rejected_remote": self.ingest.rejected,
+            "commands": self.commands_answered,
+            "commits": self.commits,
         }
