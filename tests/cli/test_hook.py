@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -135,3 +137,51 @@ def test_a_running_writer_gets_the_call_at_once(
     (request,) = writer
     assert (request.op, request.args) == ("session.hook", args)
     assert not spool.pending(paths.spool_dir)
+
+
+def _settle(paths: InstancePaths) -> None:
+    # A clare.toml written in the last seconds is never cached: age this one.
+    old = time.time() - 60
+    os.utime(paths.config_file, (old, old))
+
+
+def test_identity_is_kept_while_clare_toml_is_unchanged(paths: InstancePaths) -> None:
+    paths.ensure_runtime_dir()
+    _settle(paths)
+    assert hook._identity(paths) == (HOST, "laptop")
+    cache = paths.runtime_dir / hook.IDENTITY_CACHE
+    kept = json.loads(cache.read_text())
+    cache.write_text(json.dumps({**kept, "name": "from the cache"}))
+    assert hook._identity(paths) == (HOST, "from the cache")
+    # Saved anew (a new file), or edited in place to the same size: read again.
+    config_mod.save(paths, config_mod.Config(machine_id=HOST, name="desk"))
+    _settle(paths)
+    assert hook._identity(paths) == (HOST, "desk")
+    text = paths.config_file.read_text()
+    paths.config_file.write_text(text.replace('"desk"', '"tabl"'))
+    assert hook._identity(paths) == (HOST, "tabl")
+
+
+def test_identity_of_a_fresh_clare_toml_is_not_kept(paths: InstancePaths) -> None:
+    paths.ensure_runtime_dir()
+    assert hook._identity(paths) == (HOST, "laptop")  # written a moment ago
+    assert not (paths.runtime_dir / hook.IDENTITY_CACHE).exists()
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not json", b"[1]", b'{"key": 1}', b'{"name": 5}'])
+def test_a_broken_identity_cache_is_read_past(paths: InstancePaths, garbage: bytes) -> None:
+    paths.ensure_runtime_dir()
+    _settle(paths)
+    (paths.runtime_dir / hook.IDENTITY_CACHE).write_bytes(garbage)
+    assert hook._identity(paths) == (HOST, "laptop")
+    assert hook._identity(paths) == (HOST, "laptop")  # and now from a good copy
+
+
+def test_identity_without_a_runtime_folder_reads_clare_toml_each_time(
+    paths: InstancePaths,
+) -> None:
+    _settle(paths)
+    assert not paths.runtime_dir.exists()
+    assert hook._identity(paths) == (HOST, "laptop")
+    assert not paths.runtime_dir.exists()
+    assert set(paths.config_file.parent.iterdir()) == {paths.config_file, paths.data_dir}
