@@ -163,4 +163,5 @@ def web(home: Path) -> Iterator[Web]:
     made = make_web(home)
     with made.client:
         yield made
+    made.ctx.close()
     made.writer.close()
