@@ -289,6 +289,8 @@ def list_sessions(
     rows = conn.execute(
         f"SELECT snapshot FROM sessions {clause} ORDER BY last_activity DESC, id", args
     ).fetchall()
+    if not rows:
+        return []  # no session to name a task for: spare the scan of every task
     tasks = session_tasks(conn)
     return [_session_dict(r[0], names, tasks) for r in rows]
 

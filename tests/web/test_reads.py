@@ -21,6 +21,7 @@ def _read(web: Web, fn: Any) -> Any:
 def test_sessions_with_their_current_task(web: Web) -> None:
     web.writer.call_sync("project.add", {"name": "p"})
     task = web.writer.call_sync("task.add", {"project": "p", "title": "t"})["task"]
+    assert _read(web, lambda v, e: reads.list_sessions(v)) == []
     web.writer.observe("s-one", name="one", tokens_in=3, tokens_out=4, status="idle")
     web.writer.observe("s-two", name="two", status="ended")
     web.writer.call_sync(
