@@ -17,7 +17,7 @@ import zmq
 from hypercorn.config import Config as HyperConfig
 from hypercorn.trio import serve
 
-from clare.bus import envelope
+from clare.bus import envelope, published
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import SUB_HWM, Endpoints
 from clare.bus.zsock import TrioSocket, open_socket
@@ -117,14 +117,13 @@ async def _feed_events(
                 events = []
                 for frames in await _receive_burst(sub):
                     try:
-                        events.append(envelope.decode_event(envelope.decode(frames[-1])))
+                        events.extend(published.events_in(frames[-1]))
                     except ProtocolError as exc:
                         log.warning("undecodable event dropped", error=str(exc))
                 hub.publish_events(events)
             sub.sock.setsockopt(zmq.UNSUBSCRIBE, EVENT_TOPIC)
             # What was already queued is of no use to the next stream (it replays).
-            while sub.recv_nowait() is not None:
-                pass
+            _discard_queued(sub)
 
 
 async def _feed_views(
@@ -158,8 +157,14 @@ async def _feed_views(
                     hub.publish_view(merge_notices(notices))
                 await trio.sleep(VIEW_COALESCE_S)
             sub.sock.setsockopt(zmq.UNSUBSCRIBE, VIEW_TOPIC)
-            while sub.recv_nowait() is not None:
-                pass
+            _discard_queued(sub)
+
+
+def _discard_queued(sub: TrioSocket) -> None:
+    """Drop what the socket holds; bounded, as the publisher may send on a moment longer."""
+    for _ in range(SUB_HWM):
+        if sub.recv_nowait() is None:
+            return
 
 
 async def _receive_burst(sub: TrioSocket) -> list[list[bytes]]:
