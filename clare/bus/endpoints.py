@@ -20,9 +20,12 @@ GOSSIP_EVENTS = "gossip.pub"
 WEB_EVENTS = "web.pub"
 GOSSIP_CONTROL = "gossip.ctl"
 
-#: How many events a subscriber of the writer's PUB queues before ZeroMQ drops
-#: more. Subscribers fill any gap from SQLite, so this bounds memory, not data.
-SUB_HWM = 10_000
+#: How many messages a subscriber of the writer's PUB queues before ZeroMQ
+#: drops more. A message is one group commit's events (at most
+#: ``published.MAX_EVENTS`` of them, about ``published.MAX_BYTES``), so this
+#: bounds a subscriber's queue to some 20,000 events or 13 MB. Subscribers fill
+#: any gap from SQLite, so it bounds memory, not data.
+SUB_HWM = 200
 
 #: Every PUB socket by node name, for ``clare tap``.
 PUBLISHERS = {

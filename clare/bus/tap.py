@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from clare.bus import envelope
+from clare.bus import envelope, published
 from clare.bus.endpoints import PUBLISHERS, Endpoints
 from clare.bus.sockets import make_socket
 from clare.errors import ProtocolError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from clare.events import Event
 
 
 @dataclass
@@ -64,17 +66,24 @@ class Tap:
                 if sock not in ready:
                     continue
                 frames = sock.recv_multipart()
-                message = self._decode(node, frames)
-                if fnmatch.fnmatchcase(message.kind, kind_glob):
-                    yield message
+                for message in self._decode(node, frames):
+                    if fnmatch.fnmatchcase(message.kind, kind_glob):
+                        yield message
 
-    def _decode(self, node: str, frames: list[bytes]) -> TapMessage:
+    def _decode(self, node: str, frames: list[bytes]) -> list[TapMessage]:
+        """One message per event: a commit's batch is shown event by event."""
         topic = frames[0].decode(errors="replace") if len(frames) > 1 else ""
         try:
             data = envelope.decode(frames[-1])
+            if data["t"] != published.BATCH:
+                return [self._message(node, topic, data)]
+            events = published.events_of(data)
         except ProtocolError as exc:
             self.undecodable += 1
-            return TapMessage(node, topic, None, str(exc))
+            return [TapMessage(node, topic, None, str(exc))]
+        return [self._message(node, topic, _as_single(event)) for event in events]
+
+    def _message(self, node: str, topic: str, data: dict[str, Any]) -> TapMessage:
         if data.get("t") == envelope.EVENT and isinstance(data.get("body"), bytes):
             try:
                 data["data"] = envelope.decode_event(data).data()
@@ -101,3 +110,8 @@ class Tap:
     def close(self) -> None:
         for sock in self._socks:
             sock.close(linger=0)
+
+
+def _as_single(event: Event) -> dict[str, Any]:
+    """An event of a batch in the fields a one-event message has."""
+    return envelope.decode(envelope.encode_event(event))

@@ -2,7 +2,8 @@
 
 One loop, which is the group commit: wait for a command, take every other one
 already queued (up to a bound), decide and commit them in one transaction,
-answer them, publish what was written. While SQLite fsyncs, ZeroMQ's I/O
+answer them, publish what was written (one message per commit, not per
+event: see clare.bus.published). While SQLite fsyncs, ZeroMQ's I/O
 thread keeps queueing new commands, so a busy writer makes bigger batches.
 """
 
@@ -13,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import trio
 import zmq
 
-from clare.bus import envelope, rpc
-from clare.bus.endpoints import WRITER_COMMANDS, WRITER_EVENTS, Endpoints
+from clare.bus import envelope, published, rpc
+from clare.bus.endpoints import SUB_HWM, WRITER_COMMANDS, WRITER_EVENTS, Endpoints
 from clare.bus.zsock import open_socket
 from clare.domain.entities import Host
 from clare.hlc import HybridClock
@@ -29,10 +30,11 @@ if TYPE_CHECKING:
 log = get("clare.writer")
 
 MAX_BATCH = 2000
-# Events queued for one slow subscriber before ZeroMQ drops the rest. Every
-# subscriber fills gaps from SQLite (the bus is a doorbell), so a small queue
-# only bounds memory: 200,000 queued events once cost a projector 300 MB.
-PUB_HWM = 10_000
+# Messages (each a commit's events, see clare.bus.published) queued for one
+# slow subscriber before ZeroMQ drops the rest. Every subscriber fills gaps from
+# SQLite (the bus is a doorbell), so a small queue only bounds memory: 200,000
+# queued events once cost a projector 300 MB.
+PUB_HWM = SUB_HWM
 
 
 async def serve_writer(
@@ -69,10 +71,8 @@ async def serve_writer(
                 outcome = core.handle_batch([m for m in batch if m is not None])
                 for identity, reply in outcome.replies:
                     router.send_nowait([identity, reply])
-                for event in outcome.committed:
-                    pub.send_nowait(
-                        [envelope.event_topic(event.kind), envelope.encode_event(event)]
-                    )
+                for message in published.messages(outcome.committed):
+                    pub.send_nowait(message)
     finally:
         conn.close()
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from clare.bus import envelope
+from clare.bus import published
 from clare.bus.aclient import AsyncCommandClient
 from clare.errors import ProtocolError
 from clare.logs import get
@@ -75,7 +75,7 @@ async def follow_writer(
             pending.append(more)
         for item in pending:
             try:
-                events.append(envelope.decode_event(envelope.decode(item[-1])))
+                events.extend(published.events_in(item[-1]))
             except ProtocolError:
                 log.warning("undecodable event on the writer's PUB dropped")
         fresh = [e for e in events if e.seq > position]
