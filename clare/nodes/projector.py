@@ -13,6 +13,7 @@ processes writing one file).
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,14 @@ log = get("clare.projector")
 
 MAX_BATCH = 5000
 IDLE_CHECK_S = 1.0
+#: Under load, wait this long for more events before applying what came: the
+#: writer commits a group every few milliseconds, and committing a views
+#: transaction (about 50 us) costs more than folding a group's events, so one
+#: transaction for several groups saves CPU that the writer shares.
+GATHER_S = 0.001
+#: Under load means: the last batch was applied this recently. A lone command's
+#: event is applied at once, so a quiet stack shows it with no added delay.
+BUSY_S = 0.003
 
 
 def _open_events_for_reading(paths: InstancePaths) -> Any:
@@ -51,6 +60,8 @@ async def serve_projector(
     paths: InstancePaths,
     config: Config,
     *,
+    gather_s: float = GATHER_S,
+    busy_s: float = BUSY_S,
     task_status: trio.TaskStatus[Projection] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     endpoints = Endpoints(paths)
@@ -89,6 +100,7 @@ async def serve_projector(
             nursery.start_soon(_publish, pub, notices)
             await nursery.start(_serve_control, endpoints, projection, send_notice)
             task_status.started(projection)
+            applied_at = -math.inf
             while True:
                 frames: list[Any] | None = None
                 with trio.move_on_after(IDLE_CHECK_S):
@@ -96,8 +108,12 @@ async def serve_projector(
                 batch: list[Event] = []
                 if frames is not None:
                     pending = [frames]
-                    while len(pending) < MAX_BATCH and (more := sub.recv_nowait()) is not None:
-                        pending.append(more)
+                    _drain(sub, pending)
+                    if len(pending) < MAX_BATCH and trio.current_time() - applied_at < busy_s:
+                        # A sleep, not a receive with a timeout: a cancelled receive
+                        # could drop the message it had just taken.
+                        await trio.sleep(gather_s)
+                        _drain(sub, pending)
                     for item in pending:
                         try:
                             batch.append(envelope.decode_event(envelope.decode(item[-1])))
@@ -105,11 +121,18 @@ async def serve_projector(
                             dropped += 1
                             log.warning("undecodable frame dropped", dropped=dropped)
                 changed = _apply(projection, batch)
+                applied_at = trio.current_time()
                 if changed:
                     _ring(send_notice, _notice(projection.position, changed))
     finally:
         views_conn.close()
         events_conn.close()
+
+
+def _drain(sub: Any, pending: list[Any]) -> None:
+    """Take the messages already waiting on ``sub``, up to a batch."""
+    while len(pending) < MAX_BATCH and (more := sub.recv_nowait()) is not None:
+        pending.append(more)
 
 
 def _apply(projection: Projection, batch: list[Event]) -> dict[str, set[str]]:
@@ -184,7 +207,12 @@ def _control(
     projection: Projection, request: rpc.Request, send_notice: trio.MemorySendChannel[bytes]
 ) -> dict[str, Any]:
     if request.op == "status":
-        return {"pid": os.getpid(), "position": projection.position}
+        return {
+            "pid": os.getpid(),
+            "position": projection.position,
+            "transactions": projection.transactions,
+            "events_applied": projection.events_applied,
+        }
     if request.op == "rebuild":
         applied = projection.rebuild()
         log.info("views rebuilt", events=applied)

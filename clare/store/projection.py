@@ -107,6 +107,9 @@ class Projection:
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self._cache_max = cache_entries
         self._held = views.held_back(views_conn)
+        #: Views transactions committed and events applied by this object, for status.
+        self.transactions = 0
+        self.events_applied = 0
 
     def _state(self, entity: str) -> Any:
         state = self._cache.get(entity, _ABSENT)
@@ -140,7 +143,7 @@ class Projection:
         except BaseException:
             self._forget()
             raise
-        self.position = pending.position
+        self._committed(pending)
         return changed
 
     def _forget(self) -> None:
@@ -174,7 +177,7 @@ class Projection:
             except BaseException:
                 self._forget()
                 raise
-            self.position = pending.position
+            self._committed(pending)
             total += pending.events
             if pending.events < per_transaction:
                 return total
@@ -212,8 +215,13 @@ class Projection:
         finally:
             self._cache_max = live_max
             self._remember({})  # back to the running projector's bound
-        self.position = pending.position
+        self._committed(pending)
         return pending.events
+
+    def _committed(self, pending: _Pending) -> None:
+        self.position = pending.position
+        self.transactions += 1
+        self.events_applied += pending.events
 
     def _fold(self, rows: list[Row], pending: _Pending) -> None:
         """Fold ``rows`` into ``pending`` (inside the caller's transaction).

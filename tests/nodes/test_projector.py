@@ -1,0 +1,105 @@
+"""The projector node against a stand-in for the writer's PUB socket.
+
+The test owns the events DB (through a writer core) and publishes the rows it
+wrote, so it decides exactly when each doorbell rings.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import trio
+import zmq
+
+from clare.bus import envelope
+from clare.bus.endpoints import Endpoints
+from clare.bus.zsock import TrioSocket, open_socket
+from clare.config import Config
+from clare.nodes.projector import serve_projector
+from clare.paths import resolve
+from clare.store import eventlog
+from tests.helpers import call, make_core
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from clare.nodes.writer_core import WriterCore
+    from clare.paths import InstancePaths
+    from clare.store.projection import Projection
+
+MACHINE = "00000000-0000-4000-8000-0000000000ee"
+CONFIG = Config(machine_id=MACHINE, name="proj-test")
+
+
+@pytest.fixture
+def paths() -> Iterator[InstancePaths]:
+    home = Path(tempfile.mkdtemp(prefix="cj-", dir="/tmp"))  # short: socket paths
+    try:
+        found = resolve(home)
+        found.ensure_runtime_dir()
+        yield found
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def _ring(pub: TrioSocket, core: WriterCore, seq: int) -> None:
+    (event,) = eventlog.read_after(core.conn, seq - 1, 1)
+    await pub.send([envelope.event_topic(event.kind), envelope.encode_event(event)])
+
+
+async def _until(projection: Projection, position: int, ring: object = None) -> None:
+    with trio.fail_after(10):
+        while projection.position < position:
+            if callable(ring):
+                await ring()
+            await trio.sleep(0.02)
+
+
+async def _first_event(pub: TrioSocket, core: WriterCore, projection: Projection) -> None:
+    """Write one event and ring until the projector has it (its SUB may still be joining)."""
+    call(core, "project.add", name="alpha")
+    await _until(projection, 1, functools.partial(_ring, pub, core, 1))
+
+
+async def test_events_that_follow_closely_share_one_transaction(paths: InstancePaths) -> None:
+    core = make_core(paths.events_db, MACHINE)
+    async with (
+        open_socket(zmq.PUB, bind=Endpoints(paths).writer_events) as pub,
+        trio.open_nursery() as nursery,
+    ):
+        serve = functools.partial(serve_projector, gather_s=0.3, busy_s=60.0)
+        projection: Projection = await nursery.start(serve, paths, CONFIG)
+        await _first_event(pub, core, projection)
+        before = projection.transactions
+        call(core, "task.add", project="alpha", title="a")
+        call(core, "task.add", project="alpha", title="b")
+        await _ring(pub, core, 2)
+        await trio.sleep(0.05)  # well after the first was received, within the gathering
+        await _ring(pub, core, 3)
+        await _until(projection, 3)
+        assert projection.transactions == before + 1
+        assert projection.events_applied == 3
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_lone_event_is_applied_without_gathering(paths: InstancePaths) -> None:
+    core = make_core(paths.events_db, MACHINE)
+    async with (
+        open_socket(zmq.PUB, bind=Endpoints(paths).writer_events) as pub,
+        trio.open_nursery() as nursery,
+    ):
+        serve = functools.partial(serve_projector, gather_s=30.0, busy_s=0.05)
+        projection: Projection = await nursery.start(serve, paths, CONFIG)
+        await _first_event(pub, core, projection)
+        await trio.sleep(0.2)  # quiet for longer than busy_s
+        call(core, "task.add", project="alpha", title="a")
+        started = trio.current_time()
+        await _ring(pub, core, 2)
+        await _until(projection, 2)
+        assert trio.current_time() - started < 5.0  # not the 30 s of gathering
+        nursery.cancel_scope.cancel()
