@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 import trio
 import zmq
 
-from clare.bus import envelope, rpc
+from clare.bus import envelope, published, rpc
 from clare.bus.endpoints import PROJECTOR_CONTROL, PROJECTOR_VIEWS, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
 from clare.errors import ClareError, ProtocolError, StorageError, UsageError
 from clare.logs import get
-from clare.store import eventlog, views
+from clare.store import views
 from clare.store.eventlog import open_events_db, open_events_reader
 from clare.store.projection import GapError, Projection
 from clare.store.views import open_views_db
@@ -116,7 +116,7 @@ async def serve_projector(
                         _drain(sub, pending)
                     for item in pending:
                         try:
-                            batch.append(envelope.decode_event(envelope.decode(item[-1])))
+                            batch.extend(published.events_in(item[-1]))
                         except ProtocolError:
                             dropped += 1
                             log.warning("undecodable frame dropped", dropped=dropped)
@@ -144,12 +144,7 @@ def _apply(projection: Projection, batch: list[Event]) -> dict[str, set[str]]:
             pass  # a hole inside the batch: read what is missing from the store
     before = projection.position
     changed: dict[str, set[str]] = {}
-    while True:
-        events = eventlog.read_after(projection.events, projection.position, MAX_BATCH)
-        if not events:
-            break
-        for kind, ids in projection.apply(events).items():
-            changed.setdefault(kind, set()).update(ids)
+    projection.catch_up(changed=changed)
     if projection.position != before and fresh:
         log.info("gap filled from the store", start=before, end=projection.position)
     return changed

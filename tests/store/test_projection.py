@@ -203,7 +203,11 @@ def test_long_transactions_write_states_out_when_the_cache_is_full(tmp_path: Pat
     assert compare(reference, small)[0] == []
     caught = views.open_views_db(tmp_path / "c.db")
     projection = Projection(caught, core.conn, cache_entries=2)
-    assert projection.catch_up(batch=4, per_transaction=9) == views.position(reference)
+    changed: dict[str, set[str]] = {}
+    caught_up = projection.catch_up(batch=4, per_transaction=9, changed=changed)
+    assert caught_up == views.position(reference)
+    assert changed["tasks"] == set(tasks)  # states written early are reported too
+    assert changed["projects"] == {"p:alpha"}
     assert views.position(caught) == projection.position
     assert compare(reference, caught)[0] == []
     notes = dict(caught.execute("SELECT id, notes FROM tasks"))
