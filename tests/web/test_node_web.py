@@ -123,6 +123,28 @@ async def test_live_events_disconnects_and_a_fast_stop(home: Path) -> None:
         stack.cancel_scope.cancel()
 
 
+async def test_an_action_without_any_stream_still_reads_its_own_write(home: Path) -> None:
+    # No browser: the node hears the projector only while the action waits for it.
+    paths = resolve(home)
+    config = Config(machine_id=MACHINE, name="quiet")
+    async with trio.open_nursery() as stack:
+        await stack.start(serve_writer, paths, config)
+        await stack.start(serve_projector, paths, config)
+        urls = await stack.start(functools.partial(serve_web, paths, config, port=0))
+        async with httpx.AsyncClient(base_url=urls[0], timeout=5) as client:
+            for n in range(5):
+                made = await client.post(
+                    "/api/v1/projects", json={"name": f"p{n}"}, headers={"origin": urls[0]}
+                )
+                assert made.status_code == 201
+                shown = (await client.get("/api/v1/projects")).json()
+                assert f"p{n}" in [p["name"] for p in shown]
+                status = (await client.get("/api/v1/status")).json()
+                assert status["projects"] == n + 1
+                assert status["web"]["view_position"] >= made.json()["events"][0]["seq"]
+        stack.cancel_scope.cancel()
+
+
 async def test_a_token_guards_every_request(home: Path) -> None:
     paths = resolve(home)
     config = Config(machine_id=MACHINE, name="guarded")
