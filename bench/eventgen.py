@@ -8,8 +8,8 @@ rebuild or a projector catch-up reads exactly what it would read in use.
 The mix, over about 10,000 tasks and 1,000 sessions: tasks are created as the
 history goes on, state changes follow the allowed transitions and assignments
 name the assignee they replace (so the fold sees no conflicts, as in ordinary
-use), notes are the commonest event, and session snapshots arrive as a poller
-would send them.
+use), notes are the commonest event, and session snapshots of sessions on
+four other hosts arrive as their pollers would send them.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 PROJECT = "bench"
 BATCH = 20_000
 STAMPS_PER_MS = 16
+FLEET_HOSTS = 4
 WORDS = ("parse", "store", "fold", "sync", "index", "cache", "retry", "flush", "merge")
 
 
@@ -55,6 +56,7 @@ class _World:
     states: dict[str, str] = field(default_factory=dict)
     assignees: dict[str, str] = field(default_factory=dict)  # task -> "session:ID"
     sessions: list[str] = field(default_factory=list)
+    session_hosts: dict[str, str] = field(default_factory=dict)  # session -> host
 
     def text(self, words: int) -> str:
         return " ".join(self.rng.choice(WORDS) for _ in range(words))
@@ -70,6 +72,11 @@ def history(n: int, machine_id: str, *, seed: int = 8) -> Iterator[DomainEvent]:
     world = _World(random.Random(seed), machine_id)
     n_tasks, n_sessions = shape(n)
     world.sessions = [str(uuid.UUID(int=world.rng.getrandbits(128))) for _ in range(n_sessions)]
+    # The sessions run on the other hosts of a fleet. Had they run here, this
+    # host's poller would find their pids gone and end them all at start-up,
+    # and the overview page would time a list with no live session in it.
+    hosts = [str(uuid.UUID(int=world.rng.getrandbits(128))) for _ in range(FLEET_HOSTS)]
+    world.session_hosts = {s: world.rng.choice(hosts) for s in world.sessions}
     yield ProjectCreated(project=PROJECT, description="benchmark data")
     for i in range(1, n):
         # Keep creating tasks at a steady pace until there are n_tasks of them.
@@ -111,7 +118,7 @@ def _next(world: _World) -> DomainEvent:
     session = rng.choice(world.sessions)
     return SessionObserved(
         session=session,
-        host=world.machine_id,
+        host=world.session_hosts[session],
         pid=rng.randint(1000, 99999),
         name="agent",
         cwd="/home/user/src/bench",

@@ -99,6 +99,7 @@ request to the page's last byte ({len(page.content):,} bytes), after one warm-up
 
 
 def sse(stack: Stack, count: int, pause_s: float) -> Section:
+    wait_ready(stack)
     from_send, from_ack = _run(_sse, stack, count, pause_s)
     return Section(
         "Committed event to SSE message",
@@ -159,6 +160,7 @@ async def _sse(stack: Stack, count: int, pause_s: float) -> tuple[list[float], l
 
 
 def status_rate(stack: Stack, seconds: float, concurrency: int) -> Section:
+    wait_ready(stack)
     rate = _run(_status_rate, stack, seconds, concurrency)
     return Section(
         "`/api/v1/status` requests per second",
