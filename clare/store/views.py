@@ -8,6 +8,7 @@ projector can pick a fold up where it left off after a restart.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -292,6 +293,13 @@ def _save_tasks(conn: sqlite3.Connection, tasks: list[Task]) -> None:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _json_list(items: tuple[str, ...]) -> str:
+    # Tags and dependencies repeat from task to task (most have none), and the
+    # projector writes a task's row for every change: the JSON is made once.
+    return json.dumps(list(items))
+
+
 def _task_row(task: Task) -> tuple[Any, ...]:
     fold = msgpack.packb(
         {
@@ -305,6 +313,6 @@ def _task_row(task: Task) -> tuple[Any, ...]:
     )
     return (
         task.id, task.project, task.title, task.body, task.priority,
-        json.dumps(list(task.tags)), json.dumps(list(task.depends_on)), task.state,
+        _json_list(task.tags), _json_list(task.depends_on), task.state,
         task.assignee_kind, task.assignee, task.created_at, task.updated_at, task.notes, fold,
     )  # fmt: skip
