@@ -278,10 +278,10 @@ class Projection:
             if state is None:
                 if entity not in held:
                     held.add(entity)
-                    pending.held_changed = True
+                    pending.held_touched.add(entity)
             elif entity in held:
                 held.discard(entity)
-                pending.held_changed = True
+                pending.held_touched.add(entity)
             states[entity] = state
         pending.events += position - pending.position
         pending.position = position
@@ -306,9 +306,14 @@ class Projection:
         if pending.counts:
             views.bump_counts(self.views, pending.counts)
             pending.counts = {}
-        if pending.held_changed:
-            views.set_held_back(self.views, self._held)
-            pending.held_changed = False
+        if pending.held_touched:
+            touched = sorted(pending.held_touched)
+            views.update_held_back(
+                self.views,
+                [e for e in touched if e in self._held],
+                [e for e in touched if e not in self._held],
+            )
+            pending.held_touched = set()
         views.set_position(self.views, pending.position)
 
 
@@ -320,5 +325,5 @@ class _Pending:
         self.events = 0  # events folded (those at or below the start position are not)
         self.states: dict[str, Any] = {}  # entity -> its state, changed since the last write
         self.counts: dict[str, int] = {}  # events per kind, and skipped ones
-        self.held_changed = False  # the set of held-back entities changed
+        self.held_touched: set[str] = set()  # entities held back or released since a write
         self.changed = changed  # where to note the entities written, grouped by kind

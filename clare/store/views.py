@@ -87,9 +87,12 @@ def held_back(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT entity FROM held_back")}
 
 
-def set_held_back(conn: sqlite3.Connection, entities: set[str]) -> None:
-    conn.execute("DELETE FROM held_back")
-    conn.executemany("INSERT INTO held_back VALUES (?)", [(e,) for e in sorted(entities)])
+def update_held_back(
+    conn: sqlite3.Connection, added: Iterable[str], released: Iterable[str]
+) -> None:
+    """Record entities that became held back, and forget those that no longer are."""
+    conn.executemany("INSERT OR IGNORE INTO held_back VALUES (?)", [(e,) for e in added])
+    conn.executemany("DELETE FROM held_back WHERE entity = ?", [(e,) for e in released])
 
 
 def bump_counts(conn: sqlite3.Connection, counts: dict[str, int]) -> None:

@@ -51,9 +51,9 @@ def test_states_saved_together_load_back_equal(tmp_path: Path) -> None:
 
 def test_held_back_entities_are_stored_as_a_set(tmp_path: Path) -> None:
     conn = views.open_views_db(tmp_path / "v.db")
-    views.set_held_back(conn, {"t-1", "m:x"})
-    views.set_held_back(conn, {"t-2"})
-    assert views.held_back(conn) == {"t-2"}
+    views.update_held_back(conn, ["t-1", "m:x"], [])
+    views.update_held_back(conn, ["t-2", "t-1"], ["m:x", "t-9"])
+    assert views.held_back(conn) == {"t-1", "t-2"}
     views.clear(conn)
     assert views.held_back(conn) == set()
 
