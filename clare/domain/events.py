@@ -32,7 +32,11 @@ class DomainEvent:
         return self.entity_prefix + str(getattr(self, self.entity_field))
 
     def to_body(self) -> dict[str, Any]:
-        return {name: _plain(getattr(self, name)) for name in _field_names(type(self))}
+        body = {}
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            body[name] = _plain(value) if isinstance(value, tuple) else value
+        return body
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
