@@ -180,23 +180,22 @@ class Projection:
     ) -> int:
         total = 0
         batches = rows_after(self.events, self.position, batch)
-        while True:
+        rows = next(batches, None)
+        while rows is not None:  # nothing new, no transaction (the idle check runs often)
             pending = _Pending(self.position, changed)
             try:
                 with transaction(self.views):
-                    for rows in batches:
+                    while rows is not None and pending.events < per_transaction:
                         self._fold(rows, pending)
                         self._write_if_full(pending)
-                        if pending.events >= per_transaction:
-                            break
+                        rows = next(batches, None)
                     self._write(pending)
             except BaseException:
                 self._forget()
                 raise
             self._committed(pending)
             total += pending.events
-            if pending.events < per_transaction:
-                return total
+        return total
 
     def rebuild(self, batch: int = 1000, upto: int | None = None, states_held: int = 20_000) -> int:
         """Throw the views away and fold every event again, in one transaction.

@@ -209,6 +209,10 @@ def test_long_transactions_write_states_out_when_the_cache_is_full(tmp_path: Pat
     assert changed["tasks"] == set(tasks)  # states written early are reported too
     assert changed["projects"] == {"p:alpha"}
     assert views.position(caught) == projection.position
+    # Reads of 4 rows until a transaction holds 9 or more: 12 per transaction.
+    assert projection.transactions == -(-caught_up // 12)
+    assert projection.catch_up() == 0
+    assert projection.transactions == -(-caught_up // 12)  # nothing new: no transaction
     assert compare(reference, caught)[0] == []
     notes = dict(caught.execute("SELECT id, notes FROM tasks"))
     assert notes == dict.fromkeys(tasks, 6)
@@ -249,6 +253,7 @@ def test_the_cycle_collector_is_paused_only_while_folding(tmp_path: Path) -> Non
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(views, "save_states", spy)
         projection.rebuild()
+        call(core, "project.add", name="beta")
         projection.catch_up()
     assert seen == [False, False]
     assert gc.isenabled()
