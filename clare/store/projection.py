@@ -103,6 +103,9 @@ def _cycle_collector_paused() -> Iterator[None]:
 
 
 class Projection:
+    """Folds stored events into one views DB, keeping up to ``cache_entries`` entity
+    states in memory (the rest are one indexed read away, in the views)."""
+
     def __init__(
         self,
         views_conn: sqlite3.Connection,
