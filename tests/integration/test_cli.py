@@ -141,6 +141,9 @@ def test_verify_reports_tampered_views(running: Stack) -> None:
     s = running
     s.clare("project", "add", "alpha")
     task = s.json("task", "add", "t", "-p", "alpha")["task"]
+    # A read waits until the views hold what was written: only then is there a
+    # row to tamper with (writing commands never wait for the projector).
+    assert s.json("task", "show", task)["state"] == "todo"
     s.down()
     conn = sqlite3.connect(s.paths.views_db)
     conn.execute("UPDATE tasks SET state = 'done' WHERE id = ?", (task,))
