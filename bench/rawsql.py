@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from clare.domain.events import TaskCreated
 from clare.events import encode_body
 from clare.hlc import pack, wall_ms
-from clare.store.eventlog import open_events_db
+from clare.store.eventlog import open_events_db, open_events_reader
 
 if TYPE_CHECKING:
     import sqlite3
@@ -85,3 +85,29 @@ def batched_insert_rate(path: Path, batch: int, seconds: float) -> float:
         return rows / (time.perf_counter() - started)
     finally:
         log.close()
+
+
+def copy_rate(source: Path, target: Path, batch: int) -> tuple[float, int]:
+    """(rows per second, rows) copying every event of ``source`` into a new DB at ``target``.
+
+    The very rows Clare's sync moves (same ids, entities, bodies, in seq order),
+    inserted with ``executemany`` in ``batch``-row fsync'd transactions into an
+    empty events DB: what SQLite alone needs to store that history.
+    """
+    reader = open_events_reader(source)
+    conn = open_events_db(target)
+    try:
+        rows = 0
+        started = time.perf_counter()
+        cursor = reader.execute(
+            "SELECT id, origin, origin_seq, hlc, kind, entity, body FROM events ORDER BY seq"
+        )
+        while chunk := cursor.fetchmany(batch):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(_INSERT, chunk)
+            conn.execute("COMMIT")
+            rows += len(chunk)
+        return rows / (time.perf_counter() - started), rows
+    finally:
+        reader.close()
+        conn.close()
