@@ -8,6 +8,8 @@ decoding, deciding, the idempotency record), not of the storage it chose.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import time
 import uuid
 from typing import TYPE_CHECKING
@@ -18,7 +20,6 @@ from clare.hlc import pack, wall_ms
 from clare.store.eventlog import open_events_db, open_events_reader
 
 if TYPE_CHECKING:
-    import sqlite3
     from pathlib import Path
 
 _INSERT = (
@@ -46,7 +47,9 @@ class RawLog:
     def _row(self) -> tuple[str, str, int, int, str, str, bytes]:
         self.seq += 1
         stamp = pack(wall_ms(), self.seq & 0xFFFF)
-        task = f"t-{self.seq:010x}"
+        # A new task's id is random, as `task.add` makes it: its row in the
+        # entity index lands on a random page, as Clare's does.
+        task = f"t-{os.urandom(5).hex()}"
         return (str(uuid.uuid4()), _ORIGIN, self.seq, stamp, "TaskCreated", task, self.body)
 
     def insert_batch(self, rows: int) -> None:
@@ -55,6 +58,22 @@ class RawLog:
         for _ in range(rows):
             self.conn.execute(_INSERT, self._row())
         self.conn.execute("COMMIT")
+
+
+def copy_of(source: Path, target: Path) -> Path:
+    """A consistent copy of the events DB at ``source`` (being written or not) at ``target``.
+
+    For a baseline measured on a database as big as the instance's: each insert
+    into its random uuid and entity indexes touches pages a small DB would not have.
+    """
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return target
 
 
 def insert_latencies_ms(path: Path, count: int) -> list[float]:
