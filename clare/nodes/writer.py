@@ -9,7 +9,6 @@ thread keeps queueing new commands, so a busy writer makes bigger batches.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -22,7 +21,6 @@ from clare.domain.entities import Host
 from clare.hlc import HybridClock
 from clare.logs import get
 from clare.nodes.writer_core import WriterCore
-from clare.store import checkpoint
 from clare.store.eventlog import open_events_db
 
 if TYPE_CHECKING:
@@ -32,9 +30,6 @@ if TYPE_CHECKING:
 log = get("clare.writer")
 
 MAX_BATCH = 2000
-#: How often the WAL is checkpointed while commits come in. Often enough that it
-#: stays a few MB under any load this node can take.
-CHECKPOINT_S = 0.25
 # Messages (each a commit's events, see clare.bus.published) queued for one
 # slow subscriber before ZeroMQ drops the rest. Every subscriber fills gaps from
 # SQLite (the bus is a doorbell), so a small queue only bounds memory: 200,000
@@ -50,7 +45,6 @@ async def serve_writer(
     task_status: trio.TaskStatus[WriterCore] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     conn = open_events_db(paths.events_db)
-    checkpoint.take_over(conn)
     core = WriterCore(
         conn, config.machine_id, clock or HybridClock(max_offset_ms=config.max_clock_offset_ms)
     )
@@ -66,9 +60,7 @@ async def serve_writer(
             open_socket(
                 zmq.PUB, bind=endpoints.ipc(WRITER_EVENTS), options={zmq.SNDHWM: PUB_HWM}
             ) as pub,
-            trio.open_nursery() as nursery,
         ):
-            nursery.start_soon(_checkpoint_now_and_then, paths, core)
             _announce_host(core, config)
             log.info("writer ready", seq=core.log.last_seq, events_db=str(paths.events_db))
             task_status.started(core)
@@ -83,24 +75,6 @@ async def serve_writer(
                     pub.send_nowait(message)
     finally:
         conn.close()
-
-
-async def _checkpoint_now_and_then(paths: InstancePaths, core: WriterCore) -> None:
-    """PASSIVE checkpoints in a worker thread, after commits, at most every ``CHECKPOINT_S``."""
-    checkpointer = checkpoint.Checkpointer(paths.events_db)
-    try:
-        seen = core.commits
-        while True:
-            await trio.sleep(CHECKPOINT_S)
-            if core.commits == seen:
-                continue
-            seen = core.commits
-            try:
-                await trio.to_thread.run_sync(checkpointer.run)
-            except sqlite3.Error as exc:  # a full disk: the WAL grows, commits go on
-                log.warning("checkpoint failed", error=str(exc))
-    finally:
-        checkpointer.close()
 
 
 def _split(frames: list[Any]) -> tuple[bytes, bytes] | None:
