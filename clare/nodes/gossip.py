@@ -430,7 +430,16 @@ async def serve_gossip(
             )
             gossip.perform(gossip.set_peers(config.peers, _now_ms()))
             nursery.start_soon(gossip.run)
-            nursery.start_soon(follow_writer, sub, tail, position, gossip.committed)
+            nursery.start_soon(
+                functools.partial(
+                    follow_writer,
+                    sub,
+                    tail,
+                    position,
+                    gossip.committed,
+                    unhurried=lambda: not gossip.peers,
+                )
+            )
             nursery.start_soon(gossip.watch_config)
             await nursery.start(gossip.serve_control, endpoints)
             log.info("gossip ready", endpoint=bound, peers=len(config.peers), key=keys.public)

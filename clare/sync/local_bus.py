@@ -30,6 +30,7 @@ log = get("clare.gossip")
 
 TAIL_BATCH = 5000
 TAIL_IDLE_S = 1.0
+UNHURRIED_S = 0.1
 
 
 @asynccontextmanager
@@ -59,16 +60,26 @@ async def follow_writer(
     conn: sqlite3.Connection,
     position: int,
     committed: Callable[[list[Event]], Awaitable[None]],
+    *,
+    unhurried: Callable[[], bool] = lambda: False,
 ) -> None:
     """Hand every event committed after ``position`` to ``committed``, in seq order.
 
     ``sub`` is subscribed to the writer's PUB (before ``position`` was read);
-    ``conn`` reads the events DB for what the PUB lost.
+    ``conn`` reads the events DB for what the PUB lost. While ``unhurried()``
+    (no peer to push to), commits are taken ``UNHURRIED_S`` at a time: every
+    one still arrives, in order, but a burst of commands wakes this node a few
+    times a second instead of once per commit, beside a writer that needs the
+    cores.
     """
     while True:
         frames = None
         with trio.move_on_after(TAIL_IDLE_S):
             frames = await sub.recv()
+        if frames is not None and unhurried():
+            # A sleep, not a receive with a timeout: a cancelled receive could
+            # drop the message it had just taken.
+            await trio.sleep(UNHURRIED_S)
         events: list[Event] = []
         pending = [frames] if frames is not None else []
         while len(pending) < TAIL_BATCH and (more := sub.recv_nowait()) is not None:
