@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clare.nodes import upstate
+from clare.nodes.run import START_ORDER
 from clare.paths import resolve
 
 
@@ -66,7 +67,13 @@ class Stack:
                 stderr=log,
                 start_new_session=True,
             )
-        self.wait_until(lambda: self.node_pid("writer") and self.answering(), timeout_s, "stack up")
+        # Every node started, not just the writer: `clare up` starts them one by one,
+        # and a test that reads their pids must not find one still missing.
+        self.wait_until(
+            lambda: all(self.node_pid(name) for name in START_ORDER) and self.answering(),
+            timeout_s,
+            "stack up",
+        )
 
     def answering(self) -> bool:
         return self.clare("status", "--json", check=False).returncode == 0 and bool(
