@@ -89,6 +89,12 @@ def event_count(stack: Stack) -> int:
     return len(stored_events(stack))
 
 
+def own_event_count(stack: Stack) -> int:
+    """Events this host's writer made: not those synced from a peer meanwhile."""
+    machine_id = config_mod.load(stack.paths).machine_id
+    return sum(1 for event in stored_events(stack) if event.origin == machine_id)
+
+
 @dataclass
 class Load:
     """``clients`` threads adding tasks to ``project`` on ``stack`` until stopped.

@@ -76,7 +76,8 @@ def on_small_disk(small_disk: Path) -> Iterator[Stack]:
 
 def _fill(disk: Path) -> Path:
     filler = disk / "filler"
-    with open(filler, "wb") as f, contextlib.suppress(OSError):
+    # Unbuffered: closing a buffered file on a full disk would raise anew.
+    with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):
         while True:
             f.write(b"\0" * 65536)
             f.flush()
