@@ -133,6 +133,8 @@ def render(sections: list[Section], machine: Machine, *, mode: str, command: str
         "",
         "Every baseline is measured in the same run, on the same disk, just before or",
         "alongside the figure it is compared with. The ratio is value / baseline.",
+        "What each performance pass changed, with its before and after figures:",
+        "[performance.md](performance.md).",
         "",
         HEADER,
         "| --- | --- | --- | --- | --- | --- |",
