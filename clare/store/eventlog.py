@@ -6,7 +6,6 @@ processes use the module-level read functions on a read-only connection.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -217,19 +216,4 @@ class EventLog:
         self.max_hlc = max(self.max_hlc, event.hlc)
         return Event(
             seq, event.id, event.origin, event.origin_seq, event.hlc, event.kind, event.body
-        )
-
-    def stored_reply(self, command_id: str) -> bytes | None:
-        row = self.conn.execute("SELECT reply FROM commands WHERE id = ?", (command_id,)).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def prune_replies(self, older_than_ms: int) -> int:
-        """Forget answers older than a retry could ever ask for again."""
-        cur = self.conn.execute("DELETE FROM commands WHERE at_ms < ?", (older_than_ms,))
-        return cur.rowcount
-
-    def store_reply(self, command_id: str, reply: bytes) -> None:
-        self.conn.execute(
-            "INSERT OR REPLACE INTO commands (id, reply, at_ms) VALUES (?, ?, ?)",
-            (command_id, reply, time.time_ns() // 1_000_000),
         )
