@@ -11,7 +11,6 @@ import pytest
 import zmq
 
 from clare import config as config_mod
-from clare import paths as paths_mod
 from clare.bus import rpc
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.cli import hook
@@ -21,7 +20,6 @@ from tests.sessions.views_data import HOST, Fleet
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from clare.paths import InstancePaths
 
@@ -31,14 +29,6 @@ NOW = 1_800_000_000_000
 class Stdin(io.BytesIO):
     def isatty(self) -> bool:
         return False
-
-
-@pytest.fixture
-def paths(tmp_path: Path) -> InstancePaths:
-    home = paths_mod.resolve(tmp_path / "h")
-    config_mod.save(home, config_mod.Config(machine_id=HOST, name="laptop"))
-    home.data_dir.mkdir(parents=True)
-    return home
 
 
 @pytest.fixture

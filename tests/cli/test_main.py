@@ -7,25 +7,11 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
-from clare import config as config_mod
-from clare import paths as paths_mod
 from clare.sessions import spool
-from tests.sessions.views_data import HOST, Fleet
+from tests.sessions.views_data import Fleet
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from clare.paths import InstancePaths
-
-
-@pytest.fixture
-def paths(tmp_path: Path) -> InstancePaths:
-    home = paths_mod.resolve(tmp_path / "h")
-    config_mod.save(home, config_mod.Config(machine_id=HOST, name="laptop"))
-    home.data_dir.mkdir(parents=True)
-    return home
 
 
 def _buffered_env() -> dict[str, str]:
