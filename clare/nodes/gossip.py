@@ -30,8 +30,8 @@ import trio
 import zmq
 
 from clare import config as config_mod
-from clare.bus import rpc
 from clare.bus.aclient import AsyncCommandClient, wait_until_up
+from clare.bus.control import serve_control
 from clare.bus.endpoints import GOSSIP_CONTROL, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
 from clare.errors import ClareError, UsageError
@@ -49,6 +49,7 @@ from clare.sync.sqlite_log import SqliteLog, ingest_args
 from clare.sync.transport import open_context, serve_inbound, serve_outbound, serve_zap
 
 if TYPE_CHECKING:
+    from clare.bus import rpc
     from clare.config import Config, Peer
     from clare.events import Event
     from clare.paths import InstancePaths
@@ -324,28 +325,7 @@ class Gossip:
             )
         return {"settled": settled, "peers": sorted(moved, key=lambda m: str(m["name"]))}
 
-    async def serve_control(
-        self, endpoints: Endpoints, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        async with open_socket(
-            zmq.ROUTER, bind=endpoints.ipc(GOSSIP_CONTROL), options={zmq.MAXMSGSIZE: 64 * 1024}
-        ) as router:
-            task_status.started()
-            while True:
-                frames = await router.recv()
-                if len(frames) != 2:
-                    continue
-                identity, frame = frames
-                request_id = ""
-                try:
-                    request = rpc.parse_request(frame)
-                    request_id = request.id
-                    reply = rpc.encode_ok(request.id, await self._control(request))
-                except ClareError as exc:
-                    reply = rpc.encode_error(request_id, exc)
-                router.send_nowait([identity, reply])
-
-    async def _control(self, request: rpc.Request) -> dict[str, Any]:
+    async def control(self, request: rpc.Request) -> dict[str, Any]:
         if request.op == "status":
             return self.status()
         if request.op == "now":
@@ -441,6 +421,6 @@ async def serve_gossip(
                 )
             )
             nursery.start_soon(gossip.watch_config)
-            await nursery.start(gossip.serve_control, endpoints)
+            await nursery.start(serve_control, endpoints.ipc(GOSSIP_CONTROL), gossip.control)
             log.info("gossip ready", endpoint=bound, peers=len(config.peers), key=keys.public)
             task_status.started(gossip)

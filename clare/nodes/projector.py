@@ -13,6 +13,7 @@ processes writing one file).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,10 @@ import trio
 import zmq
 
 from clare.bus import envelope, published, rpc
+from clare.bus.control import serve_control
 from clare.bus.endpoints import PROJECTOR_CONTROL, PROJECTOR_VIEWS, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
-from clare.errors import ClareError, ProtocolError, StorageError, UsageError
+from clare.errors import ProtocolError, StorageError, UsageError
 from clare.logs import get
 from clare.store import views
 from clare.store.eventlog import open_events_db, open_events_reader
@@ -98,7 +100,11 @@ async def serve_projector(
                 caught = projection.catch_up()
             log.info("projector ready", position=projection.position, caught_up=caught)
             nursery.start_soon(_publish, pub, notices)
-            await nursery.start(_serve_control, endpoints, projection, send_notice)
+            await nursery.start(
+                serve_control,
+                endpoints.ipc(PROJECTOR_CONTROL),
+                functools.partial(_control, projection, send_notice=send_notice),
+            )
             task_status.started(projection)
             applied_at = -math.inf
             while True:
@@ -171,35 +177,8 @@ async def _publish(pub: Any, notices: trio.MemoryReceiveChannel[bytes]) -> None:
         pub.send_nowait([b"view", notice])
 
 
-async def _serve_control(
-    endpoints: Endpoints,
-    projection: Projection,
-    send_notice: trio.MemorySendChannel[bytes],
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    async with open_socket(
-        zmq.ROUTER,
-        bind=endpoints.ipc(PROJECTOR_CONTROL),
-        options={zmq.MAXMSGSIZE: 64 * 1024},
-    ) as router:
-        task_status.started()
-        while True:
-            frames = await router.recv()
-            if len(frames) != 2:
-                continue
-            identity, frame = frames
-            try:
-                request = rpc.parse_request(frame)
-                result = _control(projection, request, send_notice)
-                reply = rpc.encode_ok(request.id, result)
-            except ClareError as exc:
-                reply = rpc.encode_error("", exc)
-            router.send_nowait([identity, reply])
-
-
-def _control(
-    projection: Projection, request: rpc.Request, send_notice: trio.MemorySendChannel[bytes]
+async def _control(
+    projection: Projection, request: rpc.Request, *, send_notice: trio.MemorySendChannel[bytes]
 ) -> dict[str, Any]:
     if request.op == "status":
         return {
