@@ -72,6 +72,13 @@ class TrioSocket:
                 return frames
             await self._wait(zmq.POLLIN)
 
+    def recv_waiting(self, limit: int) -> list[list[bytes]]:
+        """The messages already queued, up to ``limit`` of them, without waiting."""
+        messages: list[list[bytes]] = []
+        while len(messages) < limit and (frames := self.recv_nowait()) is not None:
+            messages.append(frames)
+        return messages
+
     def recv_nowait(self) -> list[bytes] | None:
         try:
             frames = self.sock.recv_multipart(flags=zmq.NOBLOCK)

@@ -33,6 +33,7 @@ from clare.store.projection import GapError, Projection
 from clare.store.views import open_views_db
 
 if TYPE_CHECKING:
+    from clare.bus.zsock import TrioSocket
     from clare.config import Config
     from clare.events import Event
     from clare.paths import InstancePaths
@@ -135,10 +136,9 @@ async def serve_projector(
         events_conn.close()
 
 
-def _drain(sub: Any, pending: list[Any]) -> None:
+def _drain(sub: TrioSocket, pending: list[Any]) -> None:
     """Take the messages already waiting on ``sub``, up to a batch."""
-    while len(pending) < MAX_BATCH and (more := sub.recv_nowait()) is not None:
-        pending.append(more)
+    pending.extend(sub.recv_waiting(MAX_BATCH - len(pending)))
 
 
 def _apply(projection: Projection, batch: list[Event]) -> dict[str, set[str]]:

@@ -162,17 +162,13 @@ async def _feed_views(
 
 def _discard_queued(sub: TrioSocket) -> None:
     """Drop what the socket holds; bounded, as the publisher may send on a moment longer."""
-    for _ in range(SUB_HWM):
-        if sub.recv_nowait() is None:
-            return
+    sub.recv_waiting(SUB_HWM)
 
 
 async def _receive_burst(sub: TrioSocket) -> list[list[bytes]]:
     """The next message, and whatever else is already queued (up to ``MAX_BURST``)."""
-    burst = [await sub.recv()]
-    while len(burst) < MAX_BURST and (frames := sub.recv_nowait()) is not None:
-        burst.append(frames)
-    return burst
+    first = await sub.recv()
+    return [first, *sub.recv_waiting(MAX_BURST - 1)]
 
 
 def view_notice(data: dict[str, Any]) -> ViewNotice:

@@ -65,9 +65,8 @@ async def serve_writer(
             log.info("writer ready", seq=core.log.last_seq, events_db=str(paths.events_db))
             task_status.started(core)
             while True:
-                batch = [_split(await router.recv())]
-                while len(batch) < MAX_BATCH and (frames := router.recv_nowait()) is not None:
-                    batch.append(_split(frames))
+                first = await router.recv()
+                batch = [_split(f) for f in (first, *router.recv_waiting(MAX_BATCH - 1))]
                 outcome = core.handle_batch([m for m in batch if m is not None])
                 for identity, reply in outcome.replies:
                     router.send_nowait([identity, reply])

@@ -82,8 +82,7 @@ async def follow_writer(
             await trio.sleep(UNHURRIED_S)
         events: list[Event] = []
         pending = [frames] if frames is not None else []
-        while len(pending) < TAIL_BATCH and (more := sub.recv_nowait()) is not None:
-            pending.append(more)
+        pending.extend(sub.recv_waiting(TAIL_BATCH - len(pending)))
         for item in pending:
             try:
                 events.extend(published.events_in(item[-1]))

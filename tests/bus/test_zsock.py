@@ -74,3 +74,22 @@ async def test_a_cancelled_receive_loses_no_message(tmp_path: Path) -> None:
 async def test_recv_nowait_returns_none_when_empty(tmp_path: Path) -> None:
     async with open_socket(zmq.PULL, bind=f"ipc://{tmp_path}/n.sock") as pull:
         assert pull.recv_nowait() is None
+
+
+async def test_recv_waiting_takes_what_is_queued_up_to_a_limit(tmp_path: Path) -> None:
+    endpoint = f"ipc://{tmp_path}/q.sock"
+    async with (
+        open_socket(zmq.PULL, bind=endpoint) as pull,
+        open_socket(zmq.PUSH, connect=[endpoint]) as push,
+    ):
+        for i in range(5):
+            await push.send([str(i).encode()])
+        received = [await pull.recv()]
+        with trio.fail_after(5):
+            while len(received) < 5:  # messages may still be on their way: never more than 2
+                taken = pull.recv_waiting(2)
+                assert len(taken) <= 2
+                received += taken
+                await trio.sleep(0.01)
+        assert received == [[str(i).encode()] for i in range(5)]
+        assert pull.recv_waiting(2) == []
