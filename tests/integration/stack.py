@@ -16,6 +16,7 @@ from typing import Any
 from clare.nodes import upstate
 from clare.nodes.run import START_ORDER
 from clare.paths import resolve
+from clare.store import eventlog
 
 
 def free_port() -> int:
@@ -116,3 +117,12 @@ class Stack:
 def short_home() -> Path:
     # Unix socket paths are limited to 107 bytes: pytest's tmp_path can be longer.
     return Path(tempfile.mkdtemp(prefix="clare-t-"))
+
+
+def stored_events(stack: Stack) -> list[eventlog.Event]:
+    """Every event in the stack's events DB, read on a connection of its own."""
+    conn = eventlog.open_events_reader(stack.paths.events_db)
+    try:
+        return list(eventlog.iter_after(conn, 0))
+    finally:
+        conn.close()

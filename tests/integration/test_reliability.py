@@ -24,7 +24,7 @@ from clare.bus.endpoints import (
 )
 from clare.errors import UsageError
 from clare.nodes.lock import is_held
-from clare.store import eventlog
+from tests.integration.stack import stored_events
 
 if TYPE_CHECKING:
     from tests.integration.stack import Stack
@@ -38,14 +38,6 @@ def _client(stack: Stack) -> CommandClient:
     )
 
 
-def _events(stack: Stack) -> list[eventlog.Event]:
-    conn = eventlog.open_events_reader(stack.paths.events_db)
-    try:
-        return list(eventlog.iter_after(conn, 0))
-    finally:
-        conn.close()
-
-
 def test_an_acknowledged_command_survives_kill_9_of_the_writer(running: Stack) -> None:
     s = running
     s.clare("project", "add", "alpha")
@@ -55,7 +47,7 @@ def test_an_acknowledged_command_survives_kill_9_of_the_writer(running: Stack) -
         os.kill(writer, signal.SIGKILL)  # right after the acknowledgement
     s.wait_until(lambda: s.node_pid("writer") not in (0, writer), 20, "writer restarted")
     s.wait_until(s.answering, 20, "writer answering")
-    event_ids = {e.id for e in _events(s)}
+    event_ids = {e.id for e in stored_events(s)}
     assert result["events"][0]["id"] in event_ids
     assert s.json("task", "show", result["task"])["title"] == "durable"
 
@@ -84,7 +76,7 @@ def test_ten_concurrent_clients_lose_and_duplicate_nothing(running: Stack) -> No
         thread.join()
     assert errors == []
     assert len(acknowledged) == 400
-    stored = [e for e in _events(s) if e.kind == "TaskCreated"]
+    stored = [e for e in stored_events(s) if e.kind == "TaskCreated"]
     assert sorted(e.id for e in stored) == sorted(acknowledged)
     titles = [t["title"] for t in s.json("task", "list")]
     assert len(titles) == len(set(titles)) == 400
@@ -117,7 +109,7 @@ def test_projector_killed_at_random_points_ends_equal_to_a_rebuild(running: Stac
         writer_thread.join()
     # Once the projector has caught up, its views equal a rebuild.
     s.wait_until(lambda: s.json("status")["nodes"]["projector"]["answering"], 30, "projector up")
-    total = len(_events(s))
+    total = len(stored_events(s))
     s.wait_until(
         lambda: s.json("status")["nodes"]["projector"].get("position") == total, 30, "caught up"
     )

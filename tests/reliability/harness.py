@@ -22,8 +22,7 @@ from clare.bus.client import CommandClient
 from clare.bus.endpoints import WRITER_COMMANDS
 from clare.errors import ClareError
 from clare.nodes.run import START_ORDER
-from clare.store import eventlog
-from tests.integration.stack import Stack, short_home
+from tests.integration.stack import Stack, short_home, stored_events
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -75,14 +74,6 @@ def wait_converged(stacks: list[Stack], timeout_s: float) -> dict[str, int]:
 def client(stack: Stack, timeout_s: float = 2.0, attempts: int = 15) -> CommandClient:
     return CommandClient(f"ipc://{stack.paths.runtime_dir / WRITER_COMMANDS}",
                          timeout_s=timeout_s, attempts=attempts)  # fmt: skip
-
-
-def stored_events(stack: Stack) -> list[eventlog.Event]:
-    conn = eventlog.open_events_reader(stack.paths.events_db)
-    try:
-        return list(eventlog.iter_after(conn, 0))
-    finally:
-        conn.close()
 
 
 def event_count(stack: Stack) -> int:
