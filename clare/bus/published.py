@@ -37,8 +37,15 @@ def messages(events: Sequence[Event]) -> Iterator[list[bytes]]:
     rows: list[list[Any]] = []
     size = 0
     for event in events:
-        row = [event.seq, event.id, event.origin, event.origin_seq, event.hlc, event.kind]
-        row.append(event.body)
+        row = [
+            event.seq,
+            event.id,
+            event.origin,
+            event.origin_seq,
+            event.hlc,
+            event.kind,
+            event.body,
+        ]
         cost = _ROW_OVERHEAD + len(event.body) + len(event.id) + len(event.origin)
         if rows and (len(rows) >= MAX_EVENTS or size + cost > MAX_BYTES):
             yield [TOPIC, envelope.encode(BATCH, {"events": rows})]

@@ -89,11 +89,13 @@ class WriterCore:
                 new_answers: list[tuple[str, bytes]] = []
                 for identity, request in pending:
                     reply = answered.get(request.id)
-                    if reply is None:
+                    if reply is None and request.op == "ping":
+                        # Health, not stored: it changes nothing.
+                        reply = rpc.encode_ok(request.id, self.status())
+                    elif reply is None:
                         reply = self._handle(request, committed)
-                        answered[request.id] = reply
-                        if request.op != "ping":  # health, not stored: it changes nothing
-                            new_answers.append((request.id, reply))
+                        new_answers.append((request.id, reply))
+                    answered[request.id] = reply
                     outcome.replies.append((identity, reply))
                 replies.store(self.conn, new_answers, time.time_ns() // 1_000_000)
         except StorageError as exc:
@@ -118,8 +120,6 @@ class WriterCore:
                 log.info("old command answers forgotten", count=pruned)
 
     def _handle(self, request: rpc.Request, committed: list[Event]) -> bytes:
-        if request.op == "ping":
-            return rpc.encode_ok(request.id, self.status())
         try:
             if request.op == "ingest":
                 result = self.ingest.ingest(request.args, committed)
