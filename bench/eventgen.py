@@ -51,7 +51,6 @@ class _World:
     """What the generator remembers so its events make sense together."""
 
     rng: random.Random
-    machine_id: str
     tasks: list[str] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)
     assignees: dict[str, str] = field(default_factory=dict)  # task -> "session:ID"
@@ -67,9 +66,9 @@ def shape(n: int) -> tuple[int, int]:
     return max(10, min(10_000, n // 100)), max(5, min(1_000, n // 1000))
 
 
-def history(n: int, machine_id: str, *, seed: int = 8) -> Iterator[DomainEvent]:
+def history(n: int, *, seed: int = 8) -> Iterator[DomainEvent]:
     """``n`` domain events: a project, then the mix described in the module docstring."""
-    world = _World(random.Random(seed), machine_id)
+    world = _World(random.Random(seed))
     n_tasks, n_sessions = shape(n)
     world.sessions = [str(uuid.UUID(int=world.rng.getrandbits(128))) for _ in range(n_sessions)]
     # The sessions run on the other hosts of a fleet. Had they run here, this
@@ -146,7 +145,7 @@ def write_history(path: Path, n: int, machine_id: str) -> int:
     try:
         log = EventLog(conn, machine_id)
         start_ms = wall_ms() - n // STAMPS_PER_MS - 60_000
-        events = history(n, machine_id)
+        events = history(n)
         written = 0
         while chunk := list(islice(events, BATCH)):
             with transaction(conn):
