@@ -66,7 +66,7 @@ def copy_of(source: Path, target: Path) -> Path:
     For a baseline measured on a database as big as the instance's: each insert
     into its random uuid and entity indexes touches pages a small DB would not have.
     """
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = open_events_reader(source)
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)
