@@ -18,7 +18,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from bench import rawsql
+from bench import rawsql, rawzmq
 from bench.figures import Figure, Section, percentile, share_of, within
 from bench.procs import BenchError, cpu_seconds
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bench.stack import Stack
 
 RAW_SINGLE = "raw SQLite insert, own fsync'd transaction"
+RAW_FLOOR = "raw pyzmq round trip to a process doing that insert"
 
 
 def _task_args(title: str) -> dict[str, object]:
@@ -43,6 +44,8 @@ def latency(stack: Stack, scratch: Path, count: int) -> Section:
             started = time.perf_counter()
             client.call("task.add", _task_args(f"latency {i}"))
             samples.append((time.perf_counter() - started) * 1000)
+    echo = rawzmq.round_trips_ms(scratch, count, insert=False)
+    floor = rawzmq.round_trips_ms(scratch, count, insert=True)
     figures = [
         Figure(
             f"acknowledged command, 1 client, p{p}",
@@ -54,6 +57,32 @@ def latency(stack: Stack, scratch: Path, count: int) -> Section:
         )
         for p in (50, 99)
     ]
+    figures += [
+        Figure(
+            f"acknowledged command, 1 client, p{p}, vs the process-boundary floor",
+            percentile(samples, p),
+            "ms",
+            percentile(floor, p),
+            RAW_FLOOR,
+            note="context: what the same insert costs behind any process boundary",
+        )
+        for p in (50, 99)
+    ]
+    figures += [
+        Figure(
+            f"{name}, p{p}",
+            percentile(source, p),
+            "ms",
+            percentile(raw, p),
+            RAW_SINGLE,
+            note=note,
+        )
+        for name, source, note in (
+            (RAW_FLOOR, floor, "context: the floor's own ratio to the aim's baseline"),
+            ("raw pyzmq round trip, nothing done", echo, "context: the hop alone"),
+        )
+        for p in (50, 99)
+    ]
     return Section(
         "Acknowledged command latency, one client",
         f"""
@@ -61,7 +90,10 @@ def latency(stack: Stack, scratch: Path, count: int) -> Section:
 to the writer's answer (committed with `synchronous=FULL`). Baseline: {count} single-row
 INSERTs, each in its own transaction, into an empty events DB with Clare's schema and
 pragmas (WAL, `synchronous=FULL`) on the same disk. (Into a copy of a million-event DB,
-single-row commits measured the same here: the fsync dominates them.)
+single-row commits measured the same here: the fsync dominates them.) Context rows give
+the floor for any writer in a process of its own: a blocking pyzmq ROUTER in a child
+process, with no trio and no Clare, that commits the same single-row insert before each
+answer to a DEALER over `ipc://`; and the same round trip with nothing done.
 """,
         figures,
     )

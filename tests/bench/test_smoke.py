@@ -56,6 +56,9 @@ def test_quick_run_writes_a_report_with_every_benchmark(tmp_path: Path) -> None:
     for expected in (
         "acknowledged command, 1 client, p50",
         "acknowledged command, 1 client, p99",
+        "acknowledged command, 1 client, p50, vs the process-boundary floor",
+        "raw pyzmq round trip to a process doing that insert, p50",
+        "raw pyzmq round trip, nothing done, p50",
         "acknowledged commands/s, 16 clients",
         "`clare task add` wall, median",
         "`clare hook` wall, median",
