@@ -6,6 +6,9 @@ sorts after everything its entity has seen and is simply folded in. When it
 sorts before (it arrived late, from a peer), the entity is refolded from its
 whole history in the events DB. Either way the result does not depend on the
 order events arrived in, which is what makes every host show the same state.
+A refold is done once per entity per transaction, at its end, with every event
+up to there: a catch-up from a peer brings many late events of the same busy
+entity, and refolding its history for each of them made that quadratic.
 
 An entity with no state whose first event this is needs no refold; one whose
 earlier-arrived events folded to nothing (they wait for its creation) does.
@@ -253,6 +256,7 @@ class Projection:
         states = pending.states
         counts = pending.counts
         held = self._held
+        late = pending.late
         for seq, event_id, origin, hlc, kind, body in rows:
             if seq <= position:
                 continue
@@ -267,6 +271,8 @@ class Projection:
                 log.warning("event skipped", seq=seq, kind=kind, error=str(exc))
                 continue
             entity = domain_event.entity
+            if entity in late:
+                continue  # its refold at the transaction's end includes this event
             fold = FOLDS.get(entity[:2])
             if fold is None:
                 counts[SKIPPED] = counts.get(SKIPPED, 0) + 1
@@ -280,21 +286,41 @@ class Projection:
             elif state is None or (hlc, origin) < state.last_key:
                 # Out of order: an event that sorts before what the entity holds, or
                 # one for an entity whose earlier-arrived events were held back
-                # waiting for it. Refold from the store, with only the events up to
-                # this one: later ones are folded when their turn comes.
-                state = refold(entity, eventlog.entity_events(self.events, entity, seq))
+                # waiting for it. Refolded from the store when the transaction ends.
+                late.add(entity)
+                continue
             else:
                 state = fold(state, domain_event, EventMeta(event_id, hlc, origin, seq))
-            if state is None:
-                if entity not in held:
-                    held.add(entity)
-                    pending.held_touched.add(entity)
-            elif entity in held:
-                held.discard(entity)
-                pending.held_touched.add(entity)
-            states[entity] = state
+            if state is None or entity in held:
+                self._settle(entity, state, pending)  # held back, or released
+            else:
+                states[entity] = state  # the common case, kept out of a call: it runs per event
         pending.events += position - pending.position
         pending.position = position
+
+    def _refold_late(self, pending: _Pending) -> None:
+        """Refold each entity an event came late for, from its events up to the position.
+
+        Its events after that one were skipped by the fold; later ones than the
+        position are folded in their turn. A state of it written out early in
+        this transaction is overwritten here, before the transaction commits.
+        """
+        for entity in pending.late:
+            events = eventlog.entity_events(self.events, entity, pending.position)
+            self._settle(entity, refold(entity, events), pending)
+        pending.late = set()
+
+    def _settle(self, entity: str, state: Any, pending: _Pending) -> None:
+        """Record ``entity``'s new state, and whether it is held back (None: no creation yet)."""
+        held = self._held
+        if state is None:
+            if entity not in held:
+                held.add(entity)
+                pending.held_touched.add(entity)
+        elif entity in held:
+            held.discard(entity)
+            pending.held_touched.add(entity)
+        pending.states[entity] = state
 
     def _write_if_full(self, pending: _Pending) -> None:
         # Between batches of a long transaction: states not written yet are held
@@ -312,6 +338,7 @@ class Projection:
 
     def _write(self, pending: _Pending) -> None:
         """Write everything pending and the position, inside the caller's transaction."""
+        self._refold_late(pending)
         self._write_states(pending)
         if pending.counts:
             views.bump_counts(self.views, pending.counts)
@@ -336,4 +363,5 @@ class _Pending:
         self.states: dict[str, Any] = {}  # entity -> its state, changed since the last write
         self.counts: dict[str, int] = {}  # events per kind, and skipped ones
         self.held_touched: set[str] = set()  # entities held back or released since a write
+        self.late: set[str] = set()  # entities to refold before the transaction ends
         self.changed = changed  # where to note the entities written, grouped by kind

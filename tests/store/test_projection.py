@@ -93,9 +93,10 @@ def _project(core: WriterCore, path: Path, rng: random.Random) -> sqlite3.Connec
             projection = Projection(conn, core.conn)  # restart: state comes from the DB
 
 
-def _rebuilt(core: WriterCore, path: Path) -> sqlite3.Connection:
+def _rebuilt(core: WriterCore, path: Path, batch: int = 1000) -> sqlite3.Connection:
+    """A rebuild: one transaction, its rows read ``batch`` at a time."""
     conn = views.open_views_db(path)
-    Projection(conn, core.conn).rebuild()
+    Projection(conn, core.conn).rebuild(batch=batch)
     return conn
 
 
@@ -124,7 +125,7 @@ def test_projection_equals_rebuild_and_hosts_converge(
 
         live = [_project(cores[h], root / f"views-{h}.db", rng) for h in (0, 1)]
         for h in (0, 1):
-            rebuilt = _rebuilt(cores[h], root / f"rebuilt-{h}.db")
+            rebuilt = _rebuilt(cores[h], root / f"rebuilt-{h}.db", rng.randint(1, 8))
             differences, _ = compare(live[h], rebuilt)
             assert differences == []
         differences, rows = compare(live[0], live[1])
@@ -263,3 +264,38 @@ def test_the_cycle_collector_is_paused_only_while_folding(tmp_path: Path) -> Non
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+def test_many_late_events_of_one_entity_read_its_history_once_per_transaction(
+    tmp_path: Path,
+) -> None:
+    """A catch-up from a peer brings a busy entity's older events after its newer
+    ones. Each sorts before what the entity holds; refolding its whole history for
+    every one of them made a catch-up quadratic in the entity's history."""
+    early = make_core(tmp_path / "a.db", HOSTS[0], Clock())
+    call(early, "project.add", name="alpha")
+    task = call(early, "task.add", project="alpha", title="t")["task"]
+    for i in range(20):
+        call(early, "task.note", task=task, text=f"old {i}")
+    target = make_core(tmp_path / "b.db", HOSTS[1], Clock(1_700_000_000_000 + 60_000))
+    older = eventlog.read_after(early.conn, 0, 100)
+    call(target, "ingest", events=[remote_event_wire(e) for e in older[:2]])  # project, task
+    for i in range(5):
+        call(target, "task.note", task=task, text=f"new {i}")  # a minute later
+    call(target, "ingest", events=[remote_event_wire(e) for e in older[2:]])  # 20 late notes
+    conn = views.open_views_db(tmp_path / "v.db")
+    projection = Projection(conn, target.conn)
+    projection.apply(eventlog.read_after(target.conn, 0, 7))  # all but the late notes
+    reads: list[str] = []
+    original = eventlog.entity_events
+
+    def counted(events: sqlite3.Connection, entity: str, upto_seq: int | None = None) -> Any:
+        reads.append(entity)
+        return original(events, entity, upto_seq)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(eventlog, "entity_events", counted)
+        projection.catch_up(batch=4)  # five reads of rows, one transaction
+    assert reads == [task]
+    assert conn.execute("SELECT notes FROM tasks").fetchone()[0] == 25
+    assert compare(conn, _rebuilt(target, tmp_path / "r.db"))[0] == []
