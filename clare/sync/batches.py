@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from clare.events import Event
+    from clare.sync.config import SyncConfig
     from clare.sync.messages import Batch
     from clare.sync.peer import Pending
     from clare.sync.vector import Range
@@ -41,6 +42,26 @@ def check_batch(batch: Batch, pending: Pending) -> str | None:
             return f"batch carries {e.origin}:{e.origin_seq}, not asked for or twice"
         seen.add(key)
     return None
+
+
+def request_size(size: int, cap: int, asked: int, batch: Batch, cfg: SyncConfig) -> tuple[int, int]:
+    """What to ask one peer for next, ``(events per request, most ever)``, given a batch.
+
+    A batch cut short (more to come, fewer events than ``asked``) shows what the
+    peer fits in one: asking for more leaves the rest of each range to a later
+    request, whose events then arrive after newer ones asked for meanwhile, and
+    every entity they touch is refolded. Cut well under the byte bound, it was
+    the peer's own bound on events, which then caps every later request. A full
+    batch of the current size that used under half of the byte bound lets the
+    size double, up to the cap.
+    """
+    n = len(batch.events)
+    small = 2 * sum(event_wire_size(e) for e in batch.events) <= cfg.batch_max_bytes
+    if batch.more and 0 < n < asked:
+        return n, (n if small else cap)
+    if n == asked == size < cap and small:
+        return min(cap, 2 * size), cap
+    return size, cap
 
 
 def split(events: Sequence[Event], max_events: int, max_bytes: int) -> list[tuple[Event, ...]]:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from clare.errors import ProtocolError
 from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, Send
-from clare.sync.batches import check_batch, served_to, split
+from clare.sync.batches import check_batch, request_size, served_to, split
 from clare.sync.config import SyncConfig
 from clare.sync.messages import (
     MAX_RANGES,
@@ -308,6 +308,9 @@ class SyncNode:
         if problem:
             self._release([batch.request_id])
             return self._protocol_error(link, "bad_batch", problem, now_ms)
+        link.request_events, link.request_cap = request_size(
+            link.request_events, link.request_cap, pending.max_events, batch, self.config
+        )
         if not batch.more or not batch.events:
             # The peer sent all it holds of these ranges (an empty batch can
             # mean nothing else): if that is less than it advertised, believe
@@ -398,14 +401,14 @@ class SyncNode:
         if not wanted:
             return []
         wanted = subtract(wanted, (r for claim in self._claims.values() for r in claim))
-        cfg = self.config
+        size = link.request_events
         actions: list[Action] = []
-        for chunk in islice(chunks(wanted, cfg.batch_max_events, MAX_RANGES), free):
+        for chunk in islice(chunks(wanted, size, MAX_RANGES), free):
             request_id = self._token()
             ranges = tuple(chunk)
-            link.awaiting[request_id] = Pending(ranges, cfg.batch_max_events, now_ms)
+            link.awaiting[request_id] = Pending(ranges, size, now_ms)
             self._claims[request_id] = ranges
-            request = Request(request_id, ranges, cfg.batch_max_events, cfg.batch_max_bytes)
+            request = Request(request_id, ranges, size, self.config.batch_max_bytes)
             actions.append(self._send(link, request, now_ms))
         return actions
 

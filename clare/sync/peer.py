@@ -66,6 +66,7 @@ class PeerStatus:
     outstanding_requests: int
     stats: PeerStats
     clock_offset_ms: int | None = None  # the peer's clock minus ours, from its last advert
+    request_events: int | None = None  # events asked per request: what the peer fits in a batch
 
 
 @dataclass
@@ -91,8 +92,13 @@ class PeerLink:
     serve_queue: deque[Request] = field(default_factory=deque)
     serving: set[int] = field(default_factory=set)  # read tokens in progress
     stats: PeerStats = field(default_factory=PeerStats)
+    #: Events asked for per request, and the most ever asked while the link is up:
+    #: they shrink to what the peer fits in one batch (clare.sync.batches.request_size).
+    request_events: int = 0
+    request_cap: int = 0
 
     def __post_init__(self) -> None:
+        self.request_events = self.request_cap = self.config.batch_max_events
         self.last_sent_ms = self.now_ms
         self.schedule_round(self.now_ms)
 
@@ -106,6 +112,8 @@ class PeerLink:
         if self.up:
             return False
         self.up = True
+        # The peer may have restarted with other bounds: learn them again.
+        self.request_events = self.request_cap = self.config.batch_max_events
         self.schedule_round(now_ms)
         return True
 
@@ -167,4 +175,5 @@ class PeerLink:
             outstanding_requests=len(self.awaiting) + self.batch_ingests,
             stats=replace(self.stats),
             clock_offset_ms=self.clock_offset_ms,
+            request_events=self.request_events,
         )

@@ -61,6 +61,7 @@ def peer_report(
         "they_lack": status.they_lack,
         "clock_offset_ms": status.clock_offset_ms,
         "outstanding_requests": status.outstanding_requests,
+        "request_events": status.request_events,
         "frames_dropped": frames_dropped,
         **asdict(status.stats),
     }

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from clare.events import Event
-from clare.sync.batches import check_batch, served_to, split
+from clare.sync.batches import check_batch, request_size, served_to, split
+from clare.sync.config import SyncConfig
 from clare.sync.messages import Batch, event_wire_size
 from clare.sync.peer import Pending
 from clare.sync.vector import Range
@@ -42,3 +43,34 @@ def test_split_bounds_count_and_bytes_and_never_leaves_an_event_out() -> None:
     big = ev("a", 9, b"x" * 1000)
     assert split([big, small[0]], 100, 10) == [(big,), (small[0],)]
     assert split([], 3, 3) == []
+
+
+def _batch(n: int, body_bytes: int, more: bool) -> Batch:
+    return Batch(1, tuple(ev("a", s, b"x" * body_bytes) for s in range(1, n + 1)), more)
+
+
+def test_a_batch_cut_at_the_byte_bound_sets_the_next_request_size() -> None:
+    cfg = SyncConfig(batch_max_events=100, batch_max_bytes=10_000)
+    # 30 events of about 300 bytes: the peer stopped at its byte bound.
+    assert request_size(100, 100, 100, _batch(30, 270, more=True), cfg) == (30, 100)
+    # A batch of what was asked, or the end of the ranges: nothing learnt.
+    assert request_size(30, 100, 30, _batch(30, 270, more=True), cfg) == (30, 100)
+    assert request_size(100, 100, 100, _batch(7, 270, more=False), cfg) == (100, 100)
+
+
+def test_a_batch_cut_well_under_the_byte_bound_caps_the_request_size() -> None:
+    """The peer bounds events per batch lower than we do: asking for more only
+    leaves tails to fetch later, out of order."""
+    cfg = SyncConfig(batch_max_events=100, batch_max_bytes=10_000)
+    assert request_size(100, 100, 100, _batch(25, 10, more=True), cfg) == (25, 25)
+    assert request_size(25, 25, 25, _batch(25, 10, more=True), cfg) == (25, 25)
+
+
+def test_the_request_size_doubles_back_while_full_batches_are_small() -> None:
+    cfg = SyncConfig(batch_max_events=100, batch_max_bytes=10_000)
+    assert request_size(30, 100, 30, _batch(30, 10, more=True), cfg) == (60, 100)
+    assert request_size(60, 100, 60, _batch(60, 10, more=False), cfg) == (100, 100)
+    # Half the byte bound or more: growing would cut the next batch again.
+    assert request_size(30, 100, 30, _batch(30, 200, more=True), cfg) == (30, 100)
+    # A batch asked for at an older, larger size says nothing about growing.
+    assert request_size(30, 100, 100, _batch(100, 10, more=True), cfg) == (30, 100)

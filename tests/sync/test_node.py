@@ -66,6 +66,25 @@ def test_pull_is_bounded_by_the_window_and_batch_size() -> None:
     assert n.vector == {"p": 4}
 
 
+def test_a_batch_cut_short_sets_how_much_later_requests_ask_for() -> None:
+    """Asking a peer for more than it fits in a batch leaves the rest of each range
+    to a later request, whose events arrive after newer ones: so ask for what fits."""
+    n, actions = linked(peer_vector={"p": 100})
+    first, _ = requests(actions)
+    cut = Batch(first.request_id, (ev("p", 1), ev("p", 2)), more=True)
+    (ingest,) = n.receive("p", cut, T0)
+    assert isinstance(ingest, Ingest)
+    done = n.ingested(ingest.token, IngestResult(new=ingest.events, vector={"p": 2}), T0 + 1)
+    (tail,) = requests(done)
+    assert (tail.max_events, tail.ranges) == (2, (Range("p", 3, 4),))
+    # The peer may come back with other bounds: a new link asks for the full size again.
+    t = T0 + FAST.peer_timeout_ms + 1
+    assert PeerDown("p") in n.tick(t)
+    again = requests(n.receive("p", Hello("p", {"p": 100}), t + 1))
+    assert again
+    assert all(r.max_events == FAST.batch_max_events for r in again)
+
+
 def test_two_peers_are_never_asked_for_the_same_range() -> None:
     n = node()
     n.add_peer("p", T0)

@@ -8,7 +8,9 @@ from clare.sync.status import NoticeRecord, report
 
 
 def test_the_report_joins_links_config_refusals_and_notices() -> None:
-    up = PeerStatus("b", "origin-b", True, 9_000, 3, 1, 2, PeerStats(events_received=5))
+    up = PeerStatus(
+        "b", "origin-b", True, 9_000, 3, 1, 2, PeerStats(events_received=5), request_events=512
+    )
     down = PeerStatus("c", None, False, None, 0, 0, 0, PeerStats(events_sent=7))
     data = report(
         origin="origin-a",
@@ -36,6 +38,7 @@ def test_the_report_joins_links_config_refusals_and_notices() -> None:
         1,
     )
     assert b["last_contact_age_s"] == 1.0
+    assert (b["request_events"], c["request_events"]) == (512, None)
     assert b["last_contact"] == "1970-01-12T13:46:39Z"
     assert (c["endpoint"], c["last_contact"], c["frames_dropped"]) == (None, None, 2)
     assert data["totals"] == {
