@@ -51,6 +51,7 @@ class _World:
     """What the generator remembers so its events make sense together."""
 
     rng: random.Random
+    note_words: int = 20
     tasks: list[str] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)
     assignees: dict[str, str] = field(default_factory=dict)  # task -> "session:ID"
@@ -66,9 +67,12 @@ def shape(n: int) -> tuple[int, int]:
     return max(10, min(10_000, n // 100)), max(5, min(1_000, n // 1000))
 
 
-def history(n: int, *, seed: int = 8) -> Iterator[DomainEvent]:
-    """``n`` domain events: a project, then the mix described in the module docstring."""
-    world = _World(random.Random(seed))
+def history(n: int, *, seed: int = 8, note_words: int = 20) -> Iterator[DomainEvent]:
+    """``n`` domain events: a project, then the mix described in the module docstring.
+
+    Notes hold ``note_words`` words (about six bytes each).
+    """
+    world = _World(random.Random(seed), note_words)
     n_tasks, n_sessions = shape(n)
     world.sessions = [str(uuid.UUID(int=world.rng.getrandbits(128))) for _ in range(n_sessions)]
     # The sessions run on the other hosts of a fleet. Had they run here, this
@@ -103,7 +107,7 @@ def _next(world: _World) -> DomainEvent:
     roll = rng.random()
     task = rng.choice(world.tasks)
     if roll < 0.40:
-        return TaskNoted(task=task, text=world.text(20), author="agent@host")
+        return TaskNoted(task=task, text=world.text(world.note_words), author="agent@host")
     if roll < 0.70:
         previous = world.states[task]
         state = rng.choice(sorted(TRANSITIONS[previous]))
@@ -135,7 +139,7 @@ def _next(world: _World) -> DomainEvent:
     )
 
 
-def write_history(path: Path, n: int, machine_id: str) -> int:
+def write_history(path: Path, n: int, machine_id: str, *, note_words: int = 20) -> int:
     """Write ``n`` events into the events DB at ``path`` as ``machine_id``; returns n.
 
     Stamps end before now, so a writer started on this DB afterwards stamps
@@ -145,7 +149,7 @@ def write_history(path: Path, n: int, machine_id: str) -> int:
     try:
         log = EventLog(conn, machine_id)
         start_ms = wall_ms() - n // STAMPS_PER_MS - 60_000
-        events = history(n)
+        events = history(n, note_words=note_words)
         written = 0
         while chunk := list(islice(events, BATCH)):
             with transaction(conn):

@@ -56,12 +56,31 @@ class Plan:
     spread_bulk: int
     spread: int
     spread_pause_s: float
+    notes_events: int  # the long-notes catch-up's history
+    note_words: int
 
 
 FULL = Plan(
-    1_000_000, 2000, 16, 10.0, 30, 500, 0.005, 1000, 300, 20, 30, 300, 5.0, 20_000, 150, 0.02
+    1_000_000,
+    2000,
+    16,
+    10.0,
+    30,
+    500,
+    0.005,
+    1000,
+    300,
+    20,
+    30,
+    300,
+    5.0,
+    20_000,
+    150,
+    0.02,
+    200_000,
+    400,
 )
-QUICK = Plan(5_000, 40, 16, 0.5, 2, 20, 0.002, 20, 2, 3, 3, 10, 0.5, 300, 6, 0.01)
+QUICK = Plan(5_000, 40, 16, 0.5, 2, 20, 0.002, 20, 2, 3, 3, 10, 0.5, 300, 6, 0.01, 3_000, 400)
 API_CLIENTS = 16
 #: Nodes whose peak memory the report must show: a missing one is a failure, not a gap.
 NODES = ("writer", "projector", "poller", "gossip", "web")
@@ -69,6 +88,7 @@ NODES = ("writer", "projector", "poller", "gossip", "web")
 SECTIONS = (
     "rebuild",
     "poll pass",
+    "long-note catch-up",
     "start-up",
     "overview",
     "sse",
@@ -82,8 +102,8 @@ SECTIONS = (
     "propagation",
     "memory",
 )
-#: Sections that need no running stack: with only these, none is started.
-OFFLINE = frozenset({"rebuild", "poll pass"})
+#: Sections that need no running main instance: with only these, it is not started.
+OFFLINE = frozenset({"rebuild", "poll pass", "long-note catch-up"})
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -153,6 +173,10 @@ def run(plan: Plan, only: frozenset[str] = frozenset(SECTIONS)) -> tuple[list[Se
             measure(
                 "poll pass",
                 lambda: sessions.poll(plan.poll_sessions, plan.poll_mb, plan.poll_passes),
+            )
+            measure(
+                "long-note catch-up",
+                lambda: sync.catch_up_long_notes(plan.notes_events, plan.note_words, scratch),
             )
             if only <= OFFLINE:
                 return sections, failures

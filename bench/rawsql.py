@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from clare.domain.events import TaskCreated
 from clare.events import encode_body
 from clare.hlc import pack, wall_ms
-from clare.store.eventlog import open_events_db, open_events_reader
+from clare.store.eventlog import iter_after, open_events_db, open_events_reader
+from clare.sync.messages import event_wire_size
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,6 +59,16 @@ class RawLog:
         for _ in range(rows):
             self.conn.execute(_INSERT, self._row())
         self.conn.execute("COMMIT")
+
+
+def mean_wire_bytes(events_db: Path) -> float:
+    """Mean size of a stored event as sync batches count it (``event_wire_size``)."""
+    conn = open_events_reader(events_db)
+    try:
+        sizes = [event_wire_size(event) for event in iter_after(conn, 0)]
+    finally:
+        conn.close()
+    return sum(sizes) / len(sizes) if sizes else 0.0
 
 
 def copy_of(source: Path, target: Path) -> Path:

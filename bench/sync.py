@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -23,12 +24,13 @@ import zmq
 from bench import rawsql
 from bench.eventgen import write_history
 from bench.figures import Figure, Section, at_most, percentile, share_of
-from bench.procs import BenchError
+from bench.procs import BenchError, cpu_seconds
 from bench.stack import Stack
 from bench.wire import CountingProxy
 from clare.bus import envelope
 from clare.bus.endpoints import PROJECTOR_VIEWS
 from clare.errors import ClareError, ProtocolError
+from clare.sync.config import SyncConfig
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,13 +61,23 @@ def _wait_held(hosts: list[Stack], target: int, timeout_s: float) -> float:
         time.sleep(0.1)
 
 
-def catch_up(source: Stack, scratch: Path) -> Section:
-    raw, raw_rows = rawsql.copy_rate(source.paths.events_db, scratch / "raw-catch-up.db", RAW_BATCH)
-    short = rawsql.batched_insert_rate(scratch / "raw-short.db", RAW_BATCH, RAW_SECONDS)
+@dataclass(frozen=True)
+class _Joined:
+    """What one empty host's catch-up from ``source`` measured."""
+
+    held: int  # events the source held, and the joiner came to hold
+    seconds: float  # until the joiner held them all
+    views_s: float  # until its views held them too
+    projector_cpu_s: float | None  # the joiner's projector, start-up included
+    gossip_kb: dict[str, int]  # peak RSS of the gossip node, by side
+
+
+def _join(source: Stack, prefix: str) -> _Joined:
+    """An empty host joins ``source`` as a peer and catches up on everything it holds."""
     held = _held(source)
     if held == 0:
-        raise BenchError("the main instance's gossip node does not answer")
-    with Stack("cj") as joiner:
+        raise BenchError("the source instance's gossip node does not answer")
+    with Stack(prefix) as joiner:
         source.add_peer("joiner", joiner.config.gossip_port, joiner.public_key())
         joiner.add_peer("source", source.config.gossip_port, source.public_key())
         try:
@@ -78,12 +90,36 @@ def catch_up(source: Stack, scratch: Path) -> Section:
             while (joiner.views_position() or 0) < seq:
                 time.sleep(0.1)
             views_s = time.monotonic() - started
-            gossip_kb = {
-                "main": source.peak_rss_kb().get("gossip", 0),
-                "joining": joiner.peak_rss_kb().get("gossip", 0),
-            }
+            projector = joiner.node_pids().get("projector")
+            return _Joined(
+                held,
+                seconds,
+                views_s,
+                cpu_seconds(projector) if projector else None,
+                {
+                    "main": source.peak_rss_kb().get("gossip", 0),
+                    "joining": joiner.peak_rss_kb().get("gossip", 0),
+                },
+            )
         finally:
             source.clare("sync", "peer", "remove", "joiner")
+
+
+def _projector_cpu(joined: _Joined, label: str) -> Figure:
+    cpu = joined.projector_cpu_s
+    return Figure(
+        f"joining host's projector CPU per event{label}",
+        None if cpu is None else cpu / joined.held * 1e6,
+        "µs",
+        note="start-up included: folds each event once unless it arrives late for its entity",
+    )
+
+
+def catch_up(source: Stack, scratch: Path) -> Section:
+    raw, raw_rows = rawsql.copy_rate(source.paths.events_db, scratch / "raw-catch-up.db", RAW_BATCH)
+    short = rawsql.batched_insert_rate(scratch / "raw-short.db", RAW_BATCH, RAW_SECONDS)
+    joined = _join(source, "cj")
+    held, seconds = joined.held, joined.seconds
     figures = [
         Figure(
             f"sync catch-up, empty host ({held:,} events)",
@@ -102,7 +138,10 @@ def catch_up(source: Stack, scratch: Path) -> Section:
             note="context: the baseline before it was made like for like",
         ),
         Figure(f"sync catch-up, wall ({held:,} events)", seconds, "s"),
-        Figure(f"sync catch-up, until the joiner's views hold them ({held:,})", views_s, "s"),
+        Figure(
+            f"sync catch-up, until the joiner's views hold them ({held:,})", joined.views_s, "s"
+        ),
+        _projector_cpu(joined, ""),
         *(
             Figure(
                 f"peak RSS, gossip node, {side} host of the catch-up",
@@ -110,7 +149,7 @@ def catch_up(source: Stack, scratch: Path) -> Section:
                 "MB",
                 aims=(at_most(80.0),),
             )
-            for side, kb in gossip_kb.items()
+            for side, kb in joined.gossip_kb.items()
             if kb
         ),
     ]
@@ -129,7 +168,48 @@ what SQLite alone needs to store that history, whose random uuid and entity inde
 more per row as they grow. A second row keeps the earlier, easier baseline for context:
 {RAW_BATCH:,}-row transactions for {RAW_SECONDS:g} s into an empty DB (some
 {short * RAW_SECONDS:,.0f} rows). Peak RSS of both gossip nodes is their VmHWM once the
-joiner holds everything.
+joiner holds everything. The joiner's projector CPU is its user + system time once its
+views hold everything, per event.
+""",
+        figures,
+    )
+
+
+def catch_up_long_notes(events: int, note_words: int, scratch: Path) -> Section:
+    """The same catch-up from a history whose notes are long: batches cut by bytes."""
+    with Stack("cn") as source:
+        write_history(source.paths.events_db, events, source.machine_id, note_words=note_words)
+        raw, raw_rows = rawsql.copy_rate(
+            source.paths.events_db, scratch / "raw-notes.db", RAW_BATCH
+        )
+        mean_bytes = rawsql.mean_wire_bytes(source.paths.events_db)
+        source.up(SYNC_NODES)
+        _wait_held([source], events, timeout_s=60.0)
+        joined = _join(source, "cm")
+    label = f", long notes ({mean_bytes:,.0f} bytes per event)"
+    full = SyncConfig().batch_max_events
+    figures = [
+        Figure(
+            f"sync catch-up{label}",
+            joined.held / joined.seconds,
+            "/s",
+            raw,
+            f"raw SQLite, the same {raw_rows:,} rows, {RAW_BATCH:,} per fsync'd transaction",
+            note="context: the aim is set on the main history above",
+        ),
+        Figure(f"sync catch-up, until the joiner's views hold them{label}", joined.views_s, "s"),
+        _projector_cpu(joined, label),
+    ]
+    return Section(
+        "Sync catch-up of long notes",
+        f"""
+The catch-up above, from a separate instance holding {joined.held:,} generated events whose
+notes have {note_words} words: {mean_bytes:,.0f} bytes per event on the wire, so a request
+for {full:,} events would take more than a batch's {SyncConfig().batch_max_bytes:,} bytes and
+come back cut short. The joiner learns from the first cut batches to ask for what fits
+(docs/sync-protocol.md). Events that arrive after newer ones of their entity make the
+projector refold that entity: its CPU per event, against the main history's above, shows
+whether they did.
 """,
         figures,
     )
