@@ -27,6 +27,8 @@ from tests.integration.stack import Stack, short_home, stored_events
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from clare.events import Event
+
 NODES = START_ORDER
 
 
@@ -81,9 +83,22 @@ def event_count(stack: Stack) -> int:
 
 
 def own_event_count(stack: Stack) -> int:
-    """Events this host's writer made: not those synced from a peer meanwhile."""
+    """Events this host's writer made on the tests' commands.
+
+    Not those synced from a peer meanwhile, nor the poller's own: a session a
+    test command recorded on this host is one Claude Code does not show, so the
+    poller's next pass (one a second) records it ended.
+    """
     machine_id = config_mod.load(stack.paths).machine_id
-    return sum(1 for event in stored_events(stack) if event.origin == machine_id)
+    return sum(
+        1
+        for event in stored_events(stack)
+        if event.origin == machine_id and not _a_session_ending(event)
+    )
+
+
+def _a_session_ending(event: Event) -> bool:
+    return event.kind == "SessionObserved" and event.data().get("status") == "ended"
 
 
 @dataclass
