@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import socket
 import sys
@@ -90,7 +91,7 @@ def up(
     inst: Instance = ctx.obj
     if not inst.paths.config_file.exists():
         config, _ = config_mod.init(inst.paths)
-        print(f"created instance {config.machine_id} at {inst.paths.config_file}", file=sys.stderr)
+        _tell(f"created instance {config.machine_id} at {inst.paths.config_file}")
     names = run_mod.available_nodes() if nodes is None else [n.strip() for n in nodes.split(",")]
     unknown = [n for n in names if n not in run_mod.NODES]
     if unknown:
@@ -117,14 +118,20 @@ def up(
                         functools.partial(supervisor.supervise, ready=ready), inst.paths, names
                     )
                     config = inst.config
-                    print(
+                    _tell(
                         f"Clare is up: host {config.name!r}, nodes {', '.join(names)}; "
-                        f"home {inst.paths.home_hint}. Ctrl-C stops it.",
-                        file=sys.stderr,
+                        f"home {inst.paths.home_hint}. Ctrl-C stops it."
                     )
 
         trio.run(main)
-        print("Clare stopped.", file=sys.stderr)
+        _tell("Clare stopped.")
+
+
+def _tell(line: str) -> None:
+    """A line for whoever watches `clare up`. Its stderr may be a log file on a full
+    disk or a closed terminal: the line is then lost, never the running nodes."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
 
 
 async def _cancel_on_signal(signals: Any, scope: Any) -> None:

@@ -6,6 +6,8 @@ import os
 import random
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -202,3 +204,23 @@ def test_sigterm_stops_every_node(running: Stack) -> None:
         raise AssertionError(f"node {pid} still running after clare up stopped")
     assert not is_held(s.paths.lock_file("writer"))
     assert s.clare("status", "--json").returncode == 0
+
+
+def test_up_outlives_an_unwritable_terminal(stack: Stack) -> None:
+    """`clare up` under a service manager or nohup writes to a log that may sit on
+    a full disk. Its own lines ("Clare is up") once raised ENOSPC inside the
+    supervisor, which then stopped every node. /dev/full fails every write so."""
+    with open("/dev/full", "wb") as full:
+        stack.proc = subprocess.Popen(
+            [sys.executable, "-m", "clare", "up", "--nodes", "writer,projector"],
+            env=stack.env, stdout=full, stderr=full, start_new_session=True,
+        )  # fmt: skip
+    stack.wait_until(
+        lambda: stack.node_pid("projector") and stack.answering(), 20, "writer and projector"
+    )
+    time.sleep(1.0)  # the supervisor says it is up once every node is ready
+    assert stack.proc.poll() is None, "clare up died"
+    assert stack.clare("task", "list", "--json").returncode == 0
+    assert stack.answering()
+    stack.proc.send_signal(signal.SIGTERM)
+    assert stack.proc.wait(timeout=15) == 0
