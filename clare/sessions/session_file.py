@@ -192,8 +192,21 @@ def check_liveness(session: SessionFile, probe: ProcessProbe | None = None) -> L
         # Alive but unreadable (another user's process under hidepid): nothing
         # says the pid was reused, and a false "dead" would hide a session.
         return Liveness.LIVE
-    lowered = cmdline.lower()
-    return Liveness.LIVE if "claude" in lowered or "node" in lowered else Liveness.REUSED
+    return Liveness.LIVE if looks_like_claude_code(cmdline) else Liveness.REUSED
+
+
+#: Interpreters Claude Code's npm package runs under, by their program's file name.
+_NODE_PROGRAMS = frozenset({"node", "nodejs"})
+
+
+def looks_like_claude_code(cmdline: str) -> bool:
+    """Whether a command line could be Claude Code's: its own ``claude`` program,
+    or Node.js running it. The program must be Node.js itself: "node" anywhere
+    (``pytest tests/nodes``) took any process for a live session."""
+    if "claude" in cmdline.lower():
+        return True
+    program = cmdline.split(" ", 1)[0]
+    return program.rsplit("/", 1)[-1] in _NODE_PROGRAMS
 
 
 class ProcProbe:

@@ -13,7 +13,6 @@ behind a session file whose process is alive, and must still be read right.
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -75,7 +74,7 @@ def _garbage_transcript_bytes(rng: random.Random) -> list[bytes]:
     ]
 
 
-def build_garbage(root: Path, real_pid: int, real_ticks: str) -> Garbage:
+def build_garbage(root: Path, real_pid: int, real_ticks: str, other_pid: int) -> Garbage:
     rng = random.Random(7)
     claude = root / "claude"
     sessions = sessions_dir(claude)
@@ -118,15 +117,17 @@ def build_garbage(root: Path, real_pid: int, real_ticks: str) -> Garbage:
 
     # Well-formed session files whose process is not Claude Code, each pointing at
     # a garbage transcript: the scan reads the transcript once and reports an end.
-    me, dead = os.getpid(), _dead_pid()
+    # ``other_pid`` is a live process that is not Claude Code (``sleep``): not this
+    # test's own, whose command line holds whatever pytest was given.
+    me, dead = other_pid, _dead_pid()
     my_ticks = PROC_PROBE.start_ticks(me)
     assert my_ticks is not None
     for n, contents in enumerate(_garbage_transcript_bytes(rng)):
         session_id = f"00000000-0000-4000-8000-{n:012d}"
         cwd = f"/garbage/{n}"
-        if n % 3 == 0:  # this test's own pid, started at another time (a reused pid)
+        if n % 3 == 0:  # a live pid, started at another time (a reused pid)
             info = _session(me, session_id, cwd, procStart=str(int(my_ticks) + 1))
-        elif n % 3 == 1:  # this test's own pid, no procStart: its cmdline is not claude's
+        elif n % 3 == 1:  # a live pid, no procStart: its cmdline is not claude's
             info = _session(me, session_id, cwd)
         else:  # a pid nobody can have
             info = _session(dead, session_id, cwd, procStart="12345")
@@ -202,10 +203,28 @@ def stand_in() -> Iterator[tuple[int, str]]:
 
 
 @pytest.fixture
-def garbage(stand_in: tuple[int, str]) -> Iterator[Garbage]:
+def bystander() -> Iterator[int]:
+    """A live process that is not Claude Code, named so in its command line."""
+    sleep = shutil.which("sleep")
+    assert sleep, "coreutils' sleep is not on PATH"
+    proc = subprocess.Popen([sleep, "600"], stdin=subprocess.DEVNULL)
+    try:
+        # Until it execs, the child's command line is still pytest's.
+        for _ in range(200):
+            if (PROC_PROBE.cmdline(proc.pid) or "").startswith(sleep):
+                break
+            time.sleep(0.01)
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def garbage(stand_in: tuple[int, str], bystander: int) -> Iterator[Garbage]:
     root = short_home()
     try:
-        yield build_garbage(root, *stand_in)
+        yield build_garbage(root, *stand_in, bystander)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -149,6 +149,9 @@ def test_unknown_local_domain_does_not_decide() -> None:
         ("node /usr/lib/node_modules/@anthropic-ai/claude-code/cli.js", Liveness.LIVE),
         ("/home/u/.local/bin/claude --resume", Liveness.LIVE),
         ("/usr/bin/python3 -m http.server", Liveness.REUSED),
+        ("/usr/bin/node /srv/app/server.js", Liveness.LIVE),  # Node.js: it may be running it
+        ("python -m pytest tests/nodes", Liveness.REUSED),
+        ("/usr/bin/nodemon app.js", Liveness.REUSED),
         (None, Liveness.LIVE),
     ],
 )
