@@ -90,7 +90,7 @@ async def _keep_running(
         proc = await trio.lowlevel.open_process(command(paths, name))
         status.pid = proc.pid
         status.started_at = time.time()
-        state.write(path)
+        _record(state, path)
         log.info("node started", child=name, pid=proc.pid, restarts=status.restarts)
         if first:
             task_status.started()
@@ -102,7 +102,7 @@ async def _keep_running(
                 await _stop(proc, name)
         status.last_exit = code
         status.pid = 0
-        state.write(path)
+        _record(state, path)
         lived = time.time() - status.started_at
         if lived >= STABLE_AFTER_S:
             backoff = BACKOFF_START_S
@@ -116,6 +116,15 @@ async def _keep_running(
         await trio.sleep(backoff)
         backoff = min(backoff * 2, BACKOFF_MAX_S)
         status.restarts += 1
+
+
+def _record(state: UpState, path: Path) -> None:
+    """Write ``run/up.json``. A full or read-only disk must not stop the nodes it
+    describes: ``clare status`` shows the last state written until a write works."""
+    try:
+        state.write(path)
+    except OSError as exc:
+        log.warning("node states not recorded", path=str(path), error=str(exc))
 
 
 async def _stop(proc: trio.Process, name: str) -> None:

@@ -5,6 +5,7 @@ Apart from the supervisor so that readers do not import trio.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -38,8 +39,15 @@ class UpState:
             "started_at": self.started_at,
             "nodes": {name: asdict(status) for name, status in self.nodes.items()},
         }
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(json.dumps(data, indent=1))
+            os.replace(tmp, path)
+        except OSError:
+            # A full disk leaves a truncated temp file: no reader looks at it, but
+            # it holds space the nodes need.
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise
 
 
 def state_file(paths: InstancePaths) -> Path:
