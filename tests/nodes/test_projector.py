@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from clare.store import eventlog
 from tests.helpers import call, make_core
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
 
     from clare.nodes.writer_core import WriterCore
     from clare.paths import InstancePaths
@@ -66,15 +67,25 @@ async def _first_event(pub: TrioSocket, core: WriterCore, projection: Projection
     await _until(projection, 1, functools.partial(_ring, pub, core, 1))
 
 
-async def test_events_that_follow_closely_share_one_transaction(paths: InstancePaths) -> None:
+@asynccontextmanager
+async def _projector(
+    paths: InstancePaths, gather_s: float, busy_s: float
+) -> AsyncIterator[tuple[WriterCore, TrioSocket, Projection]]:
+    """A projector node fed by the test's PUB, once it has applied a first event."""
     core = make_core(paths.events_db, MACHINE)
     async with (
         open_socket(zmq.PUB, bind=Endpoints(paths).writer_events) as pub,
         trio.open_nursery() as nursery,
     ):
-        serve = functools.partial(serve_projector, gather_s=0.3, busy_s=60.0)
+        serve = functools.partial(serve_projector, gather_s=gather_s, busy_s=busy_s)
         projection: Projection = await nursery.start(serve, paths, CONFIG)
         await _first_event(pub, core, projection)
+        yield core, pub, projection
+        nursery.cancel_scope.cancel()
+
+
+async def test_events_that_follow_closely_share_one_transaction(paths: InstancePaths) -> None:
+    async with _projector(paths, gather_s=0.3, busy_s=60.0) as (core, pub, projection):
         before = projection.transactions
         call(core, "task.add", project="alpha", title="a")
         call(core, "task.add", project="alpha", title="b")
@@ -84,22 +95,13 @@ async def test_events_that_follow_closely_share_one_transaction(paths: InstanceP
         await _until(projection, 3)
         assert projection.transactions == before + 1
         assert projection.events_applied == 3
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_lone_event_is_applied_without_gathering(paths: InstancePaths) -> None:
-    core = make_core(paths.events_db, MACHINE)
-    async with (
-        open_socket(zmq.PUB, bind=Endpoints(paths).writer_events) as pub,
-        trio.open_nursery() as nursery,
-    ):
-        serve = functools.partial(serve_projector, gather_s=30.0, busy_s=0.05)
-        projection: Projection = await nursery.start(serve, paths, CONFIG)
-        await _first_event(pub, core, projection)
+    async with _projector(paths, gather_s=30.0, busy_s=0.05) as (core, pub, projection):
         await trio.sleep(0.2)  # quiet for longer than busy_s
         call(core, "task.add", project="alpha", title="a")
         started = trio.current_time()
         await _ring(pub, core, 2)
         await _until(projection, 2)
         assert trio.current_time() - started < 5.0  # not the 30 s of gathering
-        nursery.cancel_scope.cancel()
