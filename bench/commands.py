@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING
 
 from bench import rawsql, rawzmq
-from bench.figures import Figure, Section, percentile, share_of, within
+from bench.figures import Aim, Figure, Section, percentile, share_of, within
 from bench.procs import BenchError, cpu_seconds
 
 if TYPE_CHECKING:
@@ -47,41 +47,29 @@ def latency(stack: Stack, scratch: Path, count: int) -> Section:
     echo = rawzmq.round_trips_ms(scratch, count, insert=False)
     floor = rawzmq.round_trips_ms(scratch, count, insert=True)
     figures = [
-        Figure(
-            f"acknowledged command, 1 client, p{p}",
-            percentile(samples, p),
-            "ms",
-            percentile(raw, p),
-            RAW_SINGLE,
-            (within(2.0),),
-        )
-        for p in (50, 99)
-    ]
-    figures += [
-        Figure(
-            f"acknowledged command, 1 client, p{p}, vs the process-boundary floor",
-            percentile(samples, p),
-            "ms",
-            percentile(floor, p),
+        *_p50_p99("acknowledged command, 1 client", samples, raw, RAW_SINGLE, aims=(within(2.0),)),
+        *_p50_p99(
+            "acknowledged command, 1 client",
+            samples,
+            floor,
             RAW_FLOOR,
+            suffix=", vs the process-boundary floor",
             note="context: what the same insert costs behind any process boundary",
-        )
-        for p in (50, 99)
-    ]
-    figures += [
-        Figure(
-            f"{name}, p{p}",
-            percentile(source, p),
-            "ms",
-            percentile(raw, p),
+        ),
+        *_p50_p99(
+            RAW_FLOOR,
+            floor,
+            raw,
             RAW_SINGLE,
-            note=note,
-        )
-        for name, source, note in (
-            (RAW_FLOOR, floor, "context: the floor's own ratio to the aim's baseline"),
-            ("raw pyzmq round trip, nothing done", echo, "context: the hop alone"),
-        )
-        for p in (50, 99)
+            note="context: the floor's own ratio to the aim's baseline",
+        ),
+        *_p50_p99(
+            "raw pyzmq round trip, nothing done",
+            echo,
+            raw,
+            RAW_SINGLE,
+            note="context: the hop alone",
+        ),
     ]
     return Section(
         "Acknowledged command latency, one client",
@@ -97,6 +85,31 @@ answer to a DEALER over `ipc://`; and the same round trip with nothing done.
 """,
         figures,
     )
+
+
+def _p50_p99(
+    name: str,
+    samples: list[float],
+    baseline: list[float],
+    baseline_name: str,
+    *,
+    suffix: str = "",
+    aims: tuple[Aim, ...] = (),
+    note: str = "",
+) -> list[Figure]:
+    """Median and p99 of latencies in ms, each beside the same percentile of ``baseline``."""
+    return [
+        Figure(
+            f"{name}, p{p}{suffix}",
+            percentile(samples, p),
+            "ms",
+            percentile(baseline, p),
+            baseline_name,
+            aims,
+            note,
+        )
+        for p in (50, 99)
+    ]
 
 
 def throughput(stack: Stack, scratch: Path, clients: int, seconds: float) -> Section:
