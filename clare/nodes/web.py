@@ -26,10 +26,12 @@ from clare.logs import get
 from clare.web.app import create_app
 from clare.web.context import WebContext
 from clare.web.guard import policy_for
-from clare.web.hub import Hub, ViewNotice, merge_notices
+from clare.web.hub import Demand, Hub, ViewNotice, merge_notices
 from clare.web.links import GossipLinks
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from clare.config import Config
     from clare.paths import InstancePaths
 
@@ -106,24 +108,21 @@ async def _feed_events(
     moment after it is made; what a new stream misses in that moment it reads
     from the store (``stream.RECHECK_S``), like any gap.
     """
+
+    async def take(burst: list[list[bytes]]) -> None:
+        events = []
+        for frames in burst:
+            try:
+                events.extend(published.events_in(frames[-1]))
+            except ProtocolError as exc:
+                log.warning("undecodable event dropped", error=str(exc))
+        hub.publish_events(events)
+
     async with open_socket(
         zmq.SUB, connect=[endpoints.writer_events], options={zmq.RCVHWM: SUB_HWM}
     ) as sub:
         task_status.started()
-        while True:
-            await hub.events_demand.wait()
-            sub.sock.setsockopt(zmq.SUBSCRIBE, EVENT_TOPIC)
-            while hub.events_demand.count:
-                events = []
-                for frames in await _receive_burst(sub):
-                    try:
-                        events.extend(published.events_in(frames[-1]))
-                    except ProtocolError as exc:
-                        log.warning("undecodable event dropped", error=str(exc))
-                hub.publish_events(events)
-            sub.sock.setsockopt(zmq.UNSUBSCRIBE, EVENT_TOPIC)
-            # What was already queued is of no use to the next stream (it replays).
-            _discard_queued(sub)
+        await _while_wanted(sub, EVENT_TOPIC, hub.events_demand, take)
 
 
 async def _feed_views(
@@ -139,30 +138,45 @@ async def _feed_views(
     second: after each batch the feed rests, and the notices that arrived
     meanwhile go out merged. A quiet stack's single notice still goes out at once.
     """
+
+    async def take(burst: list[list[bytes]]) -> None:
+        notices = []
+        for frames in burst:
+            try:
+                notices.append(view_notice(envelope.decode(frames[-1])))
+            except ProtocolError as exc:
+                log.warning("undecodable view notice dropped", error=str(exc))
+        if notices:
+            hub.publish_view(merge_notices(notices))
+        await trio.sleep(VIEW_COALESCE_S)
+
     async with open_socket(
         zmq.SUB, connect=[endpoints.projector_views], options={zmq.RCVHWM: 10_000}
     ) as sub:
         task_status.started()
-        while True:
-            await hub.views_demand.wait()
-            sub.sock.setsockopt(zmq.SUBSCRIBE, VIEW_TOPIC)
-            while hub.views_demand.count:
-                notices = []
-                for frames in await _receive_burst(sub):
-                    try:
-                        notices.append(view_notice(envelope.decode(frames[-1])))
-                    except ProtocolError as exc:
-                        log.warning("undecodable view notice dropped", error=str(exc))
-                if notices:
-                    hub.publish_view(merge_notices(notices))
-                await trio.sleep(VIEW_COALESCE_S)
-            sub.sock.setsockopt(zmq.UNSUBSCRIBE, VIEW_TOPIC)
-            _discard_queued(sub)
+        await _while_wanted(sub, VIEW_TOPIC, hub.views_demand, take)
 
 
-def _discard_queued(sub: TrioSocket) -> None:
-    """Drop what the socket holds; bounded, as the publisher may send on a moment longer."""
-    sub.recv_waiting(SUB_HWM)
+async def _while_wanted(
+    sub: TrioSocket,
+    topic: bytes,
+    demand: Demand,
+    take: Callable[[list[list[bytes]]], Awaitable[None]],
+) -> None:
+    """Subscribe ``sub`` to ``topic`` while ``demand`` has takers; each burst goes to ``take``.
+
+    On the last taker's leaving it unsubscribes and drops what was already
+    queued: of no use to the next (a stream replays from the store, an action
+    reads the views' position itself). Bounded, as the publisher may send on a
+    moment longer.
+    """
+    while True:
+        await demand.wait()
+        sub.sock.setsockopt(zmq.SUBSCRIBE, topic)
+        while demand.count:
+            await take(await _receive_burst(sub))
+        sub.sock.setsockopt(zmq.UNSUBSCRIBE, topic)
+        sub.recv_waiting(SUB_HWM)
 
 
 async def _receive_burst(sub: TrioSocket) -> list[list[bytes]]:
