@@ -65,10 +65,13 @@ def mean_wire_bytes(events_db: Path) -> float:
     """Mean size of a stored event as sync batches count it (``event_wire_size``)."""
     conn = open_events_reader(events_db)
     try:
-        sizes = [event_wire_size(event) for event in iter_after(conn, 0)]
+        total = count = 0
+        for event in iter_after(conn, 0):
+            total += event_wire_size(event)
+            count += 1
     finally:
         conn.close()
-    return sum(sizes) / len(sizes) if sizes else 0.0
+    return total / count if count else 0.0
 
 
 def copy_of(source: Path, target: Path) -> Path:

@@ -187,7 +187,7 @@ def catch_up_long_notes(events: int, note_words: int, scratch: Path) -> Section:
         _wait_held([source], events, timeout_s=60.0)
         joined = _join(source, "cm")
     label = f", long notes ({mean_bytes:,.0f} bytes per event)"
-    full = SyncConfig().batch_max_events
+    defaults = SyncConfig()
     figures = [
         Figure(
             f"sync catch-up{label}",
@@ -205,11 +205,11 @@ def catch_up_long_notes(events: int, note_words: int, scratch: Path) -> Section:
         f"""
 The catch-up above, from a separate instance holding {joined.held:,} generated events whose
 notes have {note_words} words: {mean_bytes:,.0f} bytes per event on the wire, so a request
-for {full:,} events would take more than a batch's {SyncConfig().batch_max_bytes:,} bytes and
-come back cut short. The joiner learns from the first cut batches to ask for what fits
-(docs/sync-protocol.md). Events that arrive after newer ones of their entity make the
-projector refold that entity: its CPU per event, against the main history's above, shows
-whether they did.
+for {defaults.batch_max_events:,} events would take more than a batch's
+{defaults.batch_max_bytes:,} bytes and come back cut short. The joiner learns from the
+first cut batches to ask for what fits (docs/sync-protocol.md). Events that arrive after
+newer ones of their entity make the projector refold that entity: its CPU per event,
+against the main history's above, shows whether they did.
 """,
         figures,
     )
