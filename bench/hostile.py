@@ -238,9 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--event-kb", type=int, default=60)
     parser.add_argument("--max-streams", type=int, default=MAX_STREAMS)
-    parser.add_argument(
-        "--stall-timeout-s", type=float, default=STALL_TIMEOUT_S
-    )
+    parser.add_argument("--stall-timeout-s", type=float, default=STALL_TIMEOUT_S)
     args = parser.parse_args(argv)
     figures = run(
         body_mb=args.body_mb,
