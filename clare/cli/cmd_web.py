@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from clare.cli.instance import Instance
+
+if TYPE_CHECKING:
+    from clare.errors import ClareError
 
 #: Exit status for a configuration error (sysexits.h EX_CONFIG), as the nodes use:
 #: starting again with the same config cannot help.
@@ -77,4 +80,26 @@ def serve(
                         nursery.cancel_scope.cancel()
                         break
 
-        trio.run(main)
+        try:
+            trio.run(main)
+        except BaseExceptionGroup as group:
+            # An expected failure inside the task group (a port in use): one line.
+            expected = _expected(group)
+            if expected is None:
+                raise
+            print(f"clare: {expected}", file=sys.stderr)
+            raise typer.Exit(EX_CONFIG if isinstance(expected, ConfigError) else 1) from None
+
+
+def _expected(group: BaseExceptionGroup[BaseException]) -> ClareError | None:
+    """The ClareError a group holds if it holds nothing else; None otherwise (a bug)."""
+    from clare.errors import ClareError
+
+    matched, rest = group.split(ClareError)
+    if matched is None or rest is not None:
+        return None
+    leaf: BaseException = matched
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    assert isinstance(leaf, ClareError)
+    return leaf

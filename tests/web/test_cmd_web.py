@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -88,3 +89,19 @@ def test_the_web_node_stops_on_a_config_error_with_status_78(home: Path) -> None
     assert "Traceback" not in result.stderr
     assert "ExceptionGroup" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("clare: the web page would be open")
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(home: Path) -> None:
+    assert _clare(home, "init", "--name", "w").returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _clare(home, "serve", "--port", str(port))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"clare: cannot listen on 127.0.0.1:{port}")
+    )
