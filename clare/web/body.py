@@ -8,6 +8,7 @@ much the client sends. The media type is compared whole, not searched for.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from clare.errors import UsageError
@@ -39,9 +40,11 @@ async def read_bounded(request: Request, max_bytes: int, what: str = "the reques
         raise BodyTooLarge(f"{what} is larger than {max_bytes} bytes")
     parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise BodyTooLarge(f"{what} is larger than {max_bytes} bytes")
-        parts.append(chunk)
+    # Closed at once when the bound is passed, not whenever the collector gets to it.
+    async with contextlib.aclosing(request.stream()) as chunks:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise BodyTooLarge(f"{what} is larger than {max_bytes} bytes")
+            parts.append(chunk)
     return b"".join(parts)
