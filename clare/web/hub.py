@@ -18,9 +18,10 @@ receiving them cost it a wake-up per commit beside a busy writer.
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import trio
 
@@ -68,8 +69,19 @@ def merge_notices(notices: list[ViewNotice]) -> ViewNotice:
     )
 
 
-def item_bytes(item: Event | ViewNotice) -> int:
+class Lagged:
+    """Left in an emptied queue, so its stream wakes and catches up at once."""
+
+
+LAGGED = Lagged()
+#: What a subscription's channel carries.
+Item: TypeAlias = "Event | ViewNotice | Lagged"
+
+
+def item_bytes(item: Item) -> int:
     """About what an item costs held in memory and framed for a client."""
+    if isinstance(item, Lagged):
+        return 0
     if isinstance(item, ViewNotice):
         return ITEM_OVERHEAD_BYTES + sum(16 * len(ids) for ids in item.changed.values())
     return ITEM_OVERHEAD_BYTES + len(item.body)
@@ -106,20 +118,26 @@ class Subscription:
             self.pending_bytes += size
 
     def _overflow(self) -> None:
-        """Forget what waits (the stream reads it again from the store) and say so."""
+        """Forget what waits (the stream reads it again from the store) and say so.
+
+        The marker left behind wakes a stream that would otherwise sleep on an
+        empty queue until the next commit or heartbeat before catching up.
+        """
         self.lagged = True
         self.dropped += 1
         while True:
             try:
-                self.receive.receive_nowait()
+                item = self.receive.receive_nowait()
             except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
                 break
-            self.dropped += 1
+            self.dropped += not isinstance(item, Lagged)
         self.pending_bytes = 0
+        with contextlib.suppress(trio.WouldBlock, trio.ClosedResourceError):
+            self._send.send_nowait(LAGGED)
 
-    async def receive_batch(self, limit: int) -> list[Event | ViewNotice]:
+    async def receive_batch(self, limit: int) -> list[Item]:
         """The next item, and whatever else is already waiting (up to ``limit``)."""
-        items = [await self.receive.receive()]
+        items: list[Item] = [await self.receive.receive()]
         while len(items) < limit:
             try:
                 items.append(self.receive.receive_nowait())

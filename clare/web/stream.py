@@ -32,13 +32,13 @@ from clare.logs import get
 from clare.store import queries
 from clare.store import views as views_mod
 from clare.web import reads, sse
-from clare.web.hub import TooManyStreams, item_bytes
+from clare.web.hub import Lagged, TooManyStreams, item_bytes
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
     from clare.web.context import WebContext
-    from clare.web.hub import Subscription, ViewNotice
+    from clare.web.hub import Item, Subscription
 
 log = get("clare.web")
 
@@ -121,7 +121,7 @@ class EventStream:
             wake_at = trio.current_time() + self.heartbeat_s
             if recheck_at is not None:
                 wake_at = min(wake_at, recheck_at)
-            items: list[Event | ViewNotice] | None = None
+            items: list[Item] | None = None
             with trio.move_on_at(wake_at):
                 try:
                     items = await sub.receive_batch(MAX_BATCH)
@@ -143,7 +143,7 @@ class EventStream:
     async def _deliver(
         self,
         send: Send,
-        items: list[Event | ViewNotice],
+        items: list[Item],
         cursor: sse.Cursor,
         names: dict[str, str],
         sub: Subscription,
@@ -167,6 +167,8 @@ class EventStream:
                 elif admit is sse.Admit.SEND:
                     chunks.append(self._frame(item, names))
                     cursor.sent(item.seq)
+            elif isinstance(item, Lagged):
+                continue  # handled above: the catch-up has been read from the store
             else:
                 if "hosts" in item.changed or "all" in item.changed:
                     names.update(await self.ctx.read(lambda v, _e: queries.host_names(v)))

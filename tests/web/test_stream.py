@@ -387,3 +387,32 @@ async def test_a_lagged_stream_tells_the_page_to_refresh(home: Path) -> None:
         await client.wait_for(lambda c: len(c.event_ids()) == 10)
         client.gone.set()
     web.writer.close()
+
+
+async def test_a_stream_whose_queue_was_emptied_catches_up_without_another_commit(
+    home: Path,
+) -> None:
+    web = make_web(home)
+    web.ctx.hub = web.writer.hub = Hub(buffer_bytes=32 * 1024)
+    seqs = _seed(web, 1)
+    client = Client()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            EventStream(web.ctx, heartbeat_s=3600),
+            _scope(after=seqs[-1]),
+            client.receive,
+            client.send,
+        )
+        await client.wait_for(lambda c: any(m.get("event") == "hello" for m in c.messages()))
+        await trio.sleep(stream_mod.RECHECK_S + 0.1)  # past the stream's one re-read
+        # One event larger than the whole queue's bound: offered, it empties the queue
+        # and is not kept; nothing is published after it.
+        web.writer.publish = False
+        made = web.writer.call_sync(
+            "task.add", {"project": "s", "title": "large", "body": "x" * 40_000}
+        )
+        web.ctx.hub.publish_event(_stored(web, made["events"][0]["seq"]))
+        # Nothing else is committed and no heartbeat comes: the stream still catches up.
+        await client.wait_for(lambda c: len(c.event_ids()) == 1, timeout_s=2)
+        client.gone.set()
+    web.writer.close()
