@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 
 DEFAULT_WEB_PORT = 8765
 DEFAULT_GOSSIP_PORT = 8766
+#: Live streams (``/api/v1/stream``) one web node serves at once; more are told to retry.
+DEFAULT_WEB_MAX_STREAMS = 100
+#: What one stream may hold for its client: queued events, a replay batch, in bytes.
+DEFAULT_WEB_STREAM_BUFFER_BYTES = 256 * 1024
+#: A client that takes none of what was sent for this long is disconnected.
+DEFAULT_WEB_STALL_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,9 @@ class Config:
     gossip_port: int = DEFAULT_GOSSIP_PORT
     web_host: str = "127.0.0.1"
     web_token: str = ""
+    web_max_streams: int = DEFAULT_WEB_MAX_STREAMS
+    web_stream_buffer_bytes: int = DEFAULT_WEB_STREAM_BUFFER_BYTES
+    web_stall_timeout_s: float = DEFAULT_WEB_STALL_TIMEOUT_S
     max_clock_offset_ms: int = 500
     peers: tuple[Peer, ...] = ()
     claude_config_dir: str = ""
@@ -58,6 +67,9 @@ class Config:
             f"host = {q(self.web_host)}",
             f"port = {self.web_port}",
             f"token = {q(self.web_token)}",
+            f"max_streams = {self.web_max_streams}",
+            f"stream_buffer_bytes = {self.web_stream_buffer_bytes}",
+            f"stall_timeout_s = {self.web_stall_timeout_s}",
             "",
             "[gossip]",
             f"port = {self.gossip_port}",
@@ -80,6 +92,15 @@ class Config:
 def _port(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 65536:
         raise ConfigError(f"{what} must be a port number from 1 to 65535, not {value!r}")
+    return value
+
+
+def _bounded(value: object, what: str, low: float, high: float, kind: type = int) -> Any:
+    """A number from ``low`` to ``high``; an int for ``kind=int``, else int or float."""
+    wanted = (int,) if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, wanted) or not low <= value <= high:
+        noun = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{what} must be {noun} from {low:g} to {high:g}, not {value!r}")
     return value
 
 
@@ -134,6 +155,24 @@ def parse(text: str, source: str = "clare.toml") -> Config:
         web_port=_port(web.get("port", DEFAULT_WEB_PORT), "web.port"),
         web_host=_text(web.get("host", "127.0.0.1"), "web.host"),
         web_token=_text(web.get("token", ""), "web.token"),
+        web_max_streams=_bounded(
+            web.get("max_streams", DEFAULT_WEB_MAX_STREAMS), "web.max_streams", 1, 100_000
+        ),
+        web_stream_buffer_bytes=_bounded(
+            web.get("stream_buffer_bytes", DEFAULT_WEB_STREAM_BUFFER_BYTES),
+            "web.stream_buffer_bytes",
+            16 * 1024,
+            64 * 1024 * 1024,
+        ),
+        web_stall_timeout_s=float(
+            _bounded(
+                web.get("stall_timeout_s", DEFAULT_WEB_STALL_TIMEOUT_S),
+                "web.stall_timeout_s",
+                1,
+                3600,
+                float,
+            )
+        ),
         gossip_port=_port(gossip.get("port", DEFAULT_GOSSIP_PORT), "gossip.port"),
         max_clock_offset_ms=offset,
         peers=tuple(peers),

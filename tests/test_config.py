@@ -36,6 +36,9 @@ def test_round_trip_with_peers_and_awkward_strings(tmp_path: Path) -> None:
         groups=("gpu", "eu"),
         peers=(Peer("server", "tcp://10.0.0.2:8766", "key=with\nnewline"),),
         claude_config_dir="/home/u/.claude",
+        web_max_streams=7,
+        web_stream_buffer_bytes=65536,
+        web_stall_timeout_s=2.5,
     )
     config.save(inst, original)
     assert config.load(inst) == original
@@ -53,6 +56,11 @@ def test_missing_config_names_clare_init(tmp_path: Path) -> None:
         ("not toml ===", "not valid TOML"),
         (f"machine_id = '{uuid.uuid4()}'\n[web]\nport = 70000", "web.port"),
         (f"machine_id = '{uuid.uuid4()}'\ngroups = [1]", "groups"),
+        (f"machine_id = '{uuid.uuid4()}'\n[web]\nmax_streams = 0", "web.max_streams"),
+        (f"machine_id = '{uuid.uuid4()}'\n[web]\nmax_streams = 1.5", "web.max_streams"),
+        (f"machine_id = '{uuid.uuid4()}'\n[web]\nstream_buffer_bytes = 10", "stream_buffer"),
+        (f"machine_id = '{uuid.uuid4()}'\n[web]\nstall_timeout_s = true", "stall_timeout"),
+        (f"machine_id = '{uuid.uuid4()}'\n[web]\nstall_timeout_s = 0", "stall_timeout"),
     ],
 )
 def test_bad_config_is_reported(text: str, message: str) -> None:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from clare.cli.instance import Instance
+
+if TYPE_CHECKING:
+    from clare.errors import ClareError
+
+#: Exit status for a configuration error (sysexits.h EX_CONFIG), as the nodes use:
+#: starting again with the same config cannot help.
+EX_CONFIG = 78
 
 
 def register(app: typer.Typer) -> None:
@@ -27,23 +34,33 @@ def serve(
         str | None,
         typer.Option(
             envvar="CLARE_WEB_TOKEN",
-            help="Access token every request must carry; required off loopback.",
+            help="Access token every request must carry (16+ characters); required off loopback.",
         ),
     ] = None,
 ) -> None:
     """Serve the status page and its JSON API until Ctrl-C.
 
-    Bound to loopback by default. Binding any other address needs a token;
-    open the page once as http://HOST:PORT/?token=TOKEN to store it in a cookie.
+    Bound to loopback by default, where only the user running Clare may connect.
+    Binding any other address needs a token; open the page once as
+    http://HOST:PORT/?token=TOKEN to store it in a cookie.
     """
     import trio
 
     from clare import logs
+    from clare.errors import ConfigError
     from clare.nodes.lock import NodeLock
     from clare.nodes.web import serve_web
+    from clare.web.guard import policy_for
 
     inst: Instance = ctx.obj
     config = inst.config
+    try:
+        # Checked before anything starts: a config error is one line and status 78,
+        # never a traceback from inside the server's task group.
+        policy_for(host or config.web_host, config.web_token if token is None else token)
+    except ConfigError as exc:
+        print(f"clare: {exc}", file=sys.stderr)
+        raise typer.Exit(EX_CONFIG) from None
     inst.paths.ensure_runtime_dir()
     with NodeLock(inst.paths.lock_file("web")) as lock:
         lock.acquire("the web node")
@@ -63,4 +80,26 @@ def serve(
                         nursery.cancel_scope.cancel()
                         break
 
-        trio.run(main)
+        try:
+            trio.run(main)
+        except BaseExceptionGroup as group:
+            # An expected failure inside the task group (a port in use): one line.
+            expected = _expected(group)
+            if expected is None:
+                raise
+            print(f"clare: {expected}", file=sys.stderr)
+            raise typer.Exit(EX_CONFIG if isinstance(expected, ConfigError) else 1) from None
+
+
+def _expected(group: BaseExceptionGroup[BaseException]) -> ClareError | None:
+    """The ClareError a group holds if it holds nothing else; None otherwise (a bug)."""
+    from clare.errors import ClareError
+
+    matched, rest = group.split(ClareError)
+    if matched is None or rest is not None:
+        return None
+    leaf: BaseException = matched
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    assert isinstance(leaf, ClareError)
+    return leaf

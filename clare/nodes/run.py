@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import signal
+import sys
 from typing import TYPE_CHECKING, Any
 
 from clare import config as config_mod
 from clare import logs
-from clare.errors import ClareError
+from clare.errors import ClareError, ConfigError
 from clare.nodes.lock import NodeLock
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ NODES: dict[str, str] = {
     "poller": "clare.nodes.poller:serve_poller",
     "web": "clare.nodes.web:serve_web",
 }
+
+#: Exit status of a node stopped by its configuration (sysexits.h EX_CONFIG): restarting
+#: it cannot help, so a supervisor leaves it stopped until the person fixes the config.
+EX_CONFIG = 78
 
 #: The order `clare up` starts them in (the writer first: the others talk to it).
 START_ORDER = ("writer", "projector", "poller", "gossip", "web")
@@ -71,6 +76,9 @@ def run_node(name: str, paths: InstancePaths) -> None:
             if expected is None:
                 raise
             log.error("node failed", error=str(expected), code=expected.code)
+            if isinstance(expected, ConfigError):
+                print(f"clare: {expected}", file=sys.stderr)
+                raise SystemExit(EX_CONFIG) from None
             raise expected from None
         log.info("stopped")
 

@@ -5,23 +5,31 @@ projector's view notices) and feeds the ``Hub``; the app sends commands
 through an ``AsyncCommandClient``; hypercorn serves the app in this trio loop.
 Stopping (cancellation, or SIGTERM through ``clare node web``) closes the hub
 first, which ends every open SSE stream, so shutdown does not wait on them.
+
+The listening socket is made here, not by hypercorn, to set ``TCP_USER_TIMEOUT``
+on it (accepted connections inherit it): a client that leaves what was sent
+unread for ``[web] stall_timeout_s`` is disconnected by the kernel. Hypercorn
+shields its socket writes from cancellation, so nothing above the socket could
+free a stream blocked on a client that never reads.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from typing import TYPE_CHECKING, Any
 
 import trio
 import zmq
 from hypercorn.config import Config as HyperConfig
-from hypercorn.trio import serve
+from hypercorn.trio.run import worker_serve
+from hypercorn.utils import wrap_app
 
 from clare.bus import envelope, published
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import SUB_HWM, Endpoints
 from clare.bus.zsock import TrioSocket, open_socket
-from clare.errors import ProtocolError
+from clare.errors import ProtocolError, ServiceUnavailable
 from clare.logs import get
 from clare.web.app import create_app
 from clare.web.context import WebContext
@@ -62,7 +70,7 @@ async def serve_web(
     policy = policy_for(bind_host, config.web_token if token is None else token)
     endpoints = Endpoints(paths)
     paths.ensure_runtime_dir()
-    hub = Hub()
+    hub = Hub(buffer_bytes=config.web_stream_buffer_bytes, max_streams=config.web_max_streams)
     commands = AsyncCommandClient(endpoints.writer_commands)
     gossip = GossipLinks(paths)
     ctx = WebContext(paths, config, commands, hub, gossip=gossip)
@@ -78,7 +86,9 @@ async def serve_web(
         async with trio.open_nursery() as nursery:
             await nursery.start(_feed_events, endpoints, hub)
             await nursery.start(_feed_views, endpoints, hub)
-            binds: list[str] = await nursery.start(_serve_http, app, hyper)
+            binds: list[str] = await nursery.start(
+                _serve_http, app, hyper, config.web_stall_timeout_s
+            )
             log.info("web ready", urls=binds, token=bool(policy.token))
             task_status.started(binds)
     finally:
@@ -89,12 +99,33 @@ async def serve_web(
 
 
 async def _serve_http(
-    app: Any, hyper: HyperConfig, *, task_status: trio.TaskStatus[list[str]]
+    app: Any, hyper: HyperConfig, stall_timeout_s: float, *, task_status: trio.TaskStatus[list[str]]
 ) -> None:
     try:
-        await serve(app, hyper, task_status=task_status)
+        sockets = hyper.create_sockets()
+    except OSError as exc:
+        raise ServiceUnavailable(f"cannot listen on {', '.join(hyper.bind)}: {exc}") from exc
+    try:
+        for sock in sockets.insecure_sockets:
+            set_stall_timeout(sock, stall_timeout_s)
+            sock.listen(hyper.backlog)
+        await worker_serve(
+            wrap_app(app, hyper.wsgi_max_body_size, "asgi"),
+            hyper,
+            sockets=sockets,
+            task_status=task_status,
+        )
     finally:
+        for sock in sockets.insecure_sockets:
+            sock.close()
         log.info("web stopped")
+
+
+def set_stall_timeout(sock: socket.socket, timeout_s: float) -> None:
+    """Have the kernel drop a connection whose sent data stays unread for ``timeout_s``."""
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    if option is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, option, int(timeout_s * 1000))
 
 
 async def _feed_events(

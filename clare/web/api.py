@@ -11,6 +11,7 @@ from clare.errors import UsageError
 from clare.states import STATES
 from clare.store import queries
 from clare.store import views as views_mod
+from clare.web import body as body_mod
 from clare.web import forms, pagedata, reads
 from clare.web.pages import event_filters, now_ms, run_action
 
@@ -100,12 +101,13 @@ class Api:
 
     async def act(self, request: Request, action: str, **path_args: str) -> Response:
         """A POST: JSON body in, the writer's answer out (201 when something was made)."""
-        if "application/json" not in request.headers.get("content-type", ""):
-            # A cross-site form can only send form encodings; JSON needs a preflight.
-            raise UsageError("send the request body as JSON (Content-Type: application/json)")
-        raw = await request.body()
-        if len(raw) > MAX_JSON_BYTES:
-            raise UsageError(f"the request body is larger than {MAX_JSON_BYTES} bytes")
+        # A cross-site form can only send form encodings; JSON needs a preflight.
+        body_mod.require_media_type(
+            request,
+            "application/json",
+            "send the request body as JSON (Content-Type: application/json)",
+        )
+        raw = await body_mod.read_bounded(request, MAX_JSON_BYTES)
         try:
             body: Any = json.loads(raw or b"{}")
         except ValueError as exc:

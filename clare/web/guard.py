@@ -14,6 +14,12 @@ The rules, decided by a pure function over the request's headers:
   name this host. Forms also carry a CSRF token (checked by the form handler,
   ``csrf_ok``) and JSON posts must say ``application/json``, which no
   cross-site form can send without the browser asking first.
+* Bound to loopback without a token, only the user who runs Clare may connect:
+  the peer's uid is read from the kernel's socket table (``peeruid``), so
+  another account on the machine cannot post messages to every agent as the
+  owner. The owner's own browser and scripts need nothing more.
+* Every answer forbids framing (``X-Frame-Options``, CSP ``frame-ancestors``),
+  so no other page can lay the board under a click.
 """
 
 from __future__ import annotations
@@ -21,17 +27,32 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import os
+import string
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from clare.errors import ConfigError
+from clare.web import peeruid
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TOKEN_COOKIE = "clare_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+#: A token shorter than this, or of fewer distinct characters, is refused as guessable.
+MIN_TOKEN_CHARS = 16
+MIN_TOKEN_DISTINCT = 8
+#: Characters a token may use: it travels in a cookie and a query string unquoted.
+TOKEN_ALPHABET = frozenset(string.ascii_letters + string.digits + "-._~+/=")
+#: Sent with every answer: no other site may frame the page (clickjacking).
+FRAME_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -56,6 +77,8 @@ class Policy:
     token: str = ""
     #: Accept only loopback names in ``Host`` (when bound to loopback without a token).
     loopback_only: bool = False
+    #: Accept only connections made by this uid (loopback without a token); None: anyone.
+    owner_uid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +91,8 @@ class RequestFacts:
     fetch_site: str | None = None
     authorization: str = ""
     cookie_token: str = ""
+    #: The uid that opened the connection, when the policy asks and it can be told.
+    peer_uid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +116,13 @@ def check(facts: RequestFacts, policy: Policy) -> Verdict | None:
         return Verdict(
             421, f"this server answers to {', '.join(LOOPBACK_NAMES)} only, not {host!r}"
         )
+    if policy.owner_uid is not None and facts.peer_uid != policy.owner_uid:
+        who = "an unknown user" if facts.peer_uid is None else f"uid {facts.peer_uid}"
+        return Verdict(
+            403,
+            f"this Clare serves only the account that runs it (uid {policy.owner_uid}), "
+            f"not {who}: connect as that user, or give the web page a token",
+        )
     if policy.token:
         bearer = facts.authorization.removeprefix("Bearer ").strip()
         if not (
@@ -101,7 +133,7 @@ def check(facts: RequestFacts, policy: Policy) -> Verdict | None:
             given = dict(params).get("token", "")
             if given and _same(given, policy.token) and facts.method in SAFE_METHODS:
                 rest = urlencode([(k, v) for k, v in params if k != "token"])
-                location = facts.path + (f"?{rest}" if rest else "")
+                location = local_path(facts.path) + (f"?{rest}" if rest else "")
                 return Verdict(303, "token accepted", location=location, set_token=given)
             return Verdict(
                 401,
@@ -118,12 +150,22 @@ def check(facts: RequestFacts, policy: Policy) -> Verdict | None:
     return None
 
 
+def local_path(path: str) -> str:
+    """``path`` as an address on this site only, safe to put in ``Location``.
+
+    ``//evil.example/`` (or ``/\\evil.example``) is a path to the server but an
+    address of another site to a browser: leading slashes collapse to one, and
+    everything outside a path's own characters is percent-encoded.
+    """
+    return "/" + quote(path, safe="/:@!$&'()*+,;=-._~").lstrip("/")
+
+
 def csrf_ok(given: str | None, expected: str) -> bool:
     """Whether a form's CSRF field matches the token this server put in its forms."""
     return bool(given) and _same(str(given), expected)
 
 
-def facts_from_scope(scope: Scope) -> RequestFacts:
+def facts_from_scope(scope: Scope, *, want_uid: bool = False) -> RequestFacts:
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     cookie = SimpleCookie()
     try:
@@ -140,7 +182,15 @@ def facts_from_scope(scope: Scope) -> RequestFacts:
         fetch_site=headers.get("sec-fetch-site"),
         authorization=headers.get("authorization", ""),
         cookie_token=morsel.value if morsel is not None else "",
+        peer_uid=_peer_uid(scope) if want_uid else None,
     )
+
+
+def _peer_uid(scope: Scope) -> int | None:
+    client, server = scope.get("client"), scope.get("server")
+    if not client or not server:
+        return None  # a Unix socket, or a test transport: nothing to tell by
+    return peeruid.peer_uid((str(client[0]), int(client[1])), (str(server[0]), int(server[1])))
 
 
 class GuardMiddleware:
@@ -154,11 +204,18 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        verdict = check(facts_from_scope(scope), self.policy)
+        facts = facts_from_scope(scope, want_uid=self.policy.owner_uid is not None)
+        verdict = check(facts, self.policy)
         if verdict is None:
-            await self.app(scope, receive, send)
+
+            async def send_unframable(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message.get("headers", ()), *FRAME_HEADERS]}
+                await send(message)
+
+            await self.app(scope, receive, send_unframable)
             return
-        headers: list[tuple[bytes, bytes]] = []
+        headers: list[tuple[bytes, bytes]] = list(FRAME_HEADERS)
         if verdict.location:
             cookie = (
                 f"{TOKEN_COOKIE}={verdict.set_token}; Path=/; HttpOnly; SameSite=Strict"
@@ -175,13 +232,43 @@ class GuardMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def policy_for(bind_host: str, token: str) -> Policy:
-    """The policy for a server bound to ``bind_host``; refuses an open bind without a token."""
-    from clare.errors import ConfigError
+def check_token(token: str) -> None:
+    """Refuse a token that is easy to guess or cannot travel in a cookie."""
+    if not token:
+        return
+    if set(token) - TOKEN_ALPHABET:
+        raise ConfigError(
+            "the web token may use only letters, digits and - . _ ~ + / = "
+            "(no spaces or quotes); make one with "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+        )
+    if len(token) < MIN_TOKEN_CHARS or len(set(token)) < MIN_TOKEN_DISTINCT:
+        raise ConfigError(
+            f"the web token is too easy to guess: use at least {MIN_TOKEN_CHARS} characters, "
+            f"{MIN_TOKEN_DISTINCT} of them different; make one with "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+        )
 
-    if not is_loopback(bind_host) and not token:
+
+def policy_for(bind_host: str, token: str, *, owner_uid: int | None = None) -> Policy:
+    """The policy for a server bound to ``bind_host``; refuses an unsafe one.
+
+    Off loopback a token is required. On loopback without one, only
+    ``owner_uid`` (by default the uid running this process) may connect; a
+    platform that cannot tell who connects needs a token there too.
+    """
+    check_token(token)
+    loopback = is_loopback(bind_host)
+    if not loopback and not token:
         raise ConfigError(
             f"the web page would be open to the network on {bind_host}: give it a token "
             "(`clare serve --token T`, or [web] token in clare.toml), or bind 127.0.0.1"
         )
-    return Policy(token=token, loopback_only=is_loopback(bind_host) and not token)
+    if token:
+        return Policy(token=token)
+    if not peeruid.SUPPORTED:
+        raise ConfigError(
+            "this system cannot tell which local user connects to the web page: give it a "
+            "token (`clare serve --token T`, or [web] token in clare.toml)"
+        )
+    return Policy(loopback_only=True, owner_uid=os.getuid() if owner_uid is None else owner_uid)

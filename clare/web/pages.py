@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from clare.errors import ClareError, UsageError
 from clare.store import queries
+from clare.web import body as body_mod
 from clare.web import forms, guard, pagedata, reads
 from clare.web.render import page
 
@@ -121,13 +122,10 @@ class Pages:
 
 async def read_form(request: Request) -> dict[str, str]:
     """An url-encoded form body (what the page's forms send), bounded in size."""
-    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
-        raise UsageError("send the form url-encoded, as the page does")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise UsageError(f"the form is larger than {MAX_FORM_BYTES} bytes")
+    body_mod.require_media_type(
+        request, "application/x-www-form-urlencoded", "send the form url-encoded, as the page does"
+    )
+    body = await body_mod.read_bounded(request, MAX_FORM_BYTES, "the form")
     try:
         pairs = parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=100)
     except (UnicodeDecodeError, ValueError) as exc:

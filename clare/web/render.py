@@ -22,6 +22,7 @@ from clare.errors import (
     StorageError,
     UsageError,
 )
+from clare.web.body import BodyTooLarge
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -60,6 +61,8 @@ def status_of(exc: ClareError) -> int:
         return 404
     if isinstance(exc, InvalidTransition):
         return 409
+    if isinstance(exc, BodyTooLarge):
+        return 413
     if isinstance(exc, UsageError):
         return 400
     if isinstance(exc, ServiceUnavailable | StorageError):

@@ -9,10 +9,20 @@ the events DB again. So a client sees every committed event once, in order.
 
 A second task waits for ``http.disconnect``: closing the tab ends the stream
 (and frees its subscription) at once, not at the next write.
+
+Memory is bounded per stream whatever the client does: the hub queue is
+bounded in bytes (``[web] stream_buffer_bytes``), each replay batch is cut at
+the same bound, and each write hands the server at most ``WRITE_CHUNK_BYTES``.
+A client that reads nothing blocks its stream in one write; the kernel
+disconnects it after ``[web] stall_timeout_s`` (see ``nodes.web``) and it
+resumes with ``Last-Event-ID``. Streams are capped (``[web] max_streams``):
+one more is answered 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -22,12 +32,13 @@ from clare.logs import get
 from clare.store import queries
 from clare.store import views as views_mod
 from clare.web import reads, sse
+from clare.web.hub import Lagged, TooManyStreams, item_bytes
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
     from clare.web.context import WebContext
-    from clare.web.hub import Subscription, ViewNotice
+    from clare.web.hub import Item, Subscription
 
 log = get("clare.web")
 
@@ -37,6 +48,12 @@ RECHECK_S = 0.5
 #: Items taken from the hub per wake-up: a burst becomes one write, not one each.
 MAX_BATCH = 256
 REPLAY_BATCH = 500
+#: Rows read per query of a replay: a batch stops within one page of its byte bound.
+REPLAY_PAGE = 50
+#: The most handed to the server in one write; a stalled client holds no more than this.
+WRITE_CHUNK_BYTES = 64 * 1024
+#: Seconds a refused stream is told to wait before trying again.
+RETRY_AFTER_S = 5
 #: A client further behind than this is told to reload instead of being replayed to.
 MAX_REPLAY = 20_000
 
@@ -44,9 +61,13 @@ MAX_REPLAY = 20_000
 class EventStream:
     """The ASGI app behind ``/api/v1/stream``."""
 
-    def __init__(self, ctx: WebContext, *, heartbeat_s: float = HEARTBEAT_S) -> None:
+    def __init__(
+        self, ctx: WebContext, *, heartbeat_s: float = HEARTBEAT_S, batch_bytes: int | None = None
+    ) -> None:
         self.ctx = ctx
         self.heartbeat_s = heartbeat_s
+        #: The byte bound of one replay batch (by default the hub's per-stream bound).
+        self.batch_bytes = batch_bytes or ctx.config.web_stream_buffer_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -58,75 +79,83 @@ class EventStream:
         start = sse.parse_position(headers.get("last-event-id"))
         if start is None:
             start = sse.parse_position(query.get("after"))
-        async with trio.open_nursery() as nursery:
+        with contextlib.ExitStack() as stack:
+            try:
+                sub = stack.enter_context(self.ctx.hub.subscribe())
+            except TooManyStreams as exc:
+                await _refuse(send, exc)
+                return
+            async with trio.open_nursery() as nursery:
 
-            async def until_disconnect() -> None:
-                while (await receive())["type"] != "http.disconnect":
-                    pass
+                async def until_disconnect() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(until_disconnect)
+                await self._serve(send, start, sub)
                 nursery.cancel_scope.cancel()
 
-            nursery.start_soon(until_disconnect)
-            await self._serve(send, start)
-            nursery.cancel_scope.cancel()
-
-    async def _serve(self, send: Send, start: int | None) -> None:
-        hub = self.ctx.hub
-        with hub.subscribe() as sub:
-            newest, position = await self.ctx.read(
-                lambda views, events: (reads.last_seq(events), views_mod.position(views))
-            )
-            cursor = sse.Cursor(newest if start is None else min(start, newest))
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        (b"content-type", b"text/event-stream; charset=utf-8"),
-                        (b"cache-control", b"no-store"),
-                        (b"x-accel-buffering", b"no"),
-                    ],
-                }
-            )
-            names: dict[str, str] = {}
-            hello = {"after": cursor.last, "newest": newest, "view_position": position}
-            await self._write(send, sse.preamble() + sse.frame(hello, event="hello"))
-            await self._replay(send, cursor, names)
-            recheck_at: float | None = trio.current_time() + RECHECK_S
-            while True:
-                wake_at = trio.current_time() + self.heartbeat_s
-                if recheck_at is not None:
-                    wake_at = min(wake_at, recheck_at)
-                items: list[Event | ViewNotice] | None = None
-                with trio.move_on_at(wake_at):
-                    try:
-                        items = await _receive_all(sub.receive)
-                    except (trio.EndOfChannel, trio.ClosedResourceError):
-                        break  # the hub closed: the node is stopping
-                if items is not None:
-                    # Outside the deadline: a delivery is never cut off halfway.
-                    await self._deliver(send, items, cursor, names, sub)
-                elif recheck_at is not None and trio.current_time() >= recheck_at:
-                    # The node's feed may have subscribed to the writer's events only
-                    # when this stream opened, and a subscription takes effect a moment
-                    # later: whatever was committed in that moment is read here.
-                    recheck_at = None
-                    await self._replay(send, cursor, names)
-                else:
-                    await self._write(send, sse.comment("ping"))
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+    async def _serve(self, send: Send, start: int | None, sub: Subscription) -> None:
+        newest, position = await self.ctx.read(
+            lambda views, events: (reads.last_seq(events), views_mod.position(views))
+        )
+        cursor = sse.Cursor(newest if start is None else min(start, newest))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-store"),
+                    (b"x-accel-buffering", b"no"),
+                ],
+            }
+        )
+        names: dict[str, str] = {}
+        hello = {"after": cursor.last, "newest": newest, "view_position": position}
+        await self._write(send, sse.preamble() + sse.frame(hello, event="hello"))
+        await self._replay(send, cursor, names)
+        recheck_at: float | None = trio.current_time() + RECHECK_S
+        while True:
+            wake_at = trio.current_time() + self.heartbeat_s
+            if recheck_at is not None:
+                wake_at = min(wake_at, recheck_at)
+            items: list[Item] | None = None
+            with trio.move_on_at(wake_at):
+                try:
+                    items = await sub.receive_batch(MAX_BATCH)
+                except (trio.EndOfChannel, trio.ClosedResourceError):
+                    break  # the hub closed: the node is stopping
+            if items is not None:
+                # Outside the deadline: a delivery is never cut off halfway.
+                await self._deliver(send, items, cursor, names, sub)
+            elif recheck_at is not None and trio.current_time() >= recheck_at:
+                # The node's feed may have subscribed to the writer's events only
+                # when this stream opened, and a subscription takes effect a moment
+                # later: whatever was committed in that moment is read here.
+                recheck_at = None
+                await self._replay(send, cursor, names)
+            else:
+                await self._write(send, sse.comment("ping"))
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _deliver(
         self,
         send: Send,
-        items: list[Event | ViewNotice],
+        items: list[Item],
         cursor: sse.Cursor,
         names: dict[str, str],
         sub: Subscription,
     ) -> None:
         """What the hub handed over since the last wake-up, written as one chunk."""
         if sub.lagged:
+            # What the hub dropped is read again from the store; view notices were
+            # dropped with it, so the page is told to refresh whatever it shows.
             sub.lagged = False
             await self._replay(send, cursor, names)
+            lost = {"position": self.ctx.hub.view_position, "changed": {"all": []}}
+            await self._write(send, sse.frame(lost, event="view"))
         chunks: list[bytes] = []
         for item in items:
             if isinstance(item, Event):
@@ -138,6 +167,8 @@ class EventStream:
                 elif admit is sse.Admit.SEND:
                     chunks.append(self._frame(item, names))
                     cursor.sent(item.seq)
+            elif isinstance(item, Lagged):
+                continue  # handled above: the catch-up has been read from the store
             else:
                 if "hosts" in item.changed or "all" in item.changed:
                     names.update(await self.ctx.read(lambda v, _e: queries.host_names(v)))
@@ -150,24 +181,25 @@ class EventStream:
         return sse.frame(queries.event_dict(event, names), event="event", event_id=event.seq)
 
     async def _write(self, send: Send, data: bytes) -> None:
-        if data:
-            await send({"type": "http.response.body", "body": data, "more_body": True})
+        """Hand ``data`` to the server in pieces of at most ``WRITE_CHUNK_BYTES``."""
+        view = memoryview(data)
+        for at in range(0, len(view), WRITE_CHUNK_BYTES):
+            piece = bytes(view[at : at + WRITE_CHUNK_BYTES])
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
 
     async def _replay(self, send: Send, cursor: sse.Cursor, names: dict[str, str]) -> None:
-        """Send every stored event after the cursor, in batches, read off the loop."""
+        """Send every stored event after the cursor, in batches bounded in count and bytes."""
+        max_bytes = self.batch_bytes
         while True:
             after = cursor.last
 
             def batch(
                 views: Any, events: Any, after: int = after
-            ) -> tuple[list[Event], dict[str, str], int]:
-                return (
-                    reads.events_after(events, after, REPLAY_BATCH),
-                    queries.host_names(views),
-                    reads.last_seq(events),
-                )
+            ) -> tuple[list[Event], bool, dict[str, str], int]:
+                found, complete = read_batch(events, after, REPLAY_BATCH, max_bytes)
+                return found, complete, queries.host_names(views), reads.last_seq(events)
 
-            found, fresh_names, newest = await self.ctx.read(batch)
+            found, complete, fresh_names, newest = await self.ctx.read(batch)
             names.update(fresh_names)
             if newest - after > MAX_REPLAY:
                 log.info("stream client too far behind; told to reload", behind=newest - after)
@@ -175,7 +207,7 @@ class EventStream:
                 await self._write(send, sse.frame({"newest": newest}, event="reset"))
                 return
             await self._send_events(send, cursor, found, names)
-            if len(found) < REPLAY_BATCH:
+            if complete:
                 return
 
     async def _send_events(
@@ -191,14 +223,42 @@ class EventStream:
             await self._write(send, b"".join(chunks))
 
 
-async def _receive_all(
-    receive: trio.MemoryReceiveChannel[Event | ViewNotice],
-) -> list[Event | ViewNotice]:
-    """The next item, and whatever else is already waiting (up to ``MAX_BATCH``)."""
-    items = [await receive.receive()]
-    while len(items) < MAX_BATCH:
-        try:
-            items.append(receive.receive_nowait())
-        except trio.WouldBlock:
-            break
-    return items
+def read_batch(
+    events: Any, after: int, max_events: int, max_bytes: int
+) -> tuple[list[Event], bool]:
+    """Stored events after ``after``: at most ``max_events``, stopping once past ``max_bytes``.
+
+    Read a page at a time, so a batch of large events is never all loaded to be
+    cut afterwards. Also says whether the store has nothing more after them.
+    """
+    found: list[Event] = []
+    size = 0
+    while len(found) < max_events and size < max_bytes:
+        want = min(REPLAY_PAGE, max_events - len(found))
+        page = reads.events_after(events, after, want)
+        for taken, event in enumerate(page, 1):
+            found.append(event)
+            size += item_bytes(event)
+            after = event.seq
+            if size >= max_bytes:
+                # Cut inside the page: whatever it held after this one is still unsent.
+                return found, taken == len(page) and len(page) < want
+        if len(page) < want:
+            return found, True
+    return found, False
+
+
+async def _refuse(send: Send, exc: TooManyStreams) -> None:
+    body = json.dumps({"error": {"code": exc.code, "message": str(exc)}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"retry-after", str(RETRY_AFTER_S).encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

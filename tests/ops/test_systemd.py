@@ -37,6 +37,7 @@ def test_every_planned_node_has_a_unit_and_the_target_groups_them() -> None:
         assert text.startswith(systemd.MARKER + "\n")
         assert "@" not in text.replace(systemd.MARKER, "")  # every hole filled
         assert _directives(text, "Restart") == ["on-failure"]
+        assert _directives(text, "RestartPreventExitStatus") == ["78"]
         assert _directives(text, "PartOf") == ["clare.target"]
         assert _directives(text, "WantedBy") == ["clare.target"]
         assert _directives(text, "ExecStart")[0].endswith(f" node {node}")

@@ -124,7 +124,27 @@ def test_errors_are_json_with_a_status_that_says_whose_fault(web: Web) -> None:
     not_object = web.post_json("/api/v1/tasks", [1, 2])
     assert "JSON object" in not_object.json()["error"]["message"]
     big = web.post_json("/api/v1/tasks", {"project": "api", "title": "x" * 300_000})
-    assert big.status_code == 400
+    assert big.status_code == 413
+    assert big.json()["error"]["code"] == "too_large"
+    # Refused from the declared length alone, before a byte of the body is read.
+    declared = web.client.post(
+        "/api/v1/tasks",
+        content=b"{}",
+        headers={"content-type": "application/json", "content-length": "400000000"},
+    )
+    assert declared.status_code == 413
+    # The media type is compared whole: a form type that mentions JSON is a form.
+    for sneaky in ("text/plain; charset=application/json", "application/json-seq"):
+        posed = web.client.post(
+            "/api/v1/projects", content=b'{"name": "sneaky"}', headers={"content-type": sneaky}
+        )
+        assert posed.status_code == 400, sneaky
+    spaced = web.client.post(
+        "/api/v1/projects",
+        content=b'{"name": "typed"}',
+        headers={"content-type": " Application/JSON ; charset=utf-8"},
+    )
+    assert spaced.status_code == 201
     nowhere = web.client.get("/api/v1/nothing")
     assert nowhere.status_code == 404
     assert nowhere.json()["error"]["code"] == "http_404"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,6 +16,7 @@ from clare.web.guard import (
     facts_from_scope,
     host_name,
     is_loopback,
+    local_path,
     policy_for,
 )
 from tests.web.conftest import make_web
@@ -47,11 +49,58 @@ def test_loopback_addresses() -> None:
     assert host_name("127.0.0.1") == "127.0.0.1"
 
 
+STRONG = "Xq3-kP9_vR2mZ7wL"
+
+
 def test_policy_refuses_an_open_bind_without_a_token() -> None:
     with pytest.raises(ConfigError, match="token"):
         policy_for("0.0.0.0", "")
-    assert policy_for("0.0.0.0", "x") == Policy(token="x", loopback_only=False)
-    assert policy_for("127.0.0.1", "") == Policy(token="", loopback_only=True)
+    assert policy_for("0.0.0.0", STRONG) == Policy(token=STRONG, loopback_only=False)
+    assert policy_for("127.0.0.1", "", owner_uid=1000) == Policy(
+        token="", loopback_only=True, owner_uid=1000
+    )
+    assert policy_for("127.0.0.1", "").owner_uid == os.getuid()
+
+
+@pytest.mark.parametrize(
+    "weak", [" ", "abc", "aaaaaaaaaaaaaaaaaaaa", "abababababababababab", "has a space 1234567"]
+)
+def test_a_guessable_or_unsendable_token_is_refused(weak: str) -> None:
+    with pytest.raises(ConfigError, match="token"):
+        policy_for("0.0.0.0", weak)
+    with pytest.raises(ConfigError, match="token"):
+        policy_for("127.0.0.1", weak)
+
+
+def test_only_the_owner_uid_may_connect_on_loopback() -> None:
+    owner = Policy(loopback_only=True, owner_uid=1000)
+    assert check(_get(peer_uid=1000), owner) is None
+    stranger = check(_get(peer_uid=1001), owner)
+    assert stranger is not None
+    assert stranger.status == 403
+    assert "uid 1001" in stranger.reason
+    unknown = check(_get(peer_uid=None), owner)
+    assert unknown is not None
+    assert unknown.status == 403
+    # With a token, the token decides, whoever connects.
+    assert check(_get(peer_uid=1001, authorization="Bearer t0ken"), TOKEN) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/tasks/t-1", "/tasks/t-1"),
+        ("//evil.example/", "/evil.example/"),
+        ("///evil.example", "/evil.example"),
+        ("/\\evil.example", "/%5Cevil.example"),
+        ("/a b", "/a%20b"),
+    ],
+)
+def test_the_token_redirect_stays_on_this_site(path: str, expected: str) -> None:
+    verdict = check(_get(path=path, query="token=t0ken"), TOKEN)
+    assert verdict is not None
+    assert verdict.location == expected
+    assert local_path(path) == expected
 
 
 def test_dns_rebinding_is_refused_on_loopback() -> None:
@@ -138,6 +187,10 @@ def test_middleware_answers_refusals_in_kind(home: Path) -> None:
         assert "SameSite=Strict" in login.headers["set-cookie"]
         # The cookie now rides along (the test client keeps it).
         assert web.client.get("/projects").status_code == 200
+        # Neither answers nor refusals may be framed by another site.
+        for answer in (page, api, web.client.get("/projects"), web.client.get("/api/v1/tasks")):
+            assert answer.headers["x-frame-options"] == "DENY"
+            assert answer.headers["content-security-policy"] == "frame-ancestors 'none'"
     web.writer.close()
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
 from clare.events import Event
-from clare.web.hub import MAX_CHANGED, Demand, Hub, ViewNotice, merge_notices
+from clare.web.hub import (
+    MAX_CHANGED,
+    Demand,
+    Hub,
+    Lagged,
+    TooManyStreams,
+    ViewNotice,
+    item_bytes,
+    merge_notices,
+)
 
 
 def _event(seq: int) -> Event:
@@ -34,10 +44,53 @@ async def test_a_full_subscriber_is_marked_lagged_and_others_go_on() -> None:
         assert (await fast.receive.receive()).seq == 1
         hub.publish_event(_event(2))
         assert slow.lagged
-        assert slow.dropped == 1
+        # The overflow empties the queue: the new item and the one waiting are both
+        # forgotten (the stream reads them from the store), and their memory with them.
+        assert slow.dropped == 2
+        assert slow.pending_bytes == 0
         assert not fast.lagged
         assert (await fast.receive.receive()).seq == 2
-        assert (await slow.receive.receive()).seq == 1
+        # A marker was left in the emptied queue, so the stream wakes to catch up.
+        (marker,) = await slow.receive_batch(10)
+        assert isinstance(marker, Lagged)
+        hub.publish_event(_event(3))
+        (third,) = await slow.receive_batch(10)
+        assert isinstance(third, Event)
+        assert third.seq == 3
+
+
+def _big(seq: int, size: int) -> Event:
+    return Event(seq, f"id-{seq}", "origin", seq, seq, "TaskNoted", b"x" * size)
+
+
+async def test_a_subscription_is_bounded_in_bytes_not_only_items() -> None:
+    hub = Hub(buffer=1000, buffer_bytes=64 * 1024)
+    with hub.subscribe() as sub:
+        for seq in range(1, 4):
+            hub.publish_event(_big(seq, 20_000))
+        assert not sub.lagged
+        assert sub.pending_bytes == 3 * item_bytes(_big(1, 20_000))
+        taken = await sub.receive_batch(2)
+        assert [e.seq for e in taken] == [1, 2]
+        assert sub.pending_bytes == item_bytes(_big(3, 20_000))
+        for seq in range(4, 8):  # past 64 KiB waiting
+            hub.publish_event(_big(seq, 20_000))
+        assert sub.lagged
+        assert sub.pending_bytes <= 64 * 1024
+        waiting = sub.pending_bytes
+        held = sum(item_bytes(e) for e in await sub.receive_batch(100))
+        assert held == waiting <= 64 * 1024  # the count matches what is taken
+        assert sub.pending_bytes == 0
+
+
+def test_streams_past_the_cap_are_refused() -> None:
+    hub = Hub(max_streams=2)
+    with hub.subscribe(), hub.subscribe():
+        with pytest.raises(TooManyStreams, match="max_streams"), hub.subscribe():
+            pass
+        assert hub.subscribers == 2
+    with hub.subscribe():
+        assert hub.subscribers == 1
 
 
 async def test_close_ends_every_subscription_and_later_ones() -> None:

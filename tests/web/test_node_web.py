@@ -150,7 +150,7 @@ async def test_a_token_guards_every_request(home: Path) -> None:
     config = Config(machine_id=MACHINE, name="guarded")
     async with trio.open_nursery() as nursery:
         urls = await nursery.start(
-            functools.partial(serve_web, paths, config, port=0, token="s3cret-token")
+            functools.partial(serve_web, paths, config, port=0, token="s3cret-t0ken-of-20ch")
         )
         async with httpx.AsyncClient(base_url=urls[0]) as client:
             refused = await client.get("/api/v1/status")
@@ -158,7 +158,7 @@ async def test_a_token_guards_every_request(home: Path) -> None:
             assert "token" in refused.json()["error"]["message"]
             assert (await client.get("/static/clare.css")).status_code == 401
             allowed = await client.get(
-                "/api/v1/status", headers={"authorization": "Bearer s3cret-token"}
+                "/api/v1/status", headers={"authorization": "Bearer s3cret-t0ken-of-20ch"}
             )
             # No data yet (the writer never ran): refused politely, not a crash.
             assert allowed.status_code == 503

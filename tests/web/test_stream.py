@@ -286,3 +286,133 @@ async def test_what_waits_in_the_subscription_goes_out_in_one_write(
         assert len(writes) - before == 1
         assert sum(1 for m in client.messages() if m.get("event") == "view") == 5
         client.gone.set()
+
+
+class RecordingClient(Client):
+    """A client that also keeps the size of every body the app handed over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[int] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            self.writes.append(len(message.get("body", b"")))
+        await super().send(message)
+
+
+def _seed_large(web: Web, n: int, size: int) -> list[int]:
+    web.writer.call_sync("project.add", {"name": "big"})
+    return [
+        web.writer.call_sync("task.add", {"project": "big", "title": f"t{i}", "body": "x" * size})[
+            "events"
+        ][0]["seq"]
+        for i in range(n)
+    ]
+
+
+async def test_a_replay_is_cut_in_bounded_batches_and_writes(web_ctx: Web) -> None:
+    seqs = _seed_large(web_ctx, 12, 40_000)
+    client = RecordingClient()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            EventStream(web_ctx.ctx, batch_bytes=100_000),
+            _scope(last_event_id=seqs[0] - 1),
+            client.receive,
+            client.send,
+        )
+        await client.wait_for(lambda c: len(c.event_ids()) == len(seqs))
+        assert client.event_ids() == seqs
+        # Nearly half a megabyte replayed, never more than one chunk handed over at once.
+        assert sum(client.writes) > 480_000
+        assert max(client.writes) <= stream_mod.WRITE_CHUNK_BYTES
+        client.gone.set()
+
+
+def test_a_replay_batch_stops_at_its_byte_bound(web_ctx: Web) -> None:
+    seqs = _seed_large(web_ctx, 10, 10_000)
+    events = web_ctx.writer.projection.events
+    after = seqs[0] - 1
+    found, complete = stream_mod.read_batch(events, after, 500, 25_000)
+    assert [e.seq for e in found] == seqs[:3]  # the third passes 25 kB: the batch ends there
+    assert not complete
+    found, complete = stream_mod.read_batch(events, after, 4, 10**9)
+    assert [e.seq for e in found] == seqs[:4]
+    assert not complete
+    found, complete = stream_mod.read_batch(events, seqs[-3], 500, 10**9)
+    assert [e.seq for e in found] == seqs[-2:]
+    assert complete
+    # Cut inside a short page: what that page held after the cut is not "the end".
+    found, complete = stream_mod.read_batch(events, seqs[-4], 500, 15_000)
+    assert [e.seq for e in found] == seqs[-3:-1]
+    assert not complete
+
+
+async def test_streams_past_the_cap_are_told_to_retry(home: Path) -> None:
+    web = make_web(home)
+    web.ctx.hub = web.writer.hub = Hub(max_streams=1)
+    first, second = Client(), Client()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(EventStream(web.ctx), _scope(), first.receive, first.send)
+        await first.wait_for(lambda c: c.started is not None)
+        nursery.start_soon(EventStream(web.ctx), _scope(), second.receive, second.send)
+        await second.wait_for(lambda c: c.finished)
+        assert second.started is not None
+        assert second.started["status"] == 503
+        assert (b"retry-after", b"5") in second.started["headers"]
+        assert json.loads(second.body)["error"]["code"] == "too_many_streams"
+        assert first.started is not None
+        assert first.started["status"] == 200
+        first.gone.set()
+    web.writer.close()
+
+
+async def test_a_lagged_stream_tells_the_page_to_refresh(home: Path) -> None:
+    web = make_web(home)
+    web.ctx.hub = web.writer.hub = Hub(buffer=2)
+    seqs = _seed(web, 1)
+    client = Client()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            EventStream(web.ctx), _scope(after=seqs[-1]), client.receive, client.send
+        )
+        await client.wait_for(lambda c: any(m.get("event") == "hello" for m in c.messages()))
+        for i in range(10):
+            web.writer.call_sync("task.add", {"project": "s", "title": f"burst {i}"})
+        await client.wait_for(
+            lambda c: any(
+                m.get("event") == "view" and "all" in m["data"]["changed"] for m in c.messages()
+            )
+        )
+        await client.wait_for(lambda c: len(c.event_ids()) == 10)
+        client.gone.set()
+    web.writer.close()
+
+
+async def test_a_stream_whose_queue_was_emptied_catches_up_without_another_commit(
+    home: Path,
+) -> None:
+    web = make_web(home)
+    web.ctx.hub = web.writer.hub = Hub(buffer_bytes=32 * 1024)
+    seqs = _seed(web, 1)
+    client = Client()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            EventStream(web.ctx, heartbeat_s=3600),
+            _scope(after=seqs[-1]),
+            client.receive,
+            client.send,
+        )
+        await client.wait_for(lambda c: any(m.get("event") == "hello" for m in c.messages()))
+        await trio.sleep(stream_mod.RECHECK_S + 0.1)  # past the stream's one re-read
+        # One event larger than the whole queue's bound: offered, it empties the queue
+        # and is not kept; nothing is published after it.
+        web.writer.publish = False
+        made = web.writer.call_sync(
+            "task.add", {"project": "s", "title": "large", "body": "x" * 40_000}
+        )
+        web.ctx.hub.publish_event(_stored(web, made["events"][0]["seq"]))
+        # Nothing else is committed and no heartbeat comes: the stream still catches up.
+        await client.wait_for(lambda c: len(c.event_ids()) == 1, timeout_s=2)
+        client.gone.set()
+    web.writer.close()

@@ -52,7 +52,12 @@
     source.addEventListener("event", () => { state.events += 1; });
     source.addEventListener("view", () => { state.views += 1; schedule(); });
     source.addEventListener("reset", () => location.reload());
-    source.onerror = () => { state.connected = false; mark("reconnecting", false); };
+    source.onerror = () => {
+      state.connected = false;
+      mark("reconnecting", false);
+      // A refusal (every stream slot taken) closes the source for good: try again later.
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+    };
     window.addEventListener("pagehide", () => source.close());
   }
 
