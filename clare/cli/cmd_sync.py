@@ -215,7 +215,7 @@ def now(
     """One round with every peer now; reports what moved, and exits 1 if it did not settle."""
     inst: Instance = ctx.obj
     inst.config  # noqa: B018 - a missing instance is reported before "not running"
-    result = _gossip(inst, "now", {"timeout_s": timeout}, timeout + 5.0)
+    result = judged(_gossip(inst, "now", {"timeout_s": timeout}, timeout + 5.0))
     if json_out:
         emit_json(result)
     else:
@@ -233,6 +233,22 @@ def now(
         table(rows, ["peer", "link", "received", "sent", "we lack", "they lack"])
         if not rows:
             print("no peers configured")
-        print("in sync" if result["settled"] else "NOT settled: see `clare sync status`")
+        if result["down"]:
+            print(f"NOT settled: no link to {', '.join(result['down'])}", file=sys.stderr)
+        elif not result["settled"]:
+            print("NOT settled: see `clare sync status`", file=sys.stderr)
+        else:
+            print("in sync")
     if not result["settled"]:
         raise typer.Exit(1)
+
+
+def judged(result: dict[str, Any]) -> dict[str, Any]:
+    """The gossip node's round, settled only if every configured peer was reached.
+
+    The node judges a round by the peers it is linked to, so with its only
+    peer down it reports "settled": nothing was exchanged, and nothing is known
+    to be in sync. ``down`` names the peers that were not reached.
+    """
+    down = [str(m["name"]) for m in result["peers"] if not m["connected"]]
+    return {**result, "settled": bool(result["settled"]) and not down, "down": down}

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
+
+import pytest
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
@@ -22,3 +25,24 @@ def test_log_kind_glob_keeps_fnmatch_negated_sets(cli: Cli) -> None:
     cli.fleet.call("task.note", task=task, text="n")
     kinds = {r["kind"] for r in cli.json("log", "--kind", "Task[!C]*")}
     assert kinds == {"TaskNoted"}
+
+
+def test_sync_now_is_not_settled_while_a_peer_is_down(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clare.cli import cmd_sync
+
+    round_ = {
+        "settled": True,
+        "peers": [{"name": "server", "connected": False, "received": 0, "sent": 0,
+                   "we_lack": 0, "they_lack": 0}],
+    }  # fmt: skip
+    monkeypatch.setattr(cmd_sync, "_gossip", lambda *a: round_)
+    result = cli.run("sync", "now", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["settled"] is False
+    assert json.loads(result.stdout)["down"] == ["server"]
+    result = cli.run("sync", "now")
+    assert result.exit_code == 1
+    assert "in sync" not in result.stdout
+    assert "no link to server" in result.stderr
