@@ -63,14 +63,14 @@ def add(
 ) -> None:
     """Add a task to a project; prints its id."""
     inst: Instance = ctx.obj
-    deps = _resolve_all(inst, depends_on) if depends_on else []
+    deps = _resolve_all(inst, [d for d in depends_on if d]) if depends_on else []
     result = inst.call(
         "task.add",
         {
             "project": project,
             "title": title,
             "priority": priority,
-            "tags": tag or [],
+            "tags": [t for t in tag or [] if t],
             "depends_on": deps,
             "body": body,
             "author": inst.author,
@@ -130,6 +130,13 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
     print(f"  assignee {task['assignee'] or '-'}  tags {safe(','.join(task['tags'])) or '-'}")
     if task["depends_on"]:
         print(f"  depends on {', '.join(task['depends_on'])}")
+    for w in task["waiting_on"]:
+        if task["state"] == "todo" and w["state"] in ("cancelled", None):
+            why = "was cancelled" if w["state"] else "is not known here"
+            print(
+                f"  never ready while {w['task']} {why}: reopen it, or drop it with "
+                f"`clare task update {task['id']} --depends-on ...`"
+            )
     print(f"  created {short_time(task['created_at'])}  updated {short_time(task['updated_at'])}")
     if task["body"]:
         print()
@@ -211,9 +218,12 @@ def update(
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     priority: Annotated[int | None, typer.Option(help="New priority.")] = None,
     body: Annotated[str | None, typer.Option(help="New body.")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Replace the tags.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Replace the tags ('' clears them).")
+    ] = None,
     depends_on: Annotated[
-        list[str] | None, typer.Option("--depends-on", help="Replace the dependencies.")
+        list[str] | None,
+        typer.Option("--depends-on", help="Replace the dependencies ('' clears them)."),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -221,10 +231,11 @@ def update(
     inst: Instance = ctx.obj
     full = resolve(inst, task_id)
     args: dict[str, Any] = {"task": full, "title": title, "priority": priority, "body": body}
+    # An empty value clears: `--tag ''` leaves no tags, `--depends-on ''` no dependencies.
     if tag is not None:
-        args["tags"] = tag
+        args["tags"] = [t for t in tag if t]
     if depends_on is not None:
-        args["depends_on"] = _resolve_all(inst, depends_on)
+        args["depends_on"] = _resolve_all(inst, [d for d in depends_on if d])
     args["author"] = inst.author
     result = inst.call("task.update", args)
     _print_result(result, json_out, f"{full} updated")

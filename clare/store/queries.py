@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from clare import hlc, ids
-from clare.errors import ClareError, NotFound
+from clare.errors import ClareError, NotFound, UsageError
 from clare.store import eventlog
 
 if TYPE_CHECKING:
@@ -89,6 +89,8 @@ def list_tasks(
 
 def resolve_task(conn: sqlite3.Connection, prefix: str) -> str:
     prefix = prefix.strip()
+    if prefix in ("", ids.TASK_PREFIX):
+        raise UsageError("give a task id (or the start of one)")
     if not prefix.startswith(ids.TASK_PREFIX):
         prefix = ids.TASK_PREFIX + prefix
     upper = prefix + "\uffff"
@@ -103,6 +105,19 @@ def get_task(
     if row is None:
         raise NotFound(f"no task {task_id}")
     task = _task_dict(row, done_task_ids(views))
+    # What it waits for, and in which state: a cancelled dependency (or one never
+    # seen here) keeps a task from being ready for good, and the person must be told.
+    states = dict(
+        views.execute(
+            f"SELECT id, state FROM tasks WHERE id IN ({', '.join('?' * len(task['depends_on']))})",
+            task["depends_on"],
+        )
+    )
+    task["waiting_on"] = [
+        {"task": dep, "state": states.get(dep)}
+        for dep in task["depends_on"]
+        if states.get(dep) != "done"
+    ]
     task["conflicts"] = [
         {
             "event_id": c[0],
@@ -205,6 +220,8 @@ def event_counts(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def resolve_session(conn: sqlite3.Connection, prefix: str) -> str:
+    if not prefix.strip():
+        raise UsageError("give a session id (or the start of one)")
     rows = conn.execute(
         "SELECT id FROM sessions WHERE id >= ? AND id < ?", (prefix, prefix + "\uffff")
     )

@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import pytest
-
 if TYPE_CHECKING:
+    import pytest
+
     from tests.cli.conftest import Cli
 
 
@@ -46,3 +46,30 @@ def test_sync_now_is_not_settled_while_a_peer_is_down(
     assert result.exit_code == 1
     assert "in sync" not in result.stdout
     assert "no link to server" in result.stderr
+
+
+def test_an_empty_value_clears_tags_and_dependencies(cli: Cli) -> None:
+    cli.fleet.call("project.add", name="alpha")
+    first = cli.fleet.call("task.add", project="alpha", title="first")["task"]
+    task = cli.ok("task", "add", "second", "-p", "alpha", "--tag", "x",
+                  "--depends-on", first).strip()  # fmt: skip
+    cli.ok("task", "update", task, "--depends-on", "", "--tag", "")
+    shown = cli.json("task", "show", task)
+    assert (shown["depends_on"], shown["tags"]) == ([], [])
+
+
+def test_an_empty_task_id_is_refused_not_read_as_a_prefix(cli: Cli) -> None:
+    cli.fleet.call("project.add", name="alpha")
+    cli.fleet.call("task.add", project="alpha", title="only one")
+    assert "give a task id" in cli.error("task", "show", "")
+    assert "give a session id" in cli.error("session", "show", "")
+
+
+def test_show_says_why_a_task_waiting_on_a_cancelled_one_is_never_ready(cli: Cli) -> None:
+    cli.fleet.call("project.add", name="alpha")
+    first = cli.fleet.call("task.add", project="alpha", title="first")["task"]
+    task = cli.fleet.call("task.add", project="alpha", title="then", depends_on=[first])["task"]
+    cli.fleet.call("task.state", task=first, state="cancelled")
+    shown = cli.json("task", "show", task)
+    assert shown["waiting_on"] == [{"task": first, "state": "cancelled"}]
+    assert f"never ready while {first} was cancelled" in cli.ok("task", "show", task)
