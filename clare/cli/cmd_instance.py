@@ -198,7 +198,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         views = inst.views(fresh=health["writer"]["answering"] is True)
         data["tasks"] = queries.task_counts(views)
         data["projects"] = len(queries.list_projects(views))
-        data["hosts"] = queries.list_hosts(views)
+        data["hosts"] = queries.list_hosts(views, inst.events())
         data["fleet"] = cmd_sessions.fleet(views)
         data["events"] = sum(
             n for k, n in queries.event_counts(views).items() if not k.startswith("~")

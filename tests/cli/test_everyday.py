@@ -73,3 +73,15 @@ def test_show_says_why_a_task_waiting_on_a_cancelled_one_is_never_ready(cli: Cli
     shown = cli.json("task", "show", task)
     assert shown["waiting_on"] == [{"task": first, "state": "cancelled"}]
     assert f"never ready while {first} was cancelled" in cli.ok("task", "show", task)
+
+
+def test_status_shows_a_host_last_seen_at_its_newest_event(cli: Cli) -> None:
+    cli.fleet.call("host.name", name="laptop")
+    named = cli.json("status")["hosts"][0]["last_seen"]
+    cli.fleet.call("project.add", name="alpha")
+    for i in range(3):
+        cli.fleet.call("project.update", name="alpha", description=f"v{i}")
+    (host,) = cli.json("status")["hosts"]
+    assert host["named_at"] == named
+    newest = cli.json("log", "--limit", "1")[0]["at"]
+    assert host["last_seen"] == newest != named
