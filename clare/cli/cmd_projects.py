@@ -9,6 +9,7 @@ import typer
 
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
+from clare.errors import UsageError
 from clare.store import queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -21,7 +22,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _abs(path: str | None) -> str | None:
-    return os.path.abspath(os.path.expanduser(path)) if path else None
+    """The repository folder as an absolute path; it must exist on this host."""
+    if not path:
+        return None
+    full = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(full):
+        what = "is not a folder" if os.path.exists(full) else "does not exist"
+        raise UsageError(f"{full} {what}: give the folder of the project's repository")
+    return full
 
 
 @project_app.command("add")
@@ -29,7 +37,7 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="lower-case letters, digits, '.', '_', '-'")],
     path: Annotated[
-        str | None, typer.Option(help="Where the repository lives on this host.")
+        str | None, typer.Option(help="The repository's folder on this host (it must exist).")
     ] = None,
     description: Annotated[str, typer.Option(help="What the project is.")] = "",
     json_out: JsonOpt = False,
@@ -49,7 +57,9 @@ def add(
 def update(
     ctx: typer.Context,
     name: str,
-    path: Annotated[str | None, typer.Option(help="Repository path on this host.")] = None,
+    path: Annotated[
+        str | None, typer.Option(help="The repository's folder on this host (it must exist).")
+    ] = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
     json_out: JsonOpt = False,
 ) -> None:

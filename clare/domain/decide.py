@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from clare import ids
@@ -139,12 +140,20 @@ def need_project(state: StateReader, name: str) -> Project:
 # --- projects ---------------------------------------------------------------------------
 
 
+def arg_path(args: dict[str, Any], name: str) -> str | None:
+    """An absolute path, or None: a relative one would mean nothing to the other nodes."""
+    path = arg_opt_str(args, name, max_len=4096)
+    if path is not None and path and not PurePosixPath(path).is_absolute():
+        raise UsageError(f"{name} must be absolute (start with /), not {path!r}")
+    return path
+
+
 @decider("project.add")
 def _project_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
     name = ids.check_name(arg_str(args, "name", max_len=64), "project")
     if state.project(name) is not None:
         raise UsageError(f"project {name!r} exists already")
-    path = arg_opt_str(args, "path", max_len=4096)
+    path = arg_path(args, "path")
     event = ProjectCreated(
         project=name,
         description=arg_str(args, "description", default="", max_len=MAX_TEXT),
@@ -157,7 +166,7 @@ def _project_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
 def _project_update(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
     name = arg_str(args, "name", max_len=64)
     need_project(state, name)
-    path = arg_opt_str(args, "path", max_len=4096)
+    path = arg_path(args, "path")
     description = arg_opt_str(args, "description")
     if path is None and description is None:
         raise UsageError("nothing to change: give a description or a path")

@@ -3,8 +3,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import pytest
+
+from clare.errors import UsageError
+
 if TYPE_CHECKING:
-    import pytest
+    from pathlib import Path
 
     from tests.cli.conftest import Cli
 
@@ -85,3 +89,22 @@ def test_status_shows_a_host_last_seen_at_its_newest_event(cli: Cli) -> None:
     assert host["named_at"] == named
     newest = cli.json("log", "--limit", "1")[0]["at"]
     assert host["last_seen"] == newest != named
+
+
+def test_project_path_must_exist_and_is_stored_absolute(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "repo").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert "does not exist" in cli.error("project", "add", "alpha", "--path", "nosuch")
+    cli.ok("project", "add", "alpha", "--path", "repo")
+    (path,) = cli.json("project", "show", "alpha")["paths"].values()
+    assert path == str(tmp_path / "repo")
+
+
+def test_a_relative_project_path_from_any_client_is_refused(cli: Cli) -> None:
+    with pytest.raises(UsageError, match="absolute"):
+        cli.fleet.call("project.add", name="alpha", path="src/alpha")
+    cli.fleet.call("project.add", name="alpha", path="/src/alpha")
+    with pytest.raises(UsageError, match="absolute"):
+        cli.fleet.call("project.update", name="alpha", path="alpha")
