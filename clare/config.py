@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from clare.errors import ConfigError
+from clare.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from clare.paths import InstancePaths
@@ -192,6 +192,11 @@ def init(
         changes["gossip_port"] = _port(gossip_port, "--gossip-port")
     if changes:
         config = replace(config, **changes)
+    if config.web_port == config.gossip_port:
+        raise UsageError(
+            f"the web page and sync cannot share port {config.web_port}: "
+            "give --web-port and --gossip-port different ports"
+        )
     if created or changes:
         save(paths, config)
     paths.data_dir.mkdir(parents=True, exist_ok=True)

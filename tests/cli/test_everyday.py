@@ -5,7 +5,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from clare.config import DEFAULT_GOSSIP_PORT
 from clare.errors import UsageError
+from clare.nodes.lock import NodeLock
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -108,3 +110,26 @@ def test_a_relative_project_path_from_any_client_is_refused(cli: Cli) -> None:
     cli.fleet.call("project.add", name="alpha", path="/src/alpha")
     with pytest.raises(UsageError, match="absolute"):
         cli.fleet.call("project.update", name="alpha", path="alpha")
+
+
+def test_init_refuses_one_port_for_web_and_sync(cli: Cli) -> None:
+    assert "cannot share port 9000" in cli.error(
+        "init", "--web-port", "9000", "--gossip-port", "9000"
+    )
+    assert "cannot share port" in cli.error("init", "--web-port", str(DEFAULT_GOSSIP_PORT))
+
+
+def test_init_on_a_running_instance_says_what_changed_and_that_a_restart_is_needed(
+    cli: Cli,
+) -> None:
+    result = cli.run("init")
+    assert "nothing changed" in result.stderr
+    cli.paths.ensure_runtime_dir()
+    with NodeLock(cli.paths.lock_file("writer")) as lock:
+        lock.acquire("a test writer")
+        result = cli.run("init", "--web-port", "9100")
+        assert "web_port 8765 -> 9100" in result.stderr
+        assert "restart" in result.stderr
+        again = cli.json("init", "--web-port", "9100")
+    assert again["changed"] == {}
+    assert not again["restart_needed"]
