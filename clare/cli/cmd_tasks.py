@@ -92,7 +92,9 @@ def list_(
     from clare.store import queries
 
     inst: Instance = ctx.obj
-    tasks = queries.list_tasks(inst.views(), project=project, state=state)
+    views = inst.views()
+    queries.need_known(views, project=project)
+    tasks = queries.list_tasks(views, project=project, state=state)
     if json_out:
         emit_json(tasks)
         return

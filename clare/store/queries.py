@@ -186,6 +186,24 @@ def get_project(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
     raise NotFound(f"no project {name!r}")
 
 
+def need_known(
+    conn: sqlite3.Connection, *, project: str | None = None, host: str | None = None
+) -> None:
+    """Refuse a filter that names no known project or host.
+
+    An empty list would read as "nothing there" when the name is simply wrong.
+    """
+    if project and not conn.execute("SELECT 1 FROM projects WHERE name = ?", (project,)).fetchone():
+        raise NotFound(f"no project {project!r}: see `clare project list`")
+    if host and not (
+        conn.execute(
+            "SELECT 1 FROM hosts WHERE name = ? OR machine_id = ?", (host, host)
+        ).fetchone()
+        or conn.execute("SELECT 1 FROM sessions WHERE host = ? LIMIT 1", (host,)).fetchone()
+    ):
+        raise NotFound(f"no host {host!r} is known here: see `clare status`")
+
+
 def host_names(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT machine_id, name FROM hosts"))
 

@@ -133,3 +133,13 @@ def test_init_on_a_running_instance_says_what_changed_and_that_a_restart_is_need
         again = cli.json("init", "--web-port", "9100")
     assert again["changed"] == {}
     assert not again["restart_needed"]
+
+
+def test_filters_naming_nothing_known_are_refused(cli: Cli) -> None:
+    cli.fleet.call("host.name", name="laptop")
+    cli.fleet.call("project.add", name="alpha")
+    assert "no project 'nosuch'" in cli.error("task", "list", "-p", "nosuch")
+    assert "no project 'nosuch'" in cli.error("session", "list", "-p", "nosuch")
+    assert "no host 'nosuch'" in cli.error("session", "list", "--host", "nosuch")
+    assert cli.json("task", "list", "-p", "alpha") == []
+    assert cli.json("session", "list", "--host", "laptop") == []
