@@ -232,17 +232,25 @@ def _task_update(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
     deps = arg_list(args, "depends_on") if "depends_on" in args else None
     if deps is not None:
         _check_dependencies(state, task.id, deps)
+    title = title.strip() if title is not None else None
+    body = arg_opt_str(args, "body")
+    priority = arg_int(args, "priority") if args.get("priority") is not None else None
+    tags = arg_list(args, "tags", max_item=64) if "tags" in args else None
+    if all(v is None for v in (title, body, priority, tags, deps)):
+        raise UsageError("nothing to change: give a title, body, priority, tags or dependencies")
+    # Only what differs is recorded: an edit that changes nothing is no event at all.
     event = TaskEdited(
         task=task.id,
-        title=title.strip() if title is not None else None,
-        body=arg_opt_str(args, "body"),
-        priority=arg_int(args, "priority") if args.get("priority") is not None else None,
-        tags=arg_list(args, "tags", max_item=64) if "tags" in args else None,
-        depends_on=deps,
+        title=None if title == task.title else title,
+        body=None if body == task.body else body,
+        priority=None if priority == task.priority else priority,
+        tags=None if tags == task.tags else tags,
+        depends_on=None if deps == task.depends_on else deps,
         author=arg_str(args, "author", default="", max_len=200),
+        previous_title=None if title in (None, task.title) else task.title,
     )
     if all(getattr(event, f) is None for f in ("title", "body", "priority", "tags", "depends_on")):
-        raise UsageError("nothing to change: give a title, body, priority, tags or dependencies")
+        raise UsageError(f"nothing to change: task {task.id} is already like that")
     return Decision([event], {"task": task.id})
 
 

@@ -64,7 +64,7 @@ class Conflict:
 
     event_id: str
     winner_event_id: str
-    field: str  # "state", "assignee", "created"
+    field: str  # "state", "assignee", "title", "created"
     description: str
     applied: bool
     hlc: int
@@ -96,6 +96,7 @@ class Task:
     state_event_id: str = ""  # the event that set the current state
     assignee_event_id: str = ""
     created_event_id: str = ""
+    title_event_id: str = ""
     conflicts: tuple[Conflict, ...] = field(default=())
 
     @property
@@ -132,6 +133,7 @@ def apply(task: Task | None, event: DomainEvent, meta: EventMeta) -> Task | None
             last_key=meta.key,
             created_event_id=meta.id,
             state_event_id=meta.id,
+            title_event_id=meta.id,
         )
     if task is None:
         # An event about a task whose creation has not arrived yet. Creation sorts
@@ -147,7 +149,7 @@ def apply(task: Task | None, event: DomainEvent, meta: EventMeta) -> Task | None
         _apply_assignment(task, event, meta)
     elif isinstance(event, TaskEdited):
         if event.title is not None:
-            task.title = event.title
+            _apply_title(task, event, event.title, meta)
         if event.body is not None:
             task.body = event.body
         if event.priority is not None:
@@ -183,6 +185,19 @@ def _apply_state(task: Task, event: TaskStateChanged, meta: EventMeta) -> None:
     if valid:
         task.state = event.state
         task.state_event_id = meta.id
+
+
+def _apply_title(task: Task, event: TaskEdited, title: str, meta: EventMeta) -> None:
+    # Last writer wins; a title its author did not see is replaced, and kept visible.
+    seen = event.previous_title
+    if seen is not None and seen != task.title and title != task.title:
+        text = (
+            f"retitled {seen!r} -> {title!r}, but another change had made it "
+            f"{task.title!r}; that title was replaced"
+        )
+        _conflict(task, Conflict(meta.id, task.title_event_id, "title", text, True, meta.hlc))
+    task.title = title
+    task.title_event_id = meta.id
 
 
 def _apply_assignment(task: Task, event: TaskAssigned | TaskUnassigned, meta: EventMeta) -> None:

@@ -131,8 +131,9 @@ def get_task(
             "SELECT * FROM conflicts WHERE task = ? ORDER BY hlc", (task_id,)
         ).fetchall()
     ]
+    names = host_names(views)
     task["history"] = (
-        [event_dict(e) for e in eventlog.entity_events(events, task_id)] if events else []
+        [event_dict(e, names) for e in eventlog.entity_events(events, task_id)] if events else []
     )
     return task
 

@@ -188,6 +188,7 @@ def _task_from_row(row: tuple[Any, ...]) -> Task:
         state_event_id=extra["state_event_id"],
         assignee_event_id=extra["assignee_event_id"],
         created_event_id=extra["created_event_id"],
+        title_event_id=extra.get("title_event_id", ""),  # folds saved before it existed
         conflicts=tuple(Conflict(*c) for c in extra["conflicts"]),
     )
 
@@ -310,6 +311,7 @@ def _task_row(task: Task) -> tuple[Any, ...]:
             "state_event_id": task.state_event_id,
             "assignee_event_id": task.assignee_event_id,
             "created_event_id": task.created_event_id,
+            "title_event_id": task.title_event_id,
             "conflicts": [list(asdict(c).values()) for c in task.conflicts],
         },
         use_bin_type=True,

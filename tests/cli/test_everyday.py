@@ -8,6 +8,10 @@ import pytest
 from clare.config import DEFAULT_GOSSIP_PORT
 from clare.errors import UsageError
 from clare.nodes.lock import NodeLock
+from clare.nodes.writer_ingest import remote_event_wire
+from clare.store import queries
+from clare.store.eventlog import read_after
+from tests.sessions.views_data import Fleet
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -143,3 +147,41 @@ def test_filters_naming_nothing_known_are_refused(cli: Cli) -> None:
     assert "no host 'nosuch'" in cli.error("session", "list", "--host", "nosuch")
     assert cli.json("task", "list", "-p", "alpha") == []
     assert cli.json("session", "list", "--host", "laptop") == []
+
+
+def test_task_history_names_the_host(cli: Cli) -> None:
+    cli.fleet.call("host.name", name="laptop")
+    cli.fleet.call("project.add", name="alpha")
+    task = cli.fleet.call("task.add", project="alpha", title="t")["task"]
+    assert {e["host"] for e in cli.json("task", "show", task)["history"]} == {"laptop"}
+
+
+def test_an_update_that_changes_nothing_records_nothing(cli: Cli) -> None:
+    cli.fleet.call("project.add", name="alpha")
+    task = cli.fleet.call("task.add", project="alpha", title="t", priority=2)["task"]
+    before = len(cli.json("log"))
+    assert "nothing to change" in cli.error("task", "update", task, "--title", "t")
+    cli.ok("task", "update", task, "--title", "t", "--priority", "3")
+    assert len(cli.json("log")) == before + 1
+    edit = cli.json("log", "--limit", "1")[0]["data"]
+    assert (edit["title"], edit["priority"]) == (None, 3)
+
+
+def test_a_title_race_between_two_hosts_converges_with_the_loser_shown(tmp_path: Path) -> None:
+    here = Fleet(tmp_path / "a")
+    there = Fleet(tmp_path / "b", machine_id="00000000-0000-4000-8000-00000000000b")
+    here.call("project.add", name="alpha")
+    task = here.call("task.add", project="alpha", title="old")["task"]
+    there.call("ingest", events=[remote_event_wire(e) for e in read_after(here.core.conn, 0, 99)])
+    here.call("task.update", task=task, title="here's")
+    there.call("task.update", task=task, title="there's")
+    ours, theirs = (read_after(f.core.conn, 0, 99) for f in (here, there))
+    here.call("ingest", events=[remote_event_wire(e) for e in theirs])
+    there.call("ingest", events=[remote_event_wire(e) for e in ours])
+    shown = [queries.get_task(f.views, f.core.conn, task) for f in (here, there)]
+    assert shown[0]["title"] == shown[1]["title"]
+    assert shown[0]["conflicts"] == shown[1]["conflicts"]
+    (conflict,) = shown[0]["conflicts"]
+    assert conflict["field"] == "title"
+    loser = ({"here's", "there's"} - {shown[0]["title"]}).pop()
+    assert repr(loser) in conflict["description"]
