@@ -9,6 +9,8 @@ from clare.config import DEFAULT_GOSSIP_PORT
 from clare.errors import UsageError
 from clare.nodes.lock import NodeLock
 from clare.nodes.writer_ingest import remote_event_wire
+from clare.ops import doctor
+from clare.ops.checks import Status
 from clare.store import queries
 from clare.store.eventlog import read_after
 from tests.sessions.views_data import Fleet
@@ -185,3 +187,16 @@ def test_a_title_race_between_two_hosts_converges_with_the_loser_shown(tmp_path:
     assert conflict["field"] == "title"
     loser = ({"here's", "there's"} - {shown[0]["title"]}).pop()
     assert repr(loser) in conflict["description"]
+
+
+def test_doctor_looks_where_hooks_install_settings_put_them(cli: Cli, tmp_path: Path) -> None:
+    claude = tmp_path / "claude"
+    claude.mkdir()
+    elsewhere = tmp_path / "project" / "settings.json"
+    cli.ok("hooks", "install", "--settings", str(elsewhere))
+    env = {"CLAUDE_CONFIG_DIR": str(claude)}
+    checks = {c.name: c for c in doctor.run_checks(cli.paths, env)}
+    assert checks["hooks"].status is Status.OK, checks["hooks"]
+    cli.ok("hooks", "uninstall", "--settings", str(elsewhere))
+    checks = {c.name: c for c in doctor.run_checks(cli.paths, env)}
+    assert checks["hooks"].status is Status.FAILURE
