@@ -130,6 +130,16 @@ def need_task(state: StateReader, task_id: str) -> Task:
     return task
 
 
+def need_live_session(state: StateReader, session_id: str) -> Session:
+    """A session that has not ended: what is sent to an ended one would never be read."""
+    session = state.session(session_id)
+    if session is None:
+        raise NotFound(f"no session {session_id}: see `clare session list --all`")
+    if session.snapshot.status == "ended":
+        raise UsageError(f"session {session_id} has ended: see `clare session list` for live ones")
+    return session
+
+
 def need_project(state: StateReader, name: str) -> Project:
     project = state.project(name)
     if project is None:
@@ -284,8 +294,7 @@ def _task_assign(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
     kind = arg_str(args, "assignee_kind", max_len=16)
     name = arg_str(args, "assignee", max_len=200)
     if kind == "session":
-        if state.session(name) is None:
-            raise NotFound(f"no session {name}: see `clare session list --all`")
+        need_live_session(state, name)
     elif kind == "host":
         if state.host_by_name(name) is None:
             raise NotFound(f"no host named {name!r} has ever run Clare here or synced with it")

@@ -200,3 +200,15 @@ def test_doctor_looks_where_hooks_install_settings_put_them(cli: Cli, tmp_path: 
     cli.ok("hooks", "uninstall", "--settings", str(elsewhere))
     checks = {c.name: c for c in doctor.run_checks(cli.paths, env)}
     assert checks["hooks"].status is Status.FAILURE
+
+
+def test_assigning_or_sending_to_an_ended_session_is_refused(cli: Cli) -> None:
+    cli.fleet.call("project.add", name="alpha")
+    task = cli.fleet.call("task.add", project="alpha", title="t")["task"]
+    cli.fleet.session("s-gone", status="ended")
+    cli.fleet.session("s-live", status="idle")
+    assert "s-gone has ended" in cli.error("assign", task, "s-gone")
+    with pytest.raises(UsageError, match="has ended"):
+        cli.fleet.call("message.send", target="session:s-gone", text="hi", sent_at=1)
+    cli.ok("assign", task, "s-live")
+    cli.fleet.call("message.send", target="session:s-live", text="hi", sent_at=1)
