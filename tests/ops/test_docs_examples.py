@@ -1,0 +1,22 @@
+"""The commands the README and docs show must work when pasted into a shell."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_every_shown_key_is_quoted() -> None:
+    # A Z85 key holds characters a shell reads as syntax ($ ( ) < > #): unquoted,
+    # the pasted command runs something else, or nothing.
+    unquoted = [
+        f"{page.name}: {line.strip()}"
+        for page in PAGES
+        for line in page.read_text().splitlines()
+        # A metavar (KEY, TEXT) is a name to replace, not a value to paste.
+        if re.search(r"--key (?![A-Z]+\b)[^\s'\"]", line)
+    ]
+    assert unquoted == []
