@@ -203,3 +203,16 @@ def test_static_assets_come_from_the_package(web: Web) -> None:
     assert js.status_code == 200
     assert "EventSource" in js.text
     assert "http" not in web.client.get("/").text.split("<main>")[0].replace("http-equiv", "")
+
+
+def test_the_add_task_form_comes_before_the_cards(web: Web) -> None:
+    _seed(web)
+    board = web.client.get("/projects/demo").text
+    assert board.index('id="add-task"') < board.index('class="task-card')
+
+
+def test_the_sessions_list_says_what_a_waiting_session_waits_for(web: Web) -> None:
+    web.writer.observe(
+        "sess-aaaa-1111", name="agent-a", status="waiting", waiting_for="approve Bash"
+    )
+    assert "approve Bash" in web.client.get("/sessions").text
