@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 DEFAULT_WEB_PORT = 8765
 DEFAULT_GOSSIP_PORT = 8766
+DEFAULT_ARCHIVE_AFTER_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class Config:
     peers: tuple[Peer, ...] = ()
     claude_config_dir: str = ""
     rclaude_command: str = ""
+    #: Done and cancelled tasks unchanged this long leave the board and the default
+    #: list (they stay in the log and in `task list --all`); 0 keeps them shown.
+    archive_after_days: int = DEFAULT_ARCHIVE_AFTER_DAYS
 
     def to_toml(self) -> str:
         q = json.dumps  # a JSON string literal is a valid TOML basic string
@@ -65,6 +69,9 @@ class Config:
             "[sessions]",
             f"claude_config_dir = {q(self.claude_config_dir)}",
             f"rclaude_command = {q(self.rclaude_command)}",
+            "",
+            "[tasks]",
+            f"archive_after_days = {self.archive_after_days}",
         ]
         for peer in self.peers:
             lines += [
@@ -124,6 +131,12 @@ def parse(text: str, source: str = "clare.toml") -> Config:
                 key=_text(entry.get("key"), "peer key"),
             )
         )
+    tasks = raw.get("tasks", {})
+    if not isinstance(tasks, dict):
+        raise ConfigError(f"{source}: [tasks] must be a table")
+    archive = tasks.get("archive_after_days", DEFAULT_ARCHIVE_AFTER_DAYS)
+    if not isinstance(archive, int) or isinstance(archive, bool) or archive < 0:
+        raise ConfigError(f"{source}: tasks.archive_after_days must be a whole number, 0 or more")
     offset = raw.get("max_clock_offset_ms", 500)
     if not isinstance(offset, int) or offset < 0:
         raise ConfigError(f"{source}: max_clock_offset_ms must be a non-negative integer")
@@ -139,6 +152,7 @@ def parse(text: str, source: str = "clare.toml") -> Config:
         peers=tuple(peers),
         claude_config_dir=_text(sessions.get("claude_config_dir", ""), "claude_config_dir"),
         rclaude_command=_text(sessions.get("rclaude_command", ""), "rclaude_command"),
+        archive_after_days=archive,
     )
 
 

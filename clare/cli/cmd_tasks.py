@@ -84,17 +84,52 @@ def list_(
     ctx: typer.Context,
     project: Annotated[str | None, typer.Option("--project", "-p")] = None,
     state: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATES)} or ready.")] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Only tasks with all these words in id, title or body.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option(help="Only tasks with this tag.")] = None,
+    assignee: Annotated[
+        str | None,
+        typer.Option(
+            help="Only tasks assigned to this (session:ID, host:NAME, group:NAME or a name)."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Archived tasks too (done or cancelled long ago).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """List tasks, most urgent first."""
+    """List tasks, most urgent first.
+
+    Done and cancelled tasks unchanged for `[tasks] archive_after_days` of
+    clare.toml (14 by default) are archived: left out unless --all or --state
+    names their state. Nothing is deleted.
+    """
     if state is not None and state not in (*STATES, "ready"):
         raise UsageError(f"unknown state {state!r}; states are {', '.join(STATES)}, ready")
+    import time
+
     from clare.store import queries
 
     inst: Instance = ctx.obj
     views = inst.views()
     queries.need_known(views, project=project)
-    tasks = queries.list_tasks(views, project=project, state=state)
+    archived_before = None
+    if not all_ and state is None:
+        archived_before = queries.archive_cutoff(
+            int(time.time() * 1000), inst.config.archive_after_days
+        )
+    tasks = queries.list_tasks(
+        views,
+        project=project,
+        state=state,
+        search=search,
+        tag=tag,
+        assignee=assignee,
+        limit=limit,
+        archived_before=archived_before,
+    )
     if json_out:
         emit_json(tasks)
         return

@@ -55,6 +55,22 @@ def _task_dict(row: sqlite3.Row | tuple[Any, ...], done: set[str]) -> dict[str, 
     }
 
 
+#: States a task leaves the board and the default list in, once old enough.
+ARCHIVED_STATES = ("done", "cancelled")
+
+
+def archive_cutoff(now_ms: int, archive_after_days: int) -> int | None:
+    """The HLC stamp before which a done or cancelled task counts as archived (None: never)."""
+    if archive_after_days <= 0:
+        return None
+    return hlc.pack(max(0, now_ms - archive_after_days * 86_400_000), 0)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def list_tasks(
     conn: sqlite3.Connection,
     *,
@@ -62,8 +78,18 @@ def list_tasks(
     state: str | None = None,
     assignee: str | None = None,
     limit: int | None = None,
+    search: str | None = None,
+    tag: str | None = None,
+    archived_before: int | None = None,
 ) -> list[dict[str, Any]]:
-    where, args = [], []
+    """Tasks, most urgent first, filtered.
+
+    ``assignee`` is ``kind:name``, or a bare name of any kind; ``search`` finds
+    words in the id, title or body (case-insensitive); ``archived_before`` leaves
+    out done and cancelled tasks last changed before that HLC stamp.
+    """
+    where: list[str] = []
+    args: list[Any] = []
     if project:
         where.append("project = ?")
         args.append(project)
@@ -73,9 +99,24 @@ def list_tasks(
     elif state == "ready":
         where.append("state = 'todo'")
     if assignee:
-        kind, _, name = assignee.partition(":")
-        where.append("assignee_kind = ? AND assignee = ?")
-        args += [kind, name]
+        kind, sep, name = assignee.partition(":")
+        if sep and kind in ("session", "host", "group"):
+            where.append("assignee_kind = ? AND assignee = ?")
+            args += [kind, name]
+        else:
+            where.append("assignee = ?")
+            args.append(assignee)
+    for word in (search or "").split():
+        where.append(
+            "(id LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')"
+        )
+        args += [_like(word)] * 3
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE value = ?)")
+        args.append(tag)
+    if archived_before is not None:
+        where.append(f"NOT (state IN {ARCHIVED_STATES!r} AND updated_at < ?)")
+        args.append(archived_before)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = conn.execute(
         f"SELECT * FROM tasks {clause} ORDER BY priority DESC, created_at", args

@@ -49,7 +49,9 @@ class Pages:
 
     async def board(self, request: Request) -> Response:
         name = request.path_params["name"]
-        data = await self.ctx.read(lambda v, e: pagedata.board(v, e, name))
+        filters = {k: request.query_params.get(k, "")[:200] for k in pagedata.BOARD_FILTERS}
+        cutoff = queries.archive_cutoff(int(time.time() * 1000), self.ctx.config.archive_after_days)
+        data = await self.ctx.read(lambda v, e: pagedata.board(v, e, name, filters, cutoff))
         return page(self.ctx, request, "board.html", data)
 
     async def task(self, request: Request) -> Response:

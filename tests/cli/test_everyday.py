@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
 
+from clare import config as config_mod
 from clare.config import DEFAULT_GOSSIP_PORT
 from clare.errors import UsageError
 from clare.nodes.lock import NodeLock
@@ -212,3 +214,47 @@ def test_assigning_or_sending_to_an_ended_session_is_refused(cli: Cli) -> None:
         cli.fleet.call("message.send", target="session:s-gone", text="hi", sent_at=1)
     cli.ok("assign", task, "s-live")
     cli.fleet.call("message.send", target="session:s-live", text="hi", sent_at=1)
+
+
+def test_task_list_searches_and_filters(cli: Cli) -> None:
+    cli.fleet.session("s1", status="idle")
+    cli.fleet.call("project.add", name="alpha")
+    parser = cli.fleet.call("task.add", project="alpha", title="Write the Parser",
+                            tags=["code"], priority=2)["task"]  # fmt: skip
+    docs = cli.fleet.call("task.add", project="alpha", title="docs", body="explain the parser",
+                          tags=["docs"], priority=1)["task"]  # fmt: skip
+    odd = cli.fleet.call("task.add", project="alpha", title="100% done_ish")["task"]
+    cli.fleet.call("task.assign", task=docs, assignee_kind="session", assignee="s1")
+
+    def ids(*argv: str) -> list[str]:
+        return [t["id"] for t in cli.json("task", "list", *argv)]
+
+    assert ids("--search", "parser") == [parser, docs]
+    assert ids("--search", "write parser") == [parser]
+    assert ids("--search", "%") == [odd]
+    assert ids("--search", "_") == [odd]
+    assert ids("--tag", "docs") == [docs]
+    assert ids("--assignee", "session:s1") == [docs]
+    assert ids("--assignee", "s1") == [docs]
+    assert ids("--limit", "1") == [parser]
+    assert ids("--state", "todo", "--tag", "code") == [parser]
+
+
+def test_old_done_and_cancelled_tasks_are_archived_not_deleted(cli: Cli) -> None:
+    # The fleet's clock is years behind: its done tasks are long past the archive age.
+    cli.fleet.call("project.add", name="alpha")
+    done = cli.fleet.call("task.add", project="alpha", title="finished")["task"]
+    cancelled = cli.fleet.call("task.add", project="alpha", title="dropped")["task"]
+    todo = cli.fleet.call("task.add", project="alpha", title="open")["task"]
+    cli.fleet.call("task.state", task=done, state="in_progress")
+    cli.fleet.call("task.state", task=done, state="done")
+    cli.fleet.call("task.state", task=cancelled, state="cancelled")
+
+    def ids(*argv: str) -> set[str]:
+        return {t["id"] for t in cli.json("task", "list", *argv)}
+
+    assert ids() == {todo}
+    assert ids("--all") == {done, cancelled, todo}
+    assert ids("--state", "done") == {done}
+    config_mod.save(cli.paths, replace(config_mod.load(cli.paths), archive_after_days=0))
+    assert ids() == {done, cancelled, todo}

@@ -216,3 +216,20 @@ def test_the_sessions_list_says_what_a_waiting_session_waits_for(web: Web) -> No
         "sess-aaaa-1111", name="agent-a", status="waiting", waiting_for="approve Bash"
     )
     assert "approve Bash" in web.client.get("/sessions").text
+
+
+def test_the_board_filters_by_words_tag_and_assignee(web: Web) -> None:
+    first, second = _seed(web)
+    web.writer.call_sync("task.update", {"task": first, "tags": ["code"]})
+    board = web.client.get("/projects/demo?q=parser").text
+    assert "Write the parser" in board
+    assert "Ship it" not in board
+    assert "1 matching task" in board
+    board = web.client.get("/projects/demo?tag=code").text
+    assert ("Write the parser" in board, "Ship it" in board) == (True, False)
+    board = web.client.get("/projects/demo?assignee=nobody").text
+    assert 'class="task-card' not in board
+    assert 'value="nobody"' in board  # the box keeps what was typed
+    assert second in web.client.get("/projects/demo").text
+    assert "/static/filter.js" in board
+    assert web.client.get("/static/filter.js").status_code == 200
