@@ -14,7 +14,9 @@ from clare.store import queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
-project_app = typer.Typer(help="Projects: create, list, show, update.", no_args_is_help=True)
+project_app = typer.Typer(
+    help="Projects: create, list, show, update, rename, delete.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -72,6 +74,39 @@ def update(
         emit_json(result)
     else:
         print(result["project"])
+
+
+@project_app.command("rename")
+def rename(ctx: typer.Context, name: str, new_name: str, json_out: JsonOpt = False) -> None:
+    """Rename a project; its tasks move with it, and its history keeps the old name."""
+    inst: Instance = ctx.obj
+    result = inst.call(
+        "project.rename", {"name": name, "new_name": new_name, "author": inst.author}
+    )
+    if json_out:
+        emit_json(result)
+    else:
+        print(f"{name} is now {result['project']} ({result['tasks']} tasks moved)")
+
+
+@project_app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask first.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete a project and its tasks: they leave every list; their history stays."""
+    inst: Instance = ctx.obj
+    if not yes:
+        count = sum(queries.get_project(inst.views(), name)["tasks"].values())
+        if not typer.confirm(f"delete project {name} and its {count} tasks?"):
+            raise typer.Exit(1)
+    result = inst.call("project.delete", {"name": name, "author": inst.author})
+    if json_out:
+        emit_json(result)
+    else:
+        print(f"{name} deleted, with {result['tasks_deleted']} tasks")
 
 
 @project_app.command("list")

@@ -157,19 +157,20 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
 
     inst: Instance = ctx.obj
     views = inst.views()
-    task = queries.get_task(views, inst.events(), queries.resolve_task(views, task_id))
+    full = queries.resolve_task(views, task_id, deleted_too=True)
+    task = queries.get_task(views, inst.events(), full)
     if json_out:
         emit_json(task)
         return
     ready = " (ready)" if task["ready"] else ""
-    print(f"{task['id']}  {safe(task['title'])}")
+    print(f"{task['id']}  {safe(task['title'])}" + ("  [DELETED]" if task["deleted"] else ""))
     print(f"  project {task['project']}  state {task['state']}{ready}  priority {task['priority']}")
     print(f"  assignee {task['assignee'] or '-'}  tags {safe(','.join(task['tags'])) or '-'}")
     if task["depends_on"]:
         print(f"  depends on {', '.join(task['depends_on'])}")
     for w in task["waiting_on"]:
-        if task["state"] == "todo" and w["state"] in ("cancelled", None):
-            why = "was cancelled" if w["state"] else "is not known here"
+        if task["state"] == "todo" and w["state"] in ("cancelled", "deleted", None):
+            why = f"was {w['state']}" if w["state"] else "is not known here"
             print(
                 f"  never ready while {w['task']} {why}: reopen it, or drop it with "
                 f"`clare task update {task['id']} --depends-on ...`"
@@ -246,6 +247,20 @@ def cancel(ctx: typer.Context, task_id: str, note: NoteOpt = "", json_out: JsonO
 def reopen(ctx: typer.Context, task_id: str, note: NoteOpt = "", json_out: JsonOpt = False) -> None:
     """Put a done, cancelled or blocked task back to todo."""
     _set_state(ctx, task_id, "todo", note, json_out)
+
+
+@task_app.command("delete")
+def delete(
+    ctx: typer.Context,
+    task_id: str,
+    reason: Annotated[str, typer.Option(help="Why, for the history.")] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete a task: it leaves every list and board; its history stays in `clare log`."""
+    inst: Instance = ctx.obj
+    full = resolve(inst, task_id)
+    result = inst.call("task.delete", {"task": full, "reason": reason, "author": inst.author})
+    _print_result(result, json_out, f"{full} deleted")
 
 
 @task_app.command("update")

@@ -21,10 +21,14 @@ from clare.domain.events import (
     DomainEvent,
     HostNamed,
     ProjectCreated,
+    ProjectDeleted,
+    ProjectRenamed,
     ProjectUpdated,
     TaskAssigned,
     TaskCreated,
+    TaskDeleted,
     TaskEdited,
+    TaskMoved,
     TaskNoted,
     TaskStateChanged,
     TaskUnassigned,
@@ -46,6 +50,7 @@ class StateReader(Protocol):
     def project(self, name: str) -> Project | None: ...
     def session(self, session_id: str) -> Session | None: ...
     def host_by_name(self, name: str) -> Host | None: ...
+    def tasks_of_project(self, name: str) -> list[Task]: ...
     def group(self, name: str) -> Group | None: ...
 
 
@@ -127,6 +132,8 @@ def need_task(state: StateReader, task_id: str) -> Task:
     task = state.task(task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
+    if task.deleted:
+        raise NotFound(f"task {task_id} was deleted (`clare log` keeps its history)")
     return task
 
 
@@ -144,6 +151,10 @@ def need_project(state: StateReader, name: str) -> Project:
     project = state.project(name)
     if project is None:
         raise NotFound(f"no project {name!r}: create it with `clare project add {name}`")
+    if project.renamed_to:
+        raise NotFound(f"project {name!r} was renamed to {project.renamed_to!r}")
+    if project.deleted:
+        raise NotFound(f"project {name!r} was deleted")
     return project
 
 
@@ -161,8 +172,7 @@ def arg_path(args: dict[str, Any], name: str) -> str | None:
 @decider("project.add")
 def _project_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
     name = ids.check_name(arg_str(args, "name", max_len=64), "project")
-    if state.project(name) is not None:
-        raise UsageError(f"project {name!r} exists already")
+    _need_free_name(state, name)
     path = arg_path(args, "path")
     event = ProjectCreated(
         project=name,
@@ -184,6 +194,51 @@ def _project_update(args: dict[str, Any], state: StateReader, ctx: Context) -> D
         project=name, description=description, paths={ctx.machine_id: path} if path else {}
     )
     return Decision([event], {"project": name})
+
+
+def _need_free_name(state: StateReader, name: str) -> None:
+    found = state.project(name)
+    if found is None:
+        return
+    if found.deleted:
+        # The name is the project's identity, and its events stay: a new project
+        # under it would inherit the old one's history.
+        raise UsageError(f"project {name!r} existed and was deleted: choose another name")
+    raise UsageError(f"project {name!r} exists already")
+
+
+@decider("project.delete")
+def _project_delete(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+    """Delete a project and every task of it still there, at once."""
+    project = need_project(state, arg_str(args, "name", max_len=64))
+    author = arg_str(args, "author", default="", max_len=200)
+    tasks = [t for t in state.tasks_of_project(project.name) if not t.deleted]
+    events: list[DomainEvent] = [
+        TaskDeleted(task=t.id, author=author, reason=f"project {project.name} deleted")
+        for t in tasks
+    ]
+    events.append(ProjectDeleted(project=project.name, author=author))
+    return Decision(events, {"project": project.name, "tasks_deleted": len(tasks)})
+
+
+@decider("project.rename")
+def _project_rename(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+    project = need_project(state, arg_str(args, "name", max_len=64))
+    new_name = ids.check_name(arg_str(args, "new_name", max_len=64), "project")
+    if new_name == project.name:
+        raise UsageError(f"project {project.name!r} is already called that")
+    _need_free_name(state, new_name)
+    author = arg_str(args, "author", default="", max_len=200)
+    tasks = [t for t in state.tasks_of_project(project.name) if not t.deleted]
+    events: list[DomainEvent] = [
+        ProjectCreated(project=new_name, description=project.description, paths=project.paths),
+        *(
+            TaskMoved(task=t.id, project=new_name, previous=project.name, author=author)
+            for t in tasks
+        ),
+        ProjectRenamed(project=project.name, new_name=new_name, author=author),
+    ]
+    return Decision(events, {"project": new_name, "previous": project.name, "tasks": len(tasks)})
 
 
 # --- tasks ------------------------------------------------------------------------------
@@ -271,7 +326,9 @@ def _task_state(args: dict[str, Any], state: StateReader, ctx: Context) -> Decis
     check_transition(task.id, task.state, target)
     if target == "in_progress" and not args.get("force"):
         waiting = [
-            dep for dep in task.depends_on if (d := state.task(dep)) is None or d.state != "done"
+            dep
+            for dep in task.depends_on
+            if (d := state.task(dep)) is None or d.state != "done" or d.deleted
         ]
         if waiting:
             raise InvalidTransition(
@@ -325,6 +382,17 @@ def _task_unassign(args: dict[str, Any], state: StateReader, ctx: Context) -> De
         task=task.id,
         previous=task.assignee_ref,
         author=arg_str(args, "author", default="", max_len=200),
+    )
+    return Decision([event], {"task": task.id})
+
+
+@decider("task.delete")
+def _task_delete(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+    task = need_task(state, arg_str(args, "task", max_len=64))
+    event = TaskDeleted(
+        task=task.id,
+        author=arg_str(args, "author", default="", max_len=200),
+        reason=arg_str(args, "reason", default="", max_len=2000),
     )
     return Decision([event], {"task": task.id})
 

@@ -19,7 +19,9 @@ from clare.domain.events import (
     DomainEvent,
     TaskAssigned,
     TaskCreated,
+    TaskDeleted,
     TaskEdited,
+    TaskMoved,
     TaskNoted,
     TaskStateChanged,
     TaskUnassigned,
@@ -97,6 +99,7 @@ class Task:
     assignee_event_id: str = ""
     created_event_id: str = ""
     title_event_id: str = ""
+    deleted: bool = False
     conflicts: tuple[Conflict, ...] = field(default=())
 
     @property
@@ -147,6 +150,10 @@ def apply(task: Task | None, event: DomainEvent, meta: EventMeta) -> Task | None
         _apply_state(task, event, meta)
     elif isinstance(event, TaskAssigned | TaskUnassigned):
         _apply_assignment(task, event, meta)
+    elif isinstance(event, TaskDeleted):
+        task.deleted = True  # for good: later events still fold, on a task nobody lists
+    elif isinstance(event, TaskMoved):
+        task.project = event.project
     elif isinstance(event, TaskEdited):
         if event.title is not None:
             _apply_title(task, event, event.title, meta)

@@ -29,13 +29,13 @@ def iso(stamp_or_ms: int, *, is_hlc: bool = True) -> str | None:
 
 
 def done_task_ids(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT id FROM tasks WHERE state = 'done'")}
+    return {r[0] for r in conn.execute("SELECT id FROM tasks WHERE state = 'done' AND deleted = 0")}
 
 
 def _task_dict(row: sqlite3.Row | tuple[Any, ...], done: set[str]) -> dict[str, Any]:
     (
         task_id, project, title, body, priority, tags, depends_on, state,
-        assignee_kind, assignee, created_at, updated_at, notes, _fold,
+        assignee_kind, assignee, created_at, updated_at, notes, _fold, deleted,
     ) = row  # fmt: skip
     deps = json.loads(depends_on)
     return {
@@ -52,6 +52,7 @@ def _task_dict(row: sqlite3.Row | tuple[Any, ...], done: set[str]) -> dict[str, 
         "updated_at": iso(updated_at),
         "body": body,
         "notes": notes,
+        "deleted": bool(deleted),
     }
 
 
@@ -88,7 +89,7 @@ def list_tasks(
     words in the id, title or body (case-insensitive); ``archived_before`` leaves
     out done and cancelled tasks last changed before that HLC stamp.
     """
-    where: list[str] = []
+    where: list[str] = ["deleted = 0"]
     args: list[Any] = []
     if project:
         where.append("project = ?")
@@ -128,15 +129,22 @@ def list_tasks(
     return tasks[:limit] if limit is not None else tasks
 
 
-def resolve_task(conn: sqlite3.Connection, prefix: str) -> str:
+def resolve_task(conn: sqlite3.Connection, prefix: str, *, deleted_too: bool = False) -> str:
+    """The task an id prefix names; a deleted task only if ``deleted_too`` (to show it)."""
     prefix = prefix.strip()
     if prefix in ("", ids.TASK_PREFIX):
         raise UsageError("give a task id (or the start of one)")
     if not prefix.startswith(ids.TASK_PREFIX):
         prefix = ids.TASK_PREFIX + prefix
     upper = prefix + "\uffff"
-    rows = conn.execute("SELECT id FROM tasks WHERE id >= ? AND id < ?", (prefix, upper))
-    return ids.resolve_prefix(prefix, [r[0] for r in rows], "task")
+    rows = conn.execute(
+        "SELECT id, deleted FROM tasks WHERE id >= ? AND id < ?", (prefix, upper)
+    ).fetchall()
+    live = [task_id for task_id, deleted in rows if deleted_too or not deleted]
+    if not live and rows:
+        gone = ids.resolve_prefix(prefix, [r[0] for r in rows], "task")
+        raise NotFound(f"task {gone} was deleted (`clare task show {gone}` shows its history)")
+    return ids.resolve_prefix(prefix, live, "task")
 
 
 def get_task(
@@ -148,12 +156,14 @@ def get_task(
     task = _task_dict(row, done_task_ids(views))
     # What it waits for, and in which state: a cancelled dependency (or one never
     # seen here) keeps a task from being ready for good, and the person must be told.
-    states = dict(
-        views.execute(
-            f"SELECT id, state FROM tasks WHERE id IN ({', '.join('?' * len(task['depends_on']))})",
+    states = {
+        dep: "deleted" if deleted else state
+        for dep, state, deleted in views.execute(
+            f"SELECT id, state, deleted FROM tasks WHERE id IN "
+            f"({', '.join('?' * len(task['depends_on']))})",
             task["depends_on"],
         )
-    )
+    }
     task["waiting_on"] = [
         {"task": dep, "state": states.get(dep)}
         for dep in task["depends_on"]
@@ -202,7 +212,7 @@ def event_dict(event: Event, host_names: dict[str, str] | None = None) -> dict[s
 def list_projects(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     counts: dict[str, dict[str, int]] = {}
     for project, state, n in conn.execute(
-        "SELECT project, state, COUNT(*) FROM tasks GROUP BY project, state"
+        "SELECT project, state, COUNT(*) FROM tasks WHERE deleted = 0 GROUP BY project, state"
     ):
         counts.setdefault(project, {})[state] = n
     return [
@@ -214,8 +224,8 @@ def list_projects(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             "updated_at": iso(updated_at),
             "tasks": counts.get(name, {}),
         }
-        for name, description, paths, created_at, updated_at, _h, _o in conn.execute(
-            "SELECT * FROM projects ORDER BY name"
+        for name, description, paths, created_at, updated_at, _h, _o, _d, _r in conn.execute(
+            "SELECT * FROM projects WHERE deleted = 0 ORDER BY name"
         )
     ]
 
@@ -235,7 +245,12 @@ def need_known(
 
     An empty list would read as "nothing there" when the name is simply wrong.
     """
-    if project and not conn.execute("SELECT 1 FROM projects WHERE name = ?", (project,)).fetchone():
+    if (
+        project
+        and not conn.execute(
+            "SELECT 1 FROM projects WHERE name = ? AND deleted = 0", (project,)
+        ).fetchone()
+    ):
         raise NotFound(f"no project {project!r}: see `clare project list`")
     if host and not (
         conn.execute(
@@ -283,12 +298,14 @@ def task_counts(conn: sqlite3.Connection) -> dict[str, int]:
     dependency this host has never seen counts as not done). Counted in SQL:
     decoding every task's JSON made the status page slow at 10,000 tasks.
     """
-    counts: dict[str, int] = dict(conn.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state"))
+    counts: dict[str, int] = dict(
+        conn.execute("SELECT state, COUNT(*) FROM tasks WHERE deleted = 0 GROUP BY state")
+    )
     counts["ready"] = int(
         conn.execute(
-            "SELECT COUNT(*) FROM tasks t WHERE t.state = 'todo' AND NOT EXISTS ("
+            "SELECT COUNT(*) FROM tasks t WHERE t.state = 'todo' AND t.deleted = 0 AND NOT EXISTS ("
             " SELECT 1 FROM json_each(t.depends_on) d LEFT JOIN tasks u ON u.id = d.value"
-            " WHERE u.state IS NOT 'done')"
+            " WHERE u.state IS NOT 'done' OR u.deleted = 1)"
         ).fetchone()[0]
     )
     return counts
@@ -353,7 +370,7 @@ def session_tasks(conn: sqlite3.Connection) -> dict[str, tuple[str, str, str]]:
     best: dict[str, tuple[int, int, str, str, str]] = {}
     for task_id, title, state, priority, session in conn.execute(
         "SELECT id, title, state, priority, assignee FROM tasks "
-        "WHERE assignee_kind = 'session' AND state IN (?, ?, ?, ?)",
+        "WHERE assignee_kind = 'session' AND deleted = 0 AND state IN (?, ?, ?, ?)",
         _CURRENT_STATES,
     ):
         key = (rank[state], -priority, task_id, title, state)

@@ -258,3 +258,37 @@ def test_old_done_and_cancelled_tasks_are_archived_not_deleted(cli: Cli) -> None
     assert ids("--state", "done") == {done}
     config_mod.save(cli.paths, replace(config_mod.load(cli.paths), archive_after_days=0))
     assert ids() == {done, cancelled, todo}
+
+
+def test_a_deleted_task_leaves_the_lists_and_keeps_its_history(cli: Cli) -> None:
+    cli.fleet.call("project.add", name="alpha")
+    gone = cli.fleet.call("task.add", project="alpha", title="mistake")["task"]
+    then = cli.fleet.call("task.add", project="alpha", title="then", depends_on=[gone])["task"]
+    cli.ok("task", "delete", gone, "--reason", "added twice")
+    assert [t["id"] for t in cli.json("task", "list", "--all")] == [then]
+    assert cli.json("project", "show", "alpha")["tasks"] == {"todo": 1}
+    assert "was deleted" in cli.error("task", "start", gone)
+    assert "was deleted" in cli.error("task", "update", gone, "--title", "x")
+    shown = cli.json("task", "show", gone)
+    assert shown["deleted"]
+    assert [e["kind"] for e in shown["history"]] == ["TaskCreated", "TaskDeleted"]
+    assert cli.json("log", "--kind", "TaskDeleted")[0]["data"]["reason"] == "added twice"
+    assert cli.json("task", "show", then)["waiting_on"] == [{"task": gone, "state": "deleted"}]
+
+
+def test_a_renamed_project_takes_its_tasks_and_a_deleted_one_takes_them_away(cli: Cli) -> None:
+    cli.fleet.call("project.add", name="alpha", description="first", path="/src/alpha")
+    task = cli.fleet.call("task.add", project="alpha", title="t")["task"]
+    cli.ok("project", "rename", "alpha", "beta")
+    assert [p["name"] for p in cli.json("project", "list")] == ["beta"]
+    beta = cli.json("project", "show", "beta")
+    assert (beta["description"], list(beta["paths"].values())) == ("first", ["/src/alpha"])
+    assert [t["id"] for t in beta["task_list"]] == [task]
+    assert "renamed to 'beta'" in cli.error("task", "add", "x", "-p", "alpha")
+    assert "was deleted: choose another name" in cli.error("project", "add", "alpha")
+    kinds = [e["kind"] for e in cli.json("log", "--limit", "3")]
+    assert kinds == ["ProjectRenamed", "TaskMoved", "ProjectCreated"]
+    cli.ok("project", "delete", "beta", "--yes")
+    assert cli.json("project", "list") == []
+    assert cli.json("task", "list", "--all") == []
+    assert cli.json("task", "show", task)["deleted"]
