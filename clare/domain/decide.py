@@ -394,7 +394,7 @@ def _task_delete(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
         author=arg_str(args, "author", default="", max_len=200),
         reason=arg_str(args, "reason", default="", max_len=2000),
     )
-    return Decision([event], {"task": task.id})
+    return Decision([event], {"task": task.id, "project": task.project})
 
 
 @decider("task.note")

@@ -129,6 +129,14 @@ def list_tasks(
     return tasks[:limit] if limit is not None else tasks
 
 
+def task_states(conn: sqlite3.Connection) -> dict[str, str]:
+    """Every task's state by id, ``deleted`` for a deleted one (to mark dependencies)."""
+    return {
+        task_id: "deleted" if deleted else state
+        for task_id, state, deleted in conn.execute("SELECT id, state, deleted FROM tasks")
+    }
+
+
 def resolve_task(conn: sqlite3.Connection, prefix: str, *, deleted_too: bool = False) -> str:
     """The task an id prefix names; a deleted task only if ``deleted_too`` (to show it)."""
     prefix = prefix.strip()

@@ -218,7 +218,7 @@ def board(
         archived_before=archived_before,
     )
     unfiltered = queries.list_tasks(views, project=name, archived_before=archived_before)
-    states = {t["id"]: t["state"] for t in queries.list_tasks(views)}
+    states = queries.task_states(views)
     columns: dict[str, list[dict[str, Any]]] = {state: [] for state in STATES}
     for task in shown:
         task["deps"] = [{"id": d, "state": states.get(d, "unknown")} for d in task["depends_on"]]
@@ -254,5 +254,5 @@ def task_page(
     return {"task": task, "seq": reads.last_seq(events)}
 
 
-def resolve_task(views: sqlite3.Connection, prefix: str) -> str:
-    return queries.resolve_task(views, prefix)
+def resolve_task(views: sqlite3.Connection, prefix: str, *, deleted_too: bool = False) -> str:
+    return queries.resolve_task(views, prefix, deleted_too=deleted_too)

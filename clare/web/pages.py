@@ -58,7 +58,7 @@ class Pages:
         prefix = request.path_params["task_id"]
 
         def read(v: Any, e: Any) -> dict[str, Any]:
-            return pagedata.task_page(v, e, pagedata.resolve_task(v, prefix))
+            return pagedata.task_page(v, e, pagedata.resolve_task(v, prefix, deleted_too=True))
 
         data = await self.ctx.read(read)
         return page(self.ctx, request, "task.html", data)
@@ -118,6 +118,12 @@ class Pages:
         target = back
         if name == "task.add" and fields.get("open") == "1":
             target = f"/tasks/{result['task']}"
+        elif name == "task.delete":
+            target = f"/projects/{result['project']}"  # the task's page is gone from lists
+        elif name == "project.rename":
+            target = f"/projects/{result['project']}"
+        elif name == "project.delete":
+            target = "/projects"
         return RedirectResponse(with_query(target, ok=describe(name, result)), status_code=303)
 
 
@@ -169,6 +175,9 @@ def describe(name: str, result: dict[str, Any]) -> str:
         "task.assign": "task {task} assigned to {assignee}",
         "task.unassign": "task {task} unassigned",
         "task.note": "note added to {task}",
+        "task.delete": "task {task} deleted",
+        "project.rename": "project {previous} renamed to {project}",
+        "project.delete": "project {project} deleted, with {tasks_deleted} tasks",
         "broadcast": "message sent",
     }[name]
     try:

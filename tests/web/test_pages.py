@@ -233,3 +233,22 @@ def test_the_board_filters_by_words_tag_and_assignee(web: Web) -> None:
     assert second in web.client.get("/projects/demo").text
     assert "/static/filter.js" in board
     assert web.client.get("/static/filter.js").status_code == 200
+
+
+def test_deleting_a_task_and_renaming_and_deleting_a_project_from_the_page(web: Web) -> None:
+    first, second = _seed(web)
+    assert 'action="/actions/task.delete"' in web.client.get(f"/tasks/{first}").text
+    done = web.form("/actions/task.delete", {"task": first, "reason": "twice"})
+    assert done.headers["location"].startswith("/projects/demo?")
+    assert _flash(done)["ok"] == [f"task {first} deleted"]
+    board = web.client.get("/projects/demo").text
+    assert "Write the parser" not in board
+    assert 'class="dep s-deleted"' in board  # the second task waited on it
+    assert "This task was deleted" in web.client.get(f"/tasks/{first}").text
+    assert 'action="/actions/project.rename"' in web.client.get("/projects/demo").text
+    renamed = web.form("/actions/project.rename", {"name": "demo", "new_name": "shop"})
+    assert renamed.headers["location"].startswith("/projects/shop?")
+    assert second in web.client.get("/projects/shop").text
+    gone = web.form("/actions/project.delete", {"name": "shop"})
+    assert _flash(gone)["ok"] == ["project shop deleted, with 1 tasks"]
+    assert "/projects/shop" not in web.client.get("/projects").text
