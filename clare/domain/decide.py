@@ -21,14 +21,10 @@ from clare.domain.events import (
     DomainEvent,
     HostNamed,
     ProjectCreated,
-    ProjectDeleted,
-    ProjectRenamed,
     ProjectUpdated,
     TaskAssigned,
     TaskCreated,
-    TaskDeleted,
     TaskEdited,
-    TaskMoved,
     TaskNoted,
     TaskStateChanged,
     TaskUnassigned,
@@ -172,7 +168,7 @@ def arg_path(args: dict[str, Any], name: str) -> str | None:
 @decider("project.add")
 def _project_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
     name = ids.check_name(arg_str(args, "name", max_len=64), "project")
-    _need_free_name(state, name)
+    need_free_name(state, name)
     path = arg_path(args, "path")
     event = ProjectCreated(
         project=name,
@@ -196,7 +192,7 @@ def _project_update(args: dict[str, Any], state: StateReader, ctx: Context) -> D
     return Decision([event], {"project": name})
 
 
-def _need_free_name(state: StateReader, name: str) -> None:
+def need_free_name(state: StateReader, name: str) -> None:
     found = state.project(name)
     if found is None:
         return
@@ -207,44 +203,10 @@ def _need_free_name(state: StateReader, name: str) -> None:
     raise UsageError(f"project {name!r} exists already")
 
 
-@decider("project.delete")
-def _project_delete(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    """Delete a project and every task of it still there, at once."""
-    project = need_project(state, arg_str(args, "name", max_len=64))
-    author = arg_str(args, "author", default="", max_len=200)
-    tasks = [t for t in state.tasks_of_project(project.name) if not t.deleted]
-    events: list[DomainEvent] = [
-        TaskDeleted(task=t.id, author=author, reason=f"project {project.name} deleted")
-        for t in tasks
-    ]
-    events.append(ProjectDeleted(project=project.name, author=author))
-    return Decision(events, {"project": project.name, "tasks_deleted": len(tasks)})
-
-
-@decider("project.rename")
-def _project_rename(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    project = need_project(state, arg_str(args, "name", max_len=64))
-    new_name = ids.check_name(arg_str(args, "new_name", max_len=64), "project")
-    if new_name == project.name:
-        raise UsageError(f"project {project.name!r} is already called that")
-    _need_free_name(state, new_name)
-    author = arg_str(args, "author", default="", max_len=200)
-    tasks = [t for t in state.tasks_of_project(project.name) if not t.deleted]
-    events: list[DomainEvent] = [
-        ProjectCreated(project=new_name, description=project.description, paths=project.paths),
-        *(
-            TaskMoved(task=t.id, project=new_name, previous=project.name, author=author)
-            for t in tasks
-        ),
-        ProjectRenamed(project=project.name, new_name=new_name, author=author),
-    ]
-    return Decision(events, {"project": new_name, "previous": project.name, "tasks": len(tasks)})
-
-
 # --- tasks ------------------------------------------------------------------------------
 
 
-def _check_dependencies(state: StateReader, task_id: str, deps: tuple[str, ...]) -> None:
+def check_dependencies(state: StateReader, task_id: str, deps: tuple[str, ...]) -> None:
     for dep in deps:
         if dep == task_id:
             raise UsageError(f"task {task_id} cannot depend on itself")
@@ -274,7 +236,7 @@ def _task_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decisio
     while state.task(task_id) is not None:  # a local collision: draw again
         task_id = ctx.new_task_id()
     deps = arg_list(args, "depends_on")
-    _check_dependencies(state, task_id, deps)
+    check_dependencies(state, task_id, deps)
     event = TaskCreated(
         task=task_id,
         project=project,
@@ -296,7 +258,7 @@ def _task_update(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
         raise UsageError("a task needs a title")
     deps = arg_list(args, "depends_on") if "depends_on" in args else None
     if deps is not None:
-        _check_dependencies(state, task.id, deps)
+        check_dependencies(state, task.id, deps)
     title = title.strip() if title is not None else None
     body = arg_opt_str(args, "body")
     priority = arg_int(args, "priority") if args.get("priority") is not None else None
@@ -384,17 +346,6 @@ def _task_unassign(args: dict[str, Any], state: StateReader, ctx: Context) -> De
         author=arg_str(args, "author", default="", max_len=200),
     )
     return Decision([event], {"task": task.id})
-
-
-@decider("task.delete")
-def _task_delete(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    task = need_task(state, arg_str(args, "task", max_len=64))
-    event = TaskDeleted(
-        task=task.id,
-        author=arg_str(args, "author", default="", max_len=200),
-        reason=arg_str(args, "reason", default="", max_len=2000),
-    )
-    return Decision([event], {"task": task.id, "project": task.project})
 
 
 @decider("task.note")
