@@ -35,11 +35,13 @@ class Cli:
     checked without starting a stack.
     """
 
-    def __init__(self, paths: InstancePaths, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(
+        self, paths: InstancePaths, monkeypatch: pytest.MonkeyPatch, machine_id: str = HOST
+    ) -> None:
         from clare.cli.instance import Instance
 
         self.paths = paths
-        self.fleet = Fleet(paths.data_dir)
+        self.fleet = Fleet(paths.data_dir, machine_id=machine_id)
 
         def call(inst: Instance, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
             return self.fleet.call(op, **(args or {}))

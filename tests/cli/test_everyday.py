@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from clare import config as config_mod
+from clare import paths as paths_mod
 from clare.config import DEFAULT_GOSSIP_PORT
 from clare.errors import UsageError
 from clare.nodes.lock import NodeLock
@@ -15,12 +16,13 @@ from clare.ops import doctor
 from clare.ops.checks import Status
 from clare.store import queries
 from clare.store.eventlog import read_after
+from tests.cli.conftest import Cli
 from tests.sessions.views_data import Fleet
+
+PEER = "00000000-0000-4000-8000-00000000000b"
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from tests.cli.conftest import Cli
 
 
 def test_log_kind_filter_finds_old_events_on_a_busy_host(cli: Cli) -> None:
@@ -292,3 +294,47 @@ def test_a_renamed_project_takes_its_tasks_and_a_deleted_one_takes_them_away(cli
     assert cli.json("project", "list") == []
     assert cli.json("task", "list", "--all") == []
     assert cli.json("task", "show", task)["deleted"]
+
+
+def test_export_then_import_merges_without_duplicates(cli: Cli, tmp_path: Path) -> None:
+    cli.fleet.call("project.add", name="alpha", description="the first")
+    first = cli.fleet.call("task.add", project="alpha", title="first", tags=["x"])["task"]
+    then = cli.fleet.call("task.add", project="alpha", title="then", depends_on=[first])["task"]
+    cli.fleet.call("task.note", task=first, text="half way", author="ann")
+    cli.fleet.call("task.state", task=first, state="done")
+    exported = tmp_path / "fleet.json"
+    exported.write_text(cli.ok("export", "--json"))
+    assert "half way" in cli.ok("export")
+
+    # Another fleet (its own home) takes the file in, twice.
+    home = paths_mod.resolve(tmp_path / "other")
+    config_mod.save(home, config_mod.Config(machine_id=PEER, name="server"))
+    with pytest.MonkeyPatch.context() as patch:
+        _check_the_other_fleet(Cli(home, patch, machine_id=PEER), exported, first, then)
+
+
+def _check_the_other_fleet(other: Cli, exported: Path, first: str, then: str) -> None:
+    added = other.json("import", str(exported))
+    assert (added["projects"], added["tasks"], added["notes"]) == (1, 2, 1)
+    again = other.json("import", str(exported))
+    assert (again["projects"], again["tasks"], again["notes"], again["present"]) == (0, 0, 0, 2)
+    shown = {t["id"]: t for t in other.json("task", "list", "--all")}
+    assert shown[first]["state"] == "done"
+    assert shown[then]["depends_on"] == [first]
+    assert shown[then]["ready"]
+
+    # The same tasks and notes; only the times are the import's own.
+    def timeless(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {**t, "created_at": None, "notes": [{**n, "at": None} for n in t["notes"]]}
+            for t in tasks
+        ]
+
+    theirs = other.json("export", "--json")["tasks"]
+    assert timeless(theirs) == timeless(json.loads(exported.read_text())["tasks"])
+
+
+def test_import_refuses_what_is_no_export(cli: Cli, tmp_path: Path) -> None:
+    wrong = tmp_path / "x.json"
+    wrong.write_text('{"hello": 1}')
+    assert "not a Clare export" in cli.error("import", str(wrong))
