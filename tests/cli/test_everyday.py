@@ -338,3 +338,13 @@ def test_import_refuses_what_is_no_export(cli: Cli, tmp_path: Path) -> None:
     wrong = tmp_path / "x.json"
     wrong.write_text('{"hello": 1}')
     assert "not a Clare export" in cli.error("import", str(wrong))
+
+
+def test_sync_peer_update_changes_the_endpoint_and_keeps_the_key(cli: Cli) -> None:
+    key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+    cli.ok("sync", "peer", "add", "server", "tcp://10.0.0.2:8766", "--key", key)
+    cli.ok("sync", "peer", "update", "server", "--endpoint", "tcp://10.0.0.3:9000")
+    (peer,) = config_mod.load(cli.paths).peers
+    assert (peer.endpoint, peer.key) == ("tcp://10.0.0.3:9000", key)
+    assert "no peer 'nosuch'" in cli.error("sync", "peer", "update", "nosuch", "--endpoint", "x")
+    assert "nothing to change" in cli.error("sync", "peer", "update", "server")
