@@ -15,11 +15,10 @@ from clare.domain.events import (
     GroupChanged,
     HostNamed,
     ProjectCreated,
-    ProjectDeleted,
-    ProjectRenamed,
     ProjectUpdated,
     SessionObserved,
 )
+from clare.domain.lifecycle_events import ProjectDeleted, ProjectRenamed
 
 if TYPE_CHECKING:
     from clare.domain.tasks import EventMeta

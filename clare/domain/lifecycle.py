@@ -28,13 +28,10 @@ from clare.domain.decide import (
 from clare.domain.events import (
     DomainEvent,
     ProjectCreated,
-    ProjectDeleted,
-    ProjectRenamed,
     TaskCreated,
-    TaskDeleted,
-    TaskMoved,
     TaskStateChanged,
 )
+from clare.domain.lifecycle_events import ProjectDeleted, ProjectRenamed, TaskDeleted, TaskMoved
 from clare.errors import UsageError
 from clare.states import TRANSITIONS
 

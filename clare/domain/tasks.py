@@ -19,13 +19,12 @@ from clare.domain.events import (
     DomainEvent,
     TaskAssigned,
     TaskCreated,
-    TaskDeleted,
     TaskEdited,
-    TaskMoved,
     TaskNoted,
     TaskStateChanged,
     TaskUnassigned,
 )
+from clare.domain.lifecycle_events import TaskDeleted, TaskMoved
 from clare.errors import InvalidTransition
 from clare.states import STATES, TRANSITIONS, VERBS
 
