@@ -148,7 +148,7 @@ def stored_status(
     return {
         "tasks": queries.task_counts(views),
         "projects": len(projects),
-        "hosts": queries.list_hosts(views),
+        "hosts": queries.list_hosts(views, events),
         "events": sum(n for k, n in queries.event_counts(views).items() if not k.startswith("~")),
         "seq": reads.last_seq(events),
         "sessions": {"live": sum(by_status.values()), "by_status": by_status},
