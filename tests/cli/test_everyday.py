@@ -348,3 +348,15 @@ def test_sync_peer_update_changes_the_endpoint_and_keeps_the_key(cli: Cli) -> No
     assert (peer.endpoint, peer.key) == ("tcp://10.0.0.3:9000", key)
     assert "no peer 'nosuch'" in cli.error("sync", "peer", "update", "nosuch", "--endpoint", "x")
     assert "nothing to change" in cli.error("sync", "peer", "update", "server")
+
+
+def test_views_with_deletions_renames_and_title_races_rebuild_equal(cli: Cli) -> None:
+    cli.fleet.call("project.add", name="alpha")
+    task = cli.fleet.call("task.add", project="alpha", title="a")["task"]
+    gone = cli.fleet.call("task.add", project="alpha", title="b")["task"]
+    cli.fleet.call("task.update", task=task, title="a2")
+    cli.fleet.call("task.delete", task=gone)
+    cli.fleet.call("project.rename", name="alpha", new_name="beta")
+    cli.fleet.call("project.add", name="gamma")
+    cli.fleet.call("project.delete", name="gamma")
+    assert cli.json("verify")["ok"]
