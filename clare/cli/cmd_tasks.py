@@ -114,7 +114,7 @@ def list_(
 
     inst: Instance = ctx.obj
     views = inst.views()
-    queries.need_known(views, project=project)
+    queries.need_known(views, project=project, assignee=assignee)
     archived_before = None
     if not all_ and state is None:
         archived_before = queries.archive_cutoff(

@@ -247,7 +247,11 @@ def get_project(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
 
 
 def need_known(
-    conn: sqlite3.Connection, *, project: str | None = None, host: str | None = None
+    conn: sqlite3.Connection,
+    *,
+    project: str | None = None,
+    host: str | None = None,
+    assignee: str | None = None,
 ) -> None:
     """Refuse a filter that names no known project or host.
 
@@ -267,6 +271,19 @@ def need_known(
         or conn.execute("SELECT 1 FROM sessions WHERE host = ? LIMIT 1", (host,)).fetchone()
     ):
         raise NotFound(f"no host {host!r} is known here: see `clare status`")
+    if assignee:
+        kind, sep, name = assignee.partition(":")
+        lookups = {
+            "session": "SELECT 1 FROM sessions WHERE id = ?",
+            "host": "SELECT 1 FROM hosts WHERE name = ?",
+            "group": "SELECT 1 FROM groups_ WHERE name = ? AND removed = 0",
+        }
+        if not (sep and kind in lookups):
+            kinds, name = list(lookups), assignee
+        else:
+            kinds = [kind]
+        if not any(conn.execute(lookups[k], (name,)).fetchone() for k in kinds):
+            raise NotFound(f"no session, host or group {assignee!r} is known here")
 
 
 def host_names(conn: sqlite3.Connection) -> dict[str, str]:

@@ -151,6 +151,11 @@ def test_filters_naming_nothing_known_are_refused(cli: Cli) -> None:
     assert "no project 'nosuch'" in cli.error("task", "list", "-p", "nosuch")
     assert "no project 'nosuch'" in cli.error("session", "list", "-p", "nosuch")
     assert "no host 'nosuch'" in cli.error("session", "list", "--host", "nosuch")
+    assert "no session, host or group 'host:nosuch'" in cli.error(
+        "task", "list", "--assignee", "host:nosuch"
+    )
+    assert "'nosuch'" in cli.error("task", "list", "--assignee", "nosuch")
+    assert cli.json("task", "list", "--assignee", "host:laptop") == []
     assert cli.json("task", "list", "-p", "alpha") == []
     assert cli.json("session", "list", "--host", "laptop") == []
 
