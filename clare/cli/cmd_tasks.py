@@ -110,14 +110,14 @@ def list_(
         raise UsageError(f"unknown state {state!r}; states are {', '.join(STATES)}, ready")
     import time
 
-    from clare.store import queries
+    from clare.store import lookups, queries
 
     inst: Instance = ctx.obj
     views = inst.views()
-    queries.need_known(views, project=project, assignee=assignee)
+    lookups.need_known(views, project=project, assignee=assignee)
     archived_before = None
     if not all_ and state is None:
-        archived_before = queries.archive_cutoff(
+        archived_before = lookups.archive_cutoff(
             int(time.time() * 1000), inst.config.archive_after_days
         )
     tasks = queries.list_tasks(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from clare.errors import ClareError, UsageError
-from clare.store import queries
+from clare.store import lookups, queries
 
 if TYPE_CHECKING:
     import sqlite3
@@ -111,7 +111,7 @@ def plan_import(
         plan.commands.append(("project.add", {"name": name, "description": description}))
         known_projects[name] = False
         plan.counts["projects"] += 1
-    here = queries.task_states(views)
+    here = lookups.task_states(views)
     notes_here = notes_by_task(events)
     tasks = {t["id"]: t for t in (_task(t) for t in doc["tasks"])}
     for task in _dependencies_first(tasks):

@@ -60,13 +60,6 @@ def _task_dict(row: sqlite3.Row | tuple[Any, ...], done: set[str]) -> dict[str, 
 ARCHIVED_STATES = ("done", "cancelled")
 
 
-def archive_cutoff(now_ms: int, archive_after_days: int) -> int | None:
-    """The HLC stamp before which a done or cancelled task counts as archived (None: never)."""
-    if archive_after_days <= 0:
-        return None
-    return hlc.pack(max(0, now_ms - archive_after_days * 86_400_000), 0)
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -127,14 +120,6 @@ def list_tasks(
     if state == "ready":
         tasks = [t for t in tasks if t["ready"]]
     return tasks[:limit] if limit is not None else tasks
-
-
-def task_states(conn: sqlite3.Connection) -> dict[str, str]:
-    """Every task's state by id, ``deleted`` for a deleted one (to mark dependencies)."""
-    return {
-        task_id: "deleted" if deleted else state
-        for task_id, state, deleted in conn.execute("SELECT id, state, deleted FROM tasks")
-    }
 
 
 def resolve_task(conn: sqlite3.Connection, prefix: str, *, deleted_too: bool = False) -> str:
@@ -244,46 +229,6 @@ def get_project(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
             project["task_list"] = list_tasks(conn, project=name)
             return project
     raise NotFound(f"no project {name!r}")
-
-
-def need_known(
-    conn: sqlite3.Connection,
-    *,
-    project: str | None = None,
-    host: str | None = None,
-    assignee: str | None = None,
-) -> None:
-    """Refuse a filter that names no known project or host.
-
-    An empty list would read as "nothing there" when the name is simply wrong.
-    """
-    if (
-        project
-        and not conn.execute(
-            "SELECT 1 FROM projects WHERE name = ? AND deleted = 0", (project,)
-        ).fetchone()
-    ):
-        raise NotFound(f"no project {project!r}: see `clare project list`")
-    if host and not (
-        conn.execute(
-            "SELECT 1 FROM hosts WHERE name = ? OR machine_id = ?", (host, host)
-        ).fetchone()
-        or conn.execute("SELECT 1 FROM sessions WHERE host = ? LIMIT 1", (host,)).fetchone()
-    ):
-        raise NotFound(f"no host {host!r} is known here: see `clare status`")
-    if assignee:
-        kind, sep, name = assignee.partition(":")
-        lookups = {
-            "session": "SELECT 1 FROM sessions WHERE id = ?",
-            "host": "SELECT 1 FROM hosts WHERE name = ?",
-            "group": "SELECT 1 FROM groups_ WHERE name = ? AND removed = 0",
-        }
-        if not (sep and kind in lookups):
-            kinds, name = list(lookups), assignee
-        else:
-            kinds = [kind]
-        if not any(conn.execute(lookups[k], (name,)).fetchone() for k in kinds):
-            raise NotFound(f"no session, host or group {assignee!r} is known here")
 
 
 def host_names(conn: sqlite3.Connection) -> dict[str, str]:

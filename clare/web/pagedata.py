@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from clare.nodes import run as run_mod
 from clare.nodes.lock import is_held
 from clare.states import STATES, TRANSITIONS, VERBS
-from clare.store import queries
+from clare.store import lookups, queries
 from clare.store import views as views_mod
 from clare.web import reads
 from clare.web.tally import OriginTally
@@ -218,7 +218,7 @@ def board(
         archived_before=archived_before,
     )
     unfiltered = queries.list_tasks(views, project=name, archived_before=archived_before)
-    states = queries.task_states(views)
+    states = lookups.task_states(views)
     columns: dict[str, list[dict[str, Any]]] = {state: [] for state in STATES}
     for task in shown:
         task["deps"] = [{"id": d, "state": states.get(d, "unknown")} for d in task["depends_on"]]

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from starlette.responses import RedirectResponse, Response
 
 from clare.errors import ClareError, UsageError
-from clare.store import queries
+from clare.store import lookups, queries
 from clare.web import forms, guard, pagedata, reads
 from clare.web.render import page
 
@@ -50,7 +50,7 @@ class Pages:
     async def board(self, request: Request) -> Response:
         name = request.path_params["name"]
         filters = {k: request.query_params.get(k, "")[:200] for k in pagedata.BOARD_FILTERS}
-        cutoff = queries.archive_cutoff(int(time.time() * 1000), self.ctx.config.archive_after_days)
+        cutoff = lookups.archive_cutoff(int(time.time() * 1000), self.ctx.config.archive_after_days)
         data = await self.ctx.read(lambda v, e: pagedata.board(v, e, name, filters, cutoff))
         return page(self.ctx, request, "board.html", data)
 
