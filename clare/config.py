@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from clare.errors import ConfigError
+from clare.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from clare.paths import InstancePaths
@@ -28,6 +28,7 @@ DEFAULT_WEB_MAX_STREAMS = 100
 DEFAULT_WEB_STREAM_BUFFER_BYTES = 256 * 1024
 #: A client that takes none of what was sent for this long is disconnected.
 DEFAULT_WEB_STALL_TIMEOUT_S = 30.0
+DEFAULT_ARCHIVE_AFTER_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class Config:
     peers: tuple[Peer, ...] = ()
     claude_config_dir: str = ""
     rclaude_command: str = ""
+    #: Done and cancelled tasks unchanged this long leave the board and the default
+    #: list (they stay in the log and in `task list --all`); 0 keeps them shown.
+    archive_after_days: int = DEFAULT_ARCHIVE_AFTER_DAYS
 
     def to_toml(self) -> str:
         q = json.dumps  # a JSON string literal is a valid TOML basic string
@@ -77,6 +81,9 @@ class Config:
             "[sessions]",
             f"claude_config_dir = {q(self.claude_config_dir)}",
             f"rclaude_command = {q(self.rclaude_command)}",
+            "",
+            "[tasks]",
+            f"archive_after_days = {self.archive_after_days}",
         ]
         for peer in self.peers:
             lines += [
@@ -145,6 +152,12 @@ def parse(text: str, source: str = "clare.toml") -> Config:
                 key=_text(entry.get("key"), "peer key"),
             )
         )
+    tasks = raw.get("tasks", {})
+    if not isinstance(tasks, dict):
+        raise ConfigError(f"{source}: [tasks] must be a table")
+    archive = tasks.get("archive_after_days", DEFAULT_ARCHIVE_AFTER_DAYS)
+    if not isinstance(archive, int) or isinstance(archive, bool) or archive < 0:
+        raise ConfigError(f"{source}: tasks.archive_after_days must be a whole number, 0 or more")
     offset = raw.get("max_clock_offset_ms", 500)
     if not isinstance(offset, int) or offset < 0:
         raise ConfigError(f"{source}: max_clock_offset_ms must be a non-negative integer")
@@ -178,6 +191,7 @@ def parse(text: str, source: str = "clare.toml") -> Config:
         peers=tuple(peers),
         claude_config_dir=_text(sessions.get("claude_config_dir", ""), "claude_config_dir"),
         rclaude_command=_text(sessions.get("rclaude_command", ""), "rclaude_command"),
+        archive_after_days=archive,
     )
 
 
@@ -231,6 +245,11 @@ def init(
         changes["gossip_port"] = _port(gossip_port, "--gossip-port")
     if changes:
         config = replace(config, **changes)
+    if config.web_port == config.gossip_port:
+        raise UsageError(
+            f"the web page and sync cannot share port {config.web_port}: "
+            "give --web-port and --gossip-port different ports"
+        )
     if created or changes:
         save(paths, config)
     paths.data_dir.mkdir(parents=True, exist_ok=True)

@@ -116,7 +116,14 @@ def _task_with_deps(views: Any, task: dict[str, Any]) -> dict[str, Any]:
     return {**task, "dependencies": deps}
 
 
-def _next_step(tasks: list[dict[str, Any]], claimed: str | None) -> str:
+def _next_step(
+    tasks: list[dict[str, Any]],
+    claimed: str | None,
+    *,
+    claim_tried: bool = False,
+    project: str | None = "",
+) -> str:
+    """What the session should do next. ``project`` None: the session is in no project."""
     working = [t for t in tasks if t["state"] == "in_progress"]
     if working:
         t = working[0]
@@ -129,6 +136,15 @@ def _next_step(tasks: list[dict[str, Any]], claimed: str | None) -> str:
         return f"Start {ready[0]['id']} with `clare pull --claim`."
     if tasks:
         return "Your tasks wait on others (blocked, in review or dependencies not done)."
+    if claimed is None and project is None:
+        # Claiming would find nothing of a project: say how to get work instead.
+        return (
+            "Nothing is assigned to you, and this session's folder is no project's path: "
+            "register it with `clare project update NAME --path DIR`, or have a task "
+            "assigned to this session."
+        )
+    if claimed is None and claim_tried:
+        return "Nothing is assigned to you and no task is ready to claim: nothing to do now."
     if claimed is None:
         return "Nothing is assigned to you. Run `clare pull --claim` to take the next ready task."
     return "Nothing to do right now."
@@ -189,7 +205,7 @@ def pull(
             {"id": m.id, "text": m.text, "author": m.author, "target": m.target} for m in messages
         ],
         "lost_claims": lost,
-        "next": _next_step(tasks, claimed),
+        "next": _next_step(tasks, claimed, claim_tried=claim, project=who.project or None),
     }
     if json_out:
         emit_json(report)
@@ -200,7 +216,12 @@ def pull(
 def _print_report(report: dict[str, Any], claim: bool) -> None:
     print(f"session {report['session']}  project {report['project'] or '-'}")
     if claim:
-        print(f"claimed {report['claimed']}" if report["claimed"] else "no ready task to claim")
+        if report["claimed"]:
+            print(f"claimed {report['claimed']}")
+        elif report["project"] is None:
+            print("no task to claim: this session is in no project")
+        else:
+            print(f"no ready task to claim in project {report['project']}")
     for lost in report["lost_claims"]:
         print(f"lost a claim on {lost['task']}: {lost['description']}")
     for t in report["tasks"]:

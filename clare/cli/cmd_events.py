@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import sys
 from typing import Annotated
@@ -24,10 +23,6 @@ def register(app: typer.Typer) -> None:
     app.command("tap")(tap)
 
 
-def _glob_to_like(glob: str) -> str:
-    return glob.replace("%", r"\%").replace("_", r"\_").replace("*", "%").replace("?", "_")
-
-
 def log_(
     ctx: typer.Context,
     kind: Annotated[
@@ -40,10 +35,7 @@ def log_(
     inst: Instance = ctx.obj
     events_conn = inst.events()
     names = queries.host_names(inst.views(fresh=False)) if inst.paths.views_db.exists() else {}
-    # SQL LIKE has no escape by default; filter precisely in Python after a coarse query.
-    candidates = eventlog.recent(events_conn, limit * 4 if kind else limit)
-    if kind:
-        candidates = [e for e in candidates if fnmatch.fnmatchcase(e.kind, kind)][:limit]
+    candidates = eventlog.recent(events_conn, limit, kind_glob=kind)
     rows = [queries.event_dict(e, names) for e in candidates]
     if json_out:
         emit_json(rows)

@@ -16,7 +16,7 @@ from clare.cli.cmd_agent import claude_folder
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json
 from clare.errors import ConfigError
-from clare.sessions import hooks_settings
+from clare.sessions import hook_files, hooks_settings
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 SettingsOpt = Annotated[
@@ -81,6 +81,7 @@ def install(ctx: typer.Context, settings: SettingsOpt = None, json_out: JsonOpt 
     before = _read(path)
     after = hooks_settings.install(before, program(), str(inst.paths.home_hint) if home else None)
     backup = _write(path, before, after)
+    hook_files.remember(inst.paths, path)  # so that `clare doctor` looks there too
     result = {
         "settings": str(path),
         "changed": after != before,
@@ -102,6 +103,7 @@ def uninstall(ctx: typer.Context, settings: SettingsOpt = None, json_out: JsonOp
     before = _read(path)
     after = hooks_settings.uninstall(before)
     backup = _write(path, before, after) if after != before else None
+    hook_files.forget(inst.paths, path)
     result = {"settings": str(path), "changed": after != before, "backup": backup}
     if json_out:
         emit_json(result)

@@ -49,12 +49,21 @@ def init(
     Safe to run again: it never changes the machine id, only the settings given.
     """
     inst: Instance = ctx.obj
+    before = config_mod.load(inst.paths) if inst.paths.config_file.exists() else None
     config, created = config_mod.init(
         inst.paths, name=name, web_port=web_port, gossip_port=gossip_port
     )
     from clare.sync.keys import ensure_keypair  # the host's sync identity: `clare keys show`
 
     ensure_keypair(inst.paths)
+    changed = {
+        field: [getattr(before, field), getattr(config, field)]
+        for field in ("name", "web_port", "gossip_port")
+        if before is not None and getattr(before, field) != getattr(config, field)
+    }
+    # Nodes read their config when they start: a change reaches a running one at its restart.
+    running = [n for n in run_mod.available_nodes() if is_held(inst.paths.lock_file(n))]
+    restart_needed = bool(changed and running)
     if json_out:
         emit_json(
             {
@@ -64,12 +73,26 @@ def init(
                 "config": str(inst.paths.config_file),
                 "web_port": config.web_port,
                 "gossip_port": config.gossip_port,
+                "changed": changed,
+                "restart_needed": restart_needed,
             }
         )
         return
     print(config.machine_id)
-    what = "created" if created else "exists"
-    print(f"{what}: {inst.paths.config_file} (host {config.name!r})", file=sys.stderr)
+    where = f"{inst.paths.config_file} (host {config.name!r})"
+    if created:
+        print(f"created: {where}", file=sys.stderr)
+    elif not changed:
+        print(f"exists: {where}; nothing changed", file=sys.stderr)
+    else:
+        what = ", ".join(f"{field} {old} -> {new}" for field, (old, new) in changed.items())
+        print(f"updated: {where}: {what}", file=sys.stderr)
+    if restart_needed:
+        print(
+            "Clare is running: restart it (stop `clare up` and start it again, or "
+            "`systemctl --user restart clare.target`) for the change to take effect",
+            file=sys.stderr,
+        )
 
 
 def up(
@@ -198,7 +221,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         views = inst.views(fresh=health["writer"]["answering"] is True)
         data["tasks"] = queries.task_counts(views)
         data["projects"] = len(queries.list_projects(views))
-        data["hosts"] = queries.list_hosts(views)
+        data["hosts"] = queries.list_hosts(views, inst.events())
         data["fleet"] = cmd_sessions.fleet(views)
         data["events"] = sum(
             n for k, n in queries.event_counts(views).items() if not k.startswith("~")

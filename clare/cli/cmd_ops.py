@@ -40,7 +40,10 @@ def install(
         bool, typer.Option("--dry-run", help="Print the units instead of writing them.")
     ] = False,
     unit_dir: UnitDirOpt = None,
-    log_level: Annotated[str, typer.Option(help="CLARE_LOG_LEVEL of the nodes.")] = "info",
+    log_level: Annotated[
+        str,
+        typer.Option(help="CLARE_LOG_LEVEL of the nodes: debug, info, warning, error, critical."),
+    ] = "info",
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite unit files that Clare did not write.")
     ] = False,

@@ -9,11 +9,14 @@ import typer
 
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
+from clare.errors import UsageError
 from clare.store import queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
-project_app = typer.Typer(help="Projects: create, list, show, update.", no_args_is_help=True)
+project_app = typer.Typer(
+    help="Projects: create, list, show, update, rename, delete.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +24,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _abs(path: str | None) -> str | None:
-    return os.path.abspath(os.path.expanduser(path)) if path else None
+    """The repository folder as an absolute path; it must exist on this host."""
+    if not path:
+        return None
+    full = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(full):
+        what = "is not a folder" if os.path.exists(full) else "does not exist"
+        raise UsageError(f"{full} {what}: give the folder of the project's repository")
+    return full
 
 
 @project_app.command("add")
@@ -29,7 +39,7 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="lower-case letters, digits, '.', '_', '-'")],
     path: Annotated[
-        str | None, typer.Option(help="Where the repository lives on this host.")
+        str | None, typer.Option(help="The repository's folder on this host (it must exist).")
     ] = None,
     description: Annotated[str, typer.Option(help="What the project is.")] = "",
     json_out: JsonOpt = False,
@@ -49,7 +59,9 @@ def add(
 def update(
     ctx: typer.Context,
     name: str,
-    path: Annotated[str | None, typer.Option(help="Repository path on this host.")] = None,
+    path: Annotated[
+        str | None, typer.Option(help="The repository's folder on this host (it must exist).")
+    ] = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -62,6 +74,39 @@ def update(
         emit_json(result)
     else:
         print(result["project"])
+
+
+@project_app.command("rename")
+def rename(ctx: typer.Context, name: str, new_name: str, json_out: JsonOpt = False) -> None:
+    """Rename a project; its tasks move with it, and its history keeps the old name."""
+    inst: Instance = ctx.obj
+    result = inst.call(
+        "project.rename", {"name": name, "new_name": new_name, "author": inst.author}
+    )
+    if json_out:
+        emit_json(result)
+    else:
+        print(f"{name} is now {result['project']} ({result['tasks']} tasks moved)")
+
+
+@project_app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask first.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete a project and its tasks: they leave every list; their history stays."""
+    inst: Instance = ctx.obj
+    if not yes:
+        count = sum(queries.get_project(inst.views(), name)["tasks"].values())
+        if not typer.confirm(f"delete project {name} and its {count} tasks?"):
+            raise typer.Exit(1)
+    result = inst.call("project.delete", {"name": name, "author": inst.author})
+    if json_out:
+        emit_json(result)
+    else:
+        print(f"{name} deleted, with {result['tasks_deleted']} tasks")
 
 
 @project_app.command("list")

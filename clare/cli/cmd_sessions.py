@@ -8,7 +8,7 @@ import typer
 
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
-from clare.store import queries
+from clare.store import lookups, queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -47,7 +47,9 @@ def list_(
 ) -> None:
     """List sessions, live ones by default, most recently active first."""
     inst: Instance = ctx.obj
-    sessions = queries.list_sessions(inst.views(), host=host, project=project, include_ended=all_)
+    views = inst.views()
+    lookups.need_known(views, project=project, host=host)
+    sessions = queries.list_sessions(views, host=host, project=project, include_ended=all_)
     if json_out:
         emit_json(sessions)
         return

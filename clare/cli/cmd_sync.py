@@ -95,6 +95,45 @@ def peer_add(
         print(f"peer {peer.name} added ({peer.endpoint})")
 
 
+@peer_app.command("update")
+def peer_update(
+    ctx: typer.Context,
+    name: str,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="Its new tcp://HOST:PORT.")
+    ] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Its new public key.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a peer's endpoint or key. Takes effect without a restart."""
+    inst: Instance = ctx.obj
+    config = inst.config
+    found = next((p for p in config.peers if p.name == name), None)
+    if found is None:
+        raise NotFound(f"no peer {name!r}: see `clare sync peer list`")
+    if endpoint is None and key is None:
+        raise UsageError("nothing to change: give --endpoint or --key")
+    peer = config_mod.Peer(
+        name,
+        found.endpoint if endpoint is None else check_endpoint(endpoint),
+        found.key if key is None else keys_mod.check_key(key),
+    )
+    if key is not None:
+        own, _ = keys_mod.ensure_keypair(inst.paths)
+        if peer.key == own.public:
+            raise UsageError("that is this host's own key: give the peer's")
+        if any(p.key == peer.key for p in config.peers if p.name != name):
+            raise UsageError("another peer has that key already")
+    if peer == found:
+        raise UsageError(f"nothing to change: peer {name} is already so")
+    config_mod.write_peers(inst.paths, tuple(peer if p.name == name else p for p in config.peers))
+    told = _tell_gossip(inst)
+    if json_out:
+        emit_json({"updated": name, "endpoint": peer.endpoint, "applied": told})
+    else:
+        print(f"peer {name} updated ({peer.endpoint})")
+
+
 @peer_app.command("remove")
 def peer_remove(ctx: typer.Context, name: str, json_out: JsonOpt = False) -> None:
     """Stop syncing with a host and refuse its key from now on."""
@@ -215,7 +254,7 @@ def now(
     """One round with every peer now; reports what moved, and exits 1 if it did not settle."""
     inst: Instance = ctx.obj
     inst.config  # noqa: B018 - a missing instance is reported before "not running"
-    result = _gossip(inst, "now", {"timeout_s": timeout}, timeout + 5.0)
+    result = judged(_gossip(inst, "now", {"timeout_s": timeout}, timeout + 5.0))
     if json_out:
         emit_json(result)
     else:
@@ -233,6 +272,22 @@ def now(
         table(rows, ["peer", "link", "received", "sent", "we lack", "they lack"])
         if not rows:
             print("no peers configured")
-        print("in sync" if result["settled"] else "NOT settled: see `clare sync status`")
+        if result["down"]:
+            print(f"NOT settled: no link to {', '.join(result['down'])}", file=sys.stderr)
+        elif not result["settled"]:
+            print("NOT settled: see `clare sync status`", file=sys.stderr)
+        else:
+            print("in sync")
     if not result["settled"]:
         raise typer.Exit(1)
+
+
+def judged(result: dict[str, Any]) -> dict[str, Any]:
+    """The gossip node's round, settled only if every configured peer was reached.
+
+    The node judges a round by the peers it is linked to, so with its only
+    peer down it reports "settled": nothing was exchanged, and nothing is known
+    to be in sync. ``down`` names the peers that were not reached.
+    """
+    down = [str(m["name"]) for m in result["peers"] if not m["connected"]]
+    return {**result, "settled": bool(result["settled"]) and not down, "down": down}

@@ -63,14 +63,14 @@ def add(
 ) -> None:
     """Add a task to a project; prints its id."""
     inst: Instance = ctx.obj
-    deps = _resolve_all(inst, depends_on) if depends_on else []
+    deps = _resolve_all(inst, [d for d in depends_on if d]) if depends_on else []
     result = inst.call(
         "task.add",
         {
             "project": project,
             "title": title,
             "priority": priority,
-            "tags": tag or [],
+            "tags": [t for t in tag or [] if t],
             "depends_on": deps,
             "body": body,
             "author": inst.author,
@@ -84,15 +84,52 @@ def list_(
     ctx: typer.Context,
     project: Annotated[str | None, typer.Option("--project", "-p")] = None,
     state: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATES)} or ready.")] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Only tasks with all these words in id, title or body.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option(help="Only tasks with this tag.")] = None,
+    assignee: Annotated[
+        str | None,
+        typer.Option(
+            help="Only tasks assigned to this (session:ID, host:NAME, group:NAME or a name)."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Archived tasks too (done or cancelled long ago).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """List tasks, most urgent first."""
+    """List tasks, most urgent first.
+
+    Done and cancelled tasks unchanged for `[tasks] archive_after_days` of
+    clare.toml (14 by default) are archived: left out unless --all or --state
+    names their state. Nothing is deleted.
+    """
     if state is not None and state not in (*STATES, "ready"):
         raise UsageError(f"unknown state {state!r}; states are {', '.join(STATES)}, ready")
-    from clare.store import queries
+    import time
+
+    from clare.store import lookups, queries
 
     inst: Instance = ctx.obj
-    tasks = queries.list_tasks(inst.views(), project=project, state=state)
+    views = inst.views()
+    lookups.need_known(views, project=project, assignee=assignee)
+    archived_before = None
+    if not all_ and state is None:
+        archived_before = lookups.archive_cutoff(
+            int(time.time() * 1000), inst.config.archive_after_days
+        )
+    tasks = queries.list_tasks(
+        views,
+        project=project,
+        state=state,
+        search=search,
+        tag=tag,
+        assignee=assignee,
+        limit=limit,
+        archived_before=archived_before,
+    )
     if json_out:
         emit_json(tasks)
         return
@@ -120,16 +157,24 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
 
     inst: Instance = ctx.obj
     views = inst.views()
-    task = queries.get_task(views, inst.events(), queries.resolve_task(views, task_id))
+    full = queries.resolve_task(views, task_id, deleted_too=True)
+    task = queries.get_task(views, inst.events(), full)
     if json_out:
         emit_json(task)
         return
     ready = " (ready)" if task["ready"] else ""
-    print(f"{task['id']}  {safe(task['title'])}")
+    print(f"{task['id']}  {safe(task['title'])}" + ("  [DELETED]" if task["deleted"] else ""))
     print(f"  project {task['project']}  state {task['state']}{ready}  priority {task['priority']}")
     print(f"  assignee {task['assignee'] or '-'}  tags {safe(','.join(task['tags'])) or '-'}")
     if task["depends_on"]:
         print(f"  depends on {', '.join(task['depends_on'])}")
+    for w in task["waiting_on"]:
+        if task["state"] == "todo" and w["state"] in ("cancelled", "deleted", None):
+            why = f"was {w['state']}" if w["state"] else "is not known here"
+            print(
+                f"  never ready while {w['task']} {why}: reopen it, or drop it with "
+                f"`clare task update {task['id']} --depends-on ...`"
+            )
     print(f"  created {short_time(task['created_at'])}  updated {short_time(task['updated_at'])}")
     if task["body"]:
         print()
@@ -204,6 +249,20 @@ def reopen(ctx: typer.Context, task_id: str, note: NoteOpt = "", json_out: JsonO
     _set_state(ctx, task_id, "todo", note, json_out)
 
 
+@task_app.command("delete")
+def delete(
+    ctx: typer.Context,
+    task_id: str,
+    reason: Annotated[str, typer.Option(help="Why, for the history.")] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete a task: it leaves every list and board; its history stays in `clare log`."""
+    inst: Instance = ctx.obj
+    full = resolve(inst, task_id)
+    result = inst.call("task.delete", {"task": full, "reason": reason, "author": inst.author})
+    _print_result(result, json_out, f"{full} deleted")
+
+
 @task_app.command("update")
 def update(
     ctx: typer.Context,
@@ -211,9 +270,12 @@ def update(
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     priority: Annotated[int | None, typer.Option(help="New priority.")] = None,
     body: Annotated[str | None, typer.Option(help="New body.")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Replace the tags.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Replace the tags ('' clears them).")
+    ] = None,
     depends_on: Annotated[
-        list[str] | None, typer.Option("--depends-on", help="Replace the dependencies.")
+        list[str] | None,
+        typer.Option("--depends-on", help="Replace the dependencies ('' clears them)."),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -221,10 +283,11 @@ def update(
     inst: Instance = ctx.obj
     full = resolve(inst, task_id)
     args: dict[str, Any] = {"task": full, "title": title, "priority": priority, "body": body}
+    # An empty value clears: `--tag ''` leaves no tags, `--depends-on ''` no dependencies.
     if tag is not None:
-        args["tags"] = tag
+        args["tags"] = [t for t in tag if t]
     if depends_on is not None:
-        args["depends_on"] = _resolve_all(inst, depends_on)
+        args["depends_on"] = _resolve_all(inst, [d for d in depends_on if d])
     args["author"] = inst.author
     result = inst.call("task.update", args)
     _print_result(result, json_out, f"{full} updated")

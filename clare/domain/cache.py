@@ -84,6 +84,12 @@ class EntityCache:
         state = self.get("g:" + name)
         return state if isinstance(state, Group) else None
 
+    def tasks_of_project(self, name: str) -> list[Task]:
+        """Every task of a project, deleted ones too. A scan of every task: for the rare
+        commands that change a whole project (rename, delete)."""
+        found = [self.task(entity) for entity in self._load_prefix("t-")]
+        return sorted((t for t in found if t is not None and t.project == name), key=lambda t: t.id)
+
     def host_by_name(self, name: str) -> Host | None:
         for entity in self._load_prefix("h:"):
             host = self.get(entity)

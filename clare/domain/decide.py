@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from clare import ids
@@ -45,6 +46,7 @@ class StateReader(Protocol):
     def project(self, name: str) -> Project | None: ...
     def session(self, session_id: str) -> Session | None: ...
     def host_by_name(self, name: str) -> Host | None: ...
+    def tasks_of_project(self, name: str) -> list[Task]: ...
     def group(self, name: str) -> Group | None: ...
 
 
@@ -126,25 +128,48 @@ def need_task(state: StateReader, task_id: str) -> Task:
     task = state.task(task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
+    if task.deleted:
+        raise NotFound(f"task {task_id} was deleted (`clare log` keeps its history)")
     return task
+
+
+def need_live_session(state: StateReader, session_id: str) -> Session:
+    """A session that has not ended: what is sent to an ended one would never be read."""
+    session = state.session(session_id)
+    if session is None:
+        raise NotFound(f"no session {session_id}: see `clare session list --all`")
+    if session.snapshot.status == "ended":
+        raise UsageError(f"session {session_id} has ended: see `clare session list` for live ones")
+    return session
 
 
 def need_project(state: StateReader, name: str) -> Project:
     project = state.project(name)
     if project is None:
         raise NotFound(f"no project {name!r}: create it with `clare project add {name}`")
+    if project.renamed_to:
+        raise NotFound(f"project {name!r} was renamed to {project.renamed_to!r}")
+    if project.deleted:
+        raise NotFound(f"project {name!r} was deleted")
     return project
 
 
 # --- projects ---------------------------------------------------------------------------
 
 
+def arg_path(args: dict[str, Any], name: str) -> str | None:
+    """An absolute path, or None: a relative one would mean nothing to the other nodes."""
+    path = arg_opt_str(args, name, max_len=4096)
+    if path is not None and path and not PurePosixPath(path).is_absolute():
+        raise UsageError(f"{name} must be absolute (start with /), not {path!r}")
+    return path
+
+
 @decider("project.add")
 def _project_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
     name = ids.check_name(arg_str(args, "name", max_len=64), "project")
-    if state.project(name) is not None:
-        raise UsageError(f"project {name!r} exists already")
-    path = arg_opt_str(args, "path", max_len=4096)
+    need_free_name(state, name)
+    path = arg_path(args, "path")
     event = ProjectCreated(
         project=name,
         description=arg_str(args, "description", default="", max_len=MAX_TEXT),
@@ -157,7 +182,7 @@ def _project_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
 def _project_update(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
     name = arg_str(args, "name", max_len=64)
     need_project(state, name)
-    path = arg_opt_str(args, "path", max_len=4096)
+    path = arg_path(args, "path")
     description = arg_opt_str(args, "description")
     if path is None and description is None:
         raise UsageError("nothing to change: give a description or a path")
@@ -167,10 +192,21 @@ def _project_update(args: dict[str, Any], state: StateReader, ctx: Context) -> D
     return Decision([event], {"project": name})
 
 
+def need_free_name(state: StateReader, name: str) -> None:
+    found = state.project(name)
+    if found is None:
+        return
+    if found.deleted:
+        # The name is the project's identity, and its events stay: a new project
+        # under it would inherit the old one's history.
+        raise UsageError(f"project {name!r} existed and was deleted: choose another name")
+    raise UsageError(f"project {name!r} exists already")
+
+
 # --- tasks ------------------------------------------------------------------------------
 
 
-def _check_dependencies(state: StateReader, task_id: str, deps: tuple[str, ...]) -> None:
+def check_dependencies(state: StateReader, task_id: str, deps: tuple[str, ...]) -> None:
     for dep in deps:
         if dep == task_id:
             raise UsageError(f"task {task_id} cannot depend on itself")
@@ -200,7 +236,7 @@ def _task_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decisio
     while state.task(task_id) is not None:  # a local collision: draw again
         task_id = ctx.new_task_id()
     deps = arg_list(args, "depends_on")
-    _check_dependencies(state, task_id, deps)
+    check_dependencies(state, task_id, deps)
     event = TaskCreated(
         task=task_id,
         project=project,
@@ -222,18 +258,26 @@ def _task_update(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
         raise UsageError("a task needs a title")
     deps = arg_list(args, "depends_on") if "depends_on" in args else None
     if deps is not None:
-        _check_dependencies(state, task.id, deps)
+        check_dependencies(state, task.id, deps)
+    title = title.strip() if title is not None else None
+    body = arg_opt_str(args, "body")
+    priority = arg_int(args, "priority") if args.get("priority") is not None else None
+    tags = arg_list(args, "tags", max_item=64) if "tags" in args else None
+    if all(v is None for v in (title, body, priority, tags, deps)):
+        raise UsageError("nothing to change: give a title, body, priority, tags or dependencies")
+    # Only what differs is recorded: an edit that changes nothing is no event at all.
     event = TaskEdited(
         task=task.id,
-        title=title.strip() if title is not None else None,
-        body=arg_opt_str(args, "body"),
-        priority=arg_int(args, "priority") if args.get("priority") is not None else None,
-        tags=arg_list(args, "tags", max_item=64) if "tags" in args else None,
-        depends_on=deps,
+        title=None if title == task.title else title,
+        body=None if body == task.body else body,
+        priority=None if priority == task.priority else priority,
+        tags=None if tags == task.tags else tags,
+        depends_on=None if deps == task.depends_on else deps,
         author=arg_str(args, "author", default="", max_len=200),
+        previous_title=None if title in (None, task.title) else task.title,
     )
     if all(getattr(event, f) is None for f in ("title", "body", "priority", "tags", "depends_on")):
-        raise UsageError("nothing to change: give a title, body, priority, tags or dependencies")
+        raise UsageError(f"nothing to change: task {task.id} is already like that")
     return Decision([event], {"task": task.id})
 
 
@@ -244,7 +288,9 @@ def _task_state(args: dict[str, Any], state: StateReader, ctx: Context) -> Decis
     check_transition(task.id, task.state, target)
     if target == "in_progress" and not args.get("force"):
         waiting = [
-            dep for dep in task.depends_on if (d := state.task(dep)) is None or d.state != "done"
+            dep
+            for dep in task.depends_on
+            if (d := state.task(dep)) is None or d.state != "done" or d.deleted
         ]
         if waiting:
             raise InvalidTransition(
@@ -267,8 +313,7 @@ def _task_assign(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
     kind = arg_str(args, "assignee_kind", max_len=16)
     name = arg_str(args, "assignee", max_len=200)
     if kind == "session":
-        if state.session(name) is None:
-            raise NotFound(f"no session {name}: see `clare session list --all`")
+        need_live_session(state, name)
     elif kind == "host":
         if state.host_by_name(name) is None:
             raise NotFound(f"no host named {name!r} has ever run Clare here or synced with it")

@@ -18,6 +18,7 @@ from clare.domain.events import (
     ProjectUpdated,
     SessionObserved,
 )
+from clare.domain.lifecycle_events import ProjectDeleted, ProjectRenamed
 
 if TYPE_CHECKING:
     from clare.domain.tasks import EventMeta
@@ -31,6 +32,8 @@ class Project:
     created_at: int = 0
     updated_at: int = 0
     last_key: tuple[int, str] = (0, "")
+    deleted: bool = False
+    renamed_to: str = ""  # set with ``deleted`` when a rename replaced it
 
 
 def apply_project(project: Project | None, event: DomainEvent, meta: EventMeta) -> Project | None:
@@ -49,6 +52,14 @@ def apply_project(project: Project | None, event: DomainEvent, meta: EventMeta) 
             description=event.description,
             paths=dict(event.paths),
             created_at=meta.hlc,
+            updated_at=meta.hlc,
+            last_key=meta.key,
+        )
+    if isinstance(event, ProjectDeleted | ProjectRenamed) and project is not None:
+        return replace(
+            project,
+            deleted=True,
+            renamed_to=event.new_name if isinstance(event, ProjectRenamed) else "",
             updated_at=meta.hlc,
             last_key=meta.key,
         )

@@ -110,6 +110,8 @@ class TaskEdited(DomainEvent):
     tags: tuple[str, ...] | None = None
     depends_on: tuple[str, ...] | None = None
     author: str = ""
+    #: The title its author saw when it changes the title: the fold spots a race by it.
+    previous_title: str | None = None
 
     entity_field: ClassVar[str] = "task"
 

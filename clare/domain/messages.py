@@ -27,6 +27,7 @@ from clare.domain.decide import (
     arg_list,
     arg_str,
     decider,
+    need_live_session,
 )
 from clare.domain.events import DomainEvent, register
 from clare.domain.fold import register_fold
@@ -154,8 +155,8 @@ def _message_send(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
         group = state.group(name)
         if group is None or group.removed:
             raise NotFound(f"no group {name!r}: create it with `clare group add {name}`")
-    if kind == "session" and state.session(name) is None:
-        raise NotFound(f"no session {name}: see `clare session list --all`")
+    if kind == "session":
+        need_live_session(state, name)
     if kind == "host" and state.host_by_name(name) is None:
         raise NotFound(f"no host named {name!r}")
     text = arg_str(args, "text", max_len=MAX_MESSAGE).strip()

@@ -162,7 +162,7 @@ def _task_claim(args: dict[str, Any], state: StateReader, ctx: Context) -> Decis
     author = arg_str(args, "author", default="", max_len=200)
     for task_id in arg_list(args, "candidates", max_item=64):
         task = state.task(task_id)
-        if task is None or task.state != "todo":
+        if task is None or task.deleted or task.state != "todo":
             continue
         if task.assignee_kind == "session" and task.assignee != session:
             continue

@@ -24,6 +24,7 @@ from clare.domain.events import (
     TaskStateChanged,
     TaskUnassigned,
 )
+from clare.domain.lifecycle_events import TaskDeleted, TaskMoved
 from clare.errors import InvalidTransition
 from clare.states import STATES, TRANSITIONS, VERBS
 
@@ -64,7 +65,7 @@ class Conflict:
 
     event_id: str
     winner_event_id: str
-    field: str  # "state", "assignee", "created"
+    field: str  # "state", "assignee", "title", "created"
     description: str
     applied: bool
     hlc: int
@@ -96,6 +97,8 @@ class Task:
     state_event_id: str = ""  # the event that set the current state
     assignee_event_id: str = ""
     created_event_id: str = ""
+    title_event_id: str = ""
+    deleted: bool = False
     conflicts: tuple[Conflict, ...] = field(default=())
 
     @property
@@ -132,6 +135,7 @@ def apply(task: Task | None, event: DomainEvent, meta: EventMeta) -> Task | None
             last_key=meta.key,
             created_event_id=meta.id,
             state_event_id=meta.id,
+            title_event_id=meta.id,
         )
     if task is None:
         # An event about a task whose creation has not arrived yet. Creation sorts
@@ -145,9 +149,13 @@ def apply(task: Task | None, event: DomainEvent, meta: EventMeta) -> Task | None
         _apply_state(task, event, meta)
     elif isinstance(event, TaskAssigned | TaskUnassigned):
         _apply_assignment(task, event, meta)
+    elif isinstance(event, TaskDeleted):
+        task.deleted = True  # for good: later events still fold, on a task nobody lists
+    elif isinstance(event, TaskMoved):
+        task.project = event.project
     elif isinstance(event, TaskEdited):
         if event.title is not None:
-            task.title = event.title
+            _apply_title(task, event, event.title, meta)
         if event.body is not None:
             task.body = event.body
         if event.priority is not None:
@@ -183,6 +191,19 @@ def _apply_state(task: Task, event: TaskStateChanged, meta: EventMeta) -> None:
     if valid:
         task.state = event.state
         task.state_event_id = meta.id
+
+
+def _apply_title(task: Task, event: TaskEdited, title: str, meta: EventMeta) -> None:
+    # Last writer wins; a title its author did not see is replaced, and kept visible.
+    seen = event.previous_title
+    if seen is not None and seen != task.title and title != task.title:
+        text = (
+            f"retitled {seen!r} -> {title!r}, but another change had made it "
+            f"{task.title!r}; that title was replaced"
+        )
+        _conflict(task, Conflict(meta.id, task.title_event_id, "title", text, True, meta.hlc))
+    task.title = title
+    task.title_event_id = meta.id
 
 
 def _apply_assignment(task: Task, event: TaskAssigned | TaskUnassigned, meta: EventMeta) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from clare.errors import ClareError
 from clare.ops import doctor_claude, doctor_files, doctor_nodes, doctor_peers
 from clare.ops.checks import Check, Status, failure
+from clare.sessions import hook_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -34,7 +35,8 @@ def run_checks(paths: InstancePaths, env: Mapping[str, str] | None = None) -> li
     )
     checks += _guarded_list("nodes", lambda: doctor_nodes.check_nodes(paths, config))
     checks.append(_guarded("claude", lambda: doctor_claude.check_claude_found(config, env)))
-    checks.append(_guarded("hooks", lambda: doctor_claude.check_hooks(config, env)))
+    also = hook_files.remembered(paths)
+    checks.append(_guarded("hooks", lambda: doctor_claude.check_hooks(config, env, also)))
     own_keys = doctor_files.own_public_keys(paths)
     status = doctor_peers.gossip_status(paths)
     checks += _guarded_list("peers", lambda: doctor_peers.check_peers(config, own_keys, status))

@@ -17,7 +17,7 @@ from clare.ops.checks import Check, failure, ok, warning
 from clare.sessions.claude_home import claude_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from clare.config import Config
 
@@ -68,7 +68,14 @@ def clare_hook_events(settings: Any) -> set[str]:
     return found
 
 
-def check_hooks(config: Config | None, env: Mapping[str, str] | None = None) -> Check:
+def check_hooks(
+    config: Config | None,
+    env: Mapping[str, str] | None = None,
+    also: Iterable[Path] = (),
+) -> Check:
+    """Clare's hooks in Claude Code's settings.json, or in any file ``also`` names
+    (where `clare hooks install --settings` put them). Without Claude Code on this
+    host (a sync-only server), missing hooks are no failure: nothing would run them."""
     folder = claude_folder(config, env)
     settings_path = folder / "settings.json"
     default = claude_dir({}) / "settings.json"
@@ -77,24 +84,42 @@ def check_hooks(config: Config | None, env: Mapping[str, str] | None = None) -> 
         if settings_path == default
         else f"`clare hooks install --settings {settings_path}`"
     )
-    try:
-        settings = json.loads(settings_path.read_text())
-    except FileNotFoundError:
-        return failure("hooks", f"no {settings_path}: Clare's hooks are not installed", install)
-    except (OSError, ValueError) as exc:
-        return failure(
-            "hooks",
-            f"cannot read {settings_path}: {exc}",
-            f"repair the file by hand, then {install}",
-        )
-    present = clare_hook_events(settings)
+    files = list(dict.fromkeys([settings_path, *also]))
+    present: set[str] = set()
+    found_in: list[Path] = []
+    unreadable: list[str] = []
+    for path in files:
+        try:
+            settings = json.loads(path.read_text())
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as exc:
+            unreadable.append(f"cannot read {path}: {exc}")
+            continue
+        events = clare_hook_events(settings)
+        if events:
+            found_in.append(path)
+            present |= events
+    where = ", ".join(str(p) for p in found_in) or str(settings_path)
+    if not present and not _claude_here(config, env, folder):
+        return ok("hooks", "none needed: Claude Code is not on this host")
+    if unreadable and not present:
+        return failure("hooks", unreadable[0], f"repair the file by hand, then {install}")
     missing = [e for e in HOOK_EVENTS if e not in present]
     if len(missing) == len(HOOK_EVENTS):
-        return failure("hooks", f"no `{HOOK_COMMAND}` hook in {settings_path}", install)
+        if not settings_path.exists() and len(files) == 1:
+            return failure("hooks", f"no {settings_path}: Clare's hooks are not installed", install)
+        return failure("hooks", f"no `{HOOK_COMMAND}` hook in {where}", install)
     if missing:
         return warning(
-            "hooks",
-            f"no `{HOOK_COMMAND}` hook for {', '.join(missing)} in {settings_path}",
-            install,
+            "hooks", f"no `{HOOK_COMMAND}` hook for {', '.join(missing)} in {where}", install
         )
-    return ok("hooks", f"`{HOOK_COMMAND}` runs on {', '.join(HOOK_EVENTS)} ({settings_path})")
+    return ok("hooks", f"`{HOOK_COMMAND}` runs on {', '.join(HOOK_EVENTS)} ({where})")
+
+
+def _claude_here(config: Config | None, env: Mapping[str, str] | None, folder: Path) -> bool:
+    """Whether Claude Code is used on this host: on PATH, configured, or its folder exists."""
+    if config is not None and config.rclaude_command:
+        return True  # a configured wrapper means sessions are expected here
+    path_var = None if env is None else env.get("PATH", "")
+    return shutil.which("claude", path=path_var) is not None or folder.is_dir()

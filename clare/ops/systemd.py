@@ -91,10 +91,19 @@ def clare_command() -> list[str]:
     return [sys.executable, "-m", "clare"]
 
 
+#: The levels ``CLARE_LOG_LEVEL`` takes (Python's logging levels).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def environment(
     home: str | None, log_level: str, env: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """The variables every unit sets."""
+    if log_level.upper() not in LOG_LEVELS:
+        # A bad level would sit in every unit, and each node would quietly fall back to INFO.
+        raise UsageError(
+            f"unknown log level {log_level!r}; levels are {', '.join(LOG_LEVELS).lower()}"
+        )
     env = os.environ if env is None else env
     values: dict[str, str] = {}
     if home:

@@ -52,7 +52,7 @@ def project_for_cwd(cwd: str, paths_by_project: Mapping[str, str]) -> str:
 def project_paths(conn: sqlite3.Connection, machine_id: str) -> dict[str, str]:
     """Each project's path on the host ``machine_id``."""
     out: dict[str, str] = {}
-    for name, paths in conn.execute("SELECT name, paths FROM projects"):
+    for name, paths in conn.execute("SELECT name, paths FROM projects WHERE deleted = 0"):
         path = json.loads(paths).get(machine_id)
         if isinstance(path, str) and path:
             out[name] = path

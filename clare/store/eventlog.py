@@ -84,14 +84,32 @@ def count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
 
+def kind_glob_sql(glob: str) -> str:
+    """A shell glob (``fnmatch``'s syntax) as a pattern for SQLite's ``GLOB``.
+
+    Both match case-sensitively with ``*``, ``?`` and ``[...]``; only the
+    negated set is spelled differently (``[!x]`` in fnmatch, ``[^x]`` in SQLite).
+    """
+    return glob.replace("[!", "[^")
+
+
 def recent(
-    conn: sqlite3.Connection, limit: int, kind_like: str | None = None, entity: str | None = None
+    conn: sqlite3.Connection,
+    limit: int,
+    kind_like: str | None = None,
+    entity: str | None = None,
+    *,
+    kind_glob: str | None = None,
 ) -> list[Event]:
-    """The newest events, newest first, optionally filtered by kind (SQL LIKE) or entity."""
+    """The newest events, newest first, optionally filtered by kind (SQL LIKE, or a
+    shell glob) or entity. The filter is in the query, so ``limit`` counts matches."""
     where, args = [], []
     if kind_like:
         where.append("kind LIKE ?")
         args.append(kind_like)
+    if kind_glob:
+        where.append("kind GLOB ?")
+        args.append(kind_glob_sql(kind_glob))
     if entity:
         where.append("entity = ?")
         args.append(entity)

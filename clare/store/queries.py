@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from clare import hlc, ids
-from clare.errors import ClareError, NotFound
+from clare.errors import ClareError, NotFound, UsageError
 from clare.store import eventlog
 
 if TYPE_CHECKING:
@@ -29,13 +29,13 @@ def iso(stamp_or_ms: int, *, is_hlc: bool = True) -> str | None:
 
 
 def done_task_ids(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT id FROM tasks WHERE state = 'done'")}
+    return {r[0] for r in conn.execute("SELECT id FROM tasks WHERE state = 'done' AND deleted = 0")}
 
 
 def _task_dict(row: sqlite3.Row | tuple[Any, ...], done: set[str]) -> dict[str, Any]:
     (
         task_id, project, title, body, priority, tags, depends_on, state,
-        assignee_kind, assignee, created_at, updated_at, notes, _fold,
+        assignee_kind, assignee, created_at, updated_at, notes, _fold, deleted,
     ) = row  # fmt: skip
     deps = json.loads(depends_on)
     return {
@@ -52,7 +52,17 @@ def _task_dict(row: sqlite3.Row | tuple[Any, ...], done: set[str]) -> dict[str, 
         "updated_at": iso(updated_at),
         "body": body,
         "notes": notes,
+        "deleted": bool(deleted),
     }
+
+
+#: States a task leaves the board and the default list in, once old enough.
+ARCHIVED_STATES = ("done", "cancelled")
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def list_tasks(
@@ -62,8 +72,18 @@ def list_tasks(
     state: str | None = None,
     assignee: str | None = None,
     limit: int | None = None,
+    search: str | None = None,
+    tag: str | None = None,
+    archived_before: int | None = None,
 ) -> list[dict[str, Any]]:
-    where, args = [], []
+    """Tasks, most urgent first, filtered.
+
+    ``assignee`` is ``kind:name``, or a bare name of any kind; ``search`` finds
+    words in the id, title or body (case-insensitive); ``archived_before`` leaves
+    out done and cancelled tasks last changed before that HLC stamp.
+    """
+    where: list[str] = ["deleted = 0"]
+    args: list[Any] = []
     if project:
         where.append("project = ?")
         args.append(project)
@@ -73,9 +93,24 @@ def list_tasks(
     elif state == "ready":
         where.append("state = 'todo'")
     if assignee:
-        kind, _, name = assignee.partition(":")
-        where.append("assignee_kind = ? AND assignee = ?")
-        args += [kind, name]
+        kind, sep, name = assignee.partition(":")
+        if sep and kind in ("session", "host", "group"):
+            where.append("assignee_kind = ? AND assignee = ?")
+            args += [kind, name]
+        else:
+            where.append("assignee = ?")
+            args.append(assignee)
+    for word in (search or "").split():
+        where.append(
+            "(id LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')"
+        )
+        args += [_like(word)] * 3
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE value = ?)")
+        args.append(tag)
+    if archived_before is not None:
+        where.append(f"NOT (state IN {ARCHIVED_STATES!r} AND updated_at < ?)")
+        args.append(archived_before)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = conn.execute(
         f"SELECT * FROM tasks {clause} ORDER BY priority DESC, created_at", args
@@ -87,13 +122,22 @@ def list_tasks(
     return tasks[:limit] if limit is not None else tasks
 
 
-def resolve_task(conn: sqlite3.Connection, prefix: str) -> str:
+def resolve_task(conn: sqlite3.Connection, prefix: str, *, deleted_too: bool = False) -> str:
+    """The task an id prefix names; a deleted task only if ``deleted_too`` (to show it)."""
     prefix = prefix.strip()
+    if prefix in ("", ids.TASK_PREFIX):
+        raise UsageError("give a task id (or the start of one)")
     if not prefix.startswith(ids.TASK_PREFIX):
         prefix = ids.TASK_PREFIX + prefix
     upper = prefix + "\uffff"
-    rows = conn.execute("SELECT id FROM tasks WHERE id >= ? AND id < ?", (prefix, upper))
-    return ids.resolve_prefix(prefix, [r[0] for r in rows], "task")
+    rows = conn.execute(
+        "SELECT id, deleted FROM tasks WHERE id >= ? AND id < ?", (prefix, upper)
+    ).fetchall()
+    live = [task_id for task_id, deleted in rows if deleted_too or not deleted]
+    if not live and rows:
+        gone = ids.resolve_prefix(prefix, [r[0] for r in rows], "task")
+        raise NotFound(f"task {gone} was deleted (`clare task show {gone}` shows its history)")
+    return ids.resolve_prefix(prefix, live, "task")
 
 
 def get_task(
@@ -103,6 +147,21 @@ def get_task(
     if row is None:
         raise NotFound(f"no task {task_id}")
     task = _task_dict(row, done_task_ids(views))
+    # What it waits for, and in which state: a cancelled dependency (or one never
+    # seen here) keeps a task from being ready for good, and the person must be told.
+    states = {
+        dep: "deleted" if deleted else state
+        for dep, state, deleted in views.execute(
+            f"SELECT id, state, deleted FROM tasks WHERE id IN "
+            f"({', '.join('?' * len(task['depends_on']))})",
+            task["depends_on"],
+        )
+    }
+    task["waiting_on"] = [
+        {"task": dep, "state": states.get(dep)}
+        for dep in task["depends_on"]
+        if states.get(dep) != "done"
+    ]
     task["conflicts"] = [
         {
             "event_id": c[0],
@@ -116,8 +175,9 @@ def get_task(
             "SELECT * FROM conflicts WHERE task = ? ORDER BY hlc", (task_id,)
         ).fetchall()
     ]
+    names = host_names(views)
     task["history"] = (
-        [event_dict(e) for e in eventlog.entity_events(events, task_id)] if events else []
+        [event_dict(e, names) for e in eventlog.entity_events(events, task_id)] if events else []
     )
     return task
 
@@ -145,7 +205,7 @@ def event_dict(event: Event, host_names: dict[str, str] | None = None) -> dict[s
 def list_projects(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     counts: dict[str, dict[str, int]] = {}
     for project, state, n in conn.execute(
-        "SELECT project, state, COUNT(*) FROM tasks GROUP BY project, state"
+        "SELECT project, state, COUNT(*) FROM tasks WHERE deleted = 0 GROUP BY project, state"
     ):
         counts.setdefault(project, {})[state] = n
     return [
@@ -157,8 +217,8 @@ def list_projects(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             "updated_at": iso(updated_at),
             "tasks": counts.get(name, {}),
         }
-        for name, description, paths, created_at, updated_at, _h, _o in conn.execute(
-            "SELECT * FROM projects ORDER BY name"
+        for name, description, paths, created_at, updated_at, _h, _o, _d, _r in conn.execute(
+            "SELECT * FROM projects WHERE deleted = 0 ORDER BY name"
         )
     ]
 
@@ -175,11 +235,30 @@ def host_names(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT machine_id, name FROM hosts"))
 
 
-def list_hosts(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [
-        {"machine_id": m, "name": n, "groups": json.loads(g), "last_seen": iso(h)}
-        for m, n, g, h, _o in conn.execute("SELECT * FROM hosts ORDER BY name")
-    ]
+def list_hosts(
+    conn: sqlite3.Connection, events: sqlite3.Connection | None = None
+) -> list[dict[str, Any]]:
+    """Known hosts. ``named_at`` is when the host last took its name; ``last_seen`` is
+    the stamp of its newest event here when ``events`` is given (else ``named_at``)."""
+    hosts = []
+    for m, n, g, h, _o in conn.execute("SELECT * FROM hosts ORDER BY name"):
+        seen = h
+        if events is not None:
+            # The top origin_seq is read through the (origin, origin_seq) index.
+            row = events.execute(
+                "SELECT hlc FROM events WHERE origin = ? ORDER BY origin_seq DESC LIMIT 1", (m,)
+            ).fetchone()
+            seen = max(h, row[0]) if row else h
+        hosts.append(
+            {
+                "machine_id": m,
+                "name": n,
+                "groups": json.loads(g),
+                "last_seen": iso(seen),
+                "named_at": iso(h),
+            }
+        )
+    return hosts
 
 
 def task_counts(conn: sqlite3.Connection) -> dict[str, int]:
@@ -189,12 +268,14 @@ def task_counts(conn: sqlite3.Connection) -> dict[str, int]:
     dependency this host has never seen counts as not done). Counted in SQL:
     decoding every task's JSON made the status page slow at 10,000 tasks.
     """
-    counts: dict[str, int] = dict(conn.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state"))
+    counts: dict[str, int] = dict(
+        conn.execute("SELECT state, COUNT(*) FROM tasks WHERE deleted = 0 GROUP BY state")
+    )
     counts["ready"] = int(
         conn.execute(
-            "SELECT COUNT(*) FROM tasks t WHERE t.state = 'todo' AND NOT EXISTS ("
+            "SELECT COUNT(*) FROM tasks t WHERE t.state = 'todo' AND t.deleted = 0 AND NOT EXISTS ("
             " SELECT 1 FROM json_each(t.depends_on) d LEFT JOIN tasks u ON u.id = d.value"
-            " WHERE u.state IS NOT 'done')"
+            " WHERE u.state IS NOT 'done' OR u.deleted = 1)"
         ).fetchone()[0]
     )
     return counts
@@ -205,6 +286,8 @@ def event_counts(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def resolve_session(conn: sqlite3.Connection, prefix: str) -> str:
+    if not prefix.strip():
+        raise UsageError("give a session id (or the start of one)")
     rows = conn.execute(
         "SELECT id FROM sessions WHERE id >= ? AND id < ?", (prefix, prefix + "\uffff")
     )
@@ -257,7 +340,7 @@ def session_tasks(conn: sqlite3.Connection) -> dict[str, tuple[str, str, str]]:
     best: dict[str, tuple[int, int, str, str, str]] = {}
     for task_id, title, state, priority, session in conn.execute(
         "SELECT id, title, state, priority, assignee FROM tasks "
-        "WHERE assignee_kind = 'session' AND state IN (?, ?, ?, ?)",
+        "WHERE assignee_kind = 'session' AND deleted = 0 AND state IN (?, ?, ?, ?)",
         _CURRENT_STATES,
     ):
         key = (rank[state], -priority, task_id, title, state)

@@ -157,4 +157,14 @@ _VIEWS_V3 = """
         """
 
 
-VIEWS_MIGRATIONS: list[Migration] = [_VIEWS_V1, _VIEWS_V2, _VIEWS_V3]
+# Deleted tasks and projects stay in their tables (their fold goes on if a late
+# event arrives), marked so that lists leave them out. No event made before
+# this version deletes anything, so the rows already there are right as they are.
+_VIEWS_V4 = """
+        ALTER TABLE tasks ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE projects ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE projects ADD COLUMN renamed_to TEXT NOT NULL DEFAULT '';
+        """
+
+
+VIEWS_MIGRATIONS: list[Migration] = [_VIEWS_V1, _VIEWS_V2, _VIEWS_V3, _VIEWS_V4]

@@ -167,7 +167,7 @@ def _session_snapshot(data: dict[str, Any]) -> SessionObserved:
 def _task_from_row(row: tuple[Any, ...]) -> Task:
     (
         task_id, project, title, body, priority, tags, depends_on, state,
-        assignee_kind, assignee, created_at, updated_at, notes, fold,
+        assignee_kind, assignee, created_at, updated_at, notes, fold, deleted,
     ) = row  # fmt: skip
     extra = msgpack.unpackb(fold, raw=False)
     return Task(
@@ -188,15 +188,18 @@ def _task_from_row(row: tuple[Any, ...]) -> Task:
         state_event_id=extra["state_event_id"],
         assignee_event_id=extra["assignee_event_id"],
         created_event_id=extra["created_event_id"],
+        title_event_id=extra.get("title_event_id", ""),  # folds saved before it existed
+        deleted=bool(deleted),
         conflicts=tuple(Conflict(*c) for c in extra["conflicts"]),
     )
 
 
 def _project_from_row(row: tuple[Any, ...]) -> Project:
-    name, description, paths, created_at, updated_at, last_hlc, last_origin = row
+    name, description, paths, created_at, updated_at, last_hlc, last_origin, deleted, renamed = row
     return Project(
-        name, description, json.loads(paths), created_at, updated_at, (last_hlc, last_origin)
-    )
+        name, description, json.loads(paths), created_at, updated_at, (last_hlc, last_origin),
+        bool(deleted), renamed,
+    )  # fmt: skip
 
 
 # --- saving states ------------------------------------------------------------------------
@@ -228,6 +231,7 @@ def save_states(conn: sqlite3.Connection, states: Iterable[Any]) -> None:
                 (
                     state.name, state.description, json.dumps(state.paths, sort_keys=True),
                     state.created_at, state.updated_at, *state.last_key,
+                    int(state.deleted), state.renamed_to,
                 )
             )  # fmt: skip
         elif isinstance(state, Host):
@@ -249,10 +253,10 @@ def save_states(conn: sqlite3.Connection, states: Iterable[Any]) -> None:
 
 
 _SESSION_ROW = "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-_PROJECT_ROW = "INSERT OR REPLACE INTO projects VALUES (?, ?, ?, ?, ?, ?, ?)"
+_PROJECT_ROW = "INSERT OR REPLACE INTO projects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _HOST_ROW = "INSERT OR REPLACE INTO hosts VALUES (?, ?, ?, ?, ?)"
 _GROUP_ROW = "INSERT OR REPLACE INTO groups_ VALUES (?, ?, ?, ?, ?)"
-_TASK_ROW = "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_TASK_ROW = "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _CONFLICT_ROW = "INSERT OR REPLACE INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -310,6 +314,7 @@ def _task_row(task: Task) -> tuple[Any, ...]:
             "state_event_id": task.state_event_id,
             "assignee_event_id": task.assignee_event_id,
             "created_event_id": task.created_event_id,
+            "title_event_id": task.title_event_id,
             "conflicts": [list(asdict(c).values()) for c in task.conflicts],
         },
         use_bin_type=True,
@@ -318,4 +323,5 @@ def _task_row(task: Task) -> tuple[Any, ...]:
         task.id, task.project, task.title, task.body, task.priority,
         _json_list(task.tags), _json_list(task.depends_on), task.state,
         task.assignee_kind, task.assignee, task.created_at, task.updated_at, task.notes, fold,
+        int(task.deleted),
     )  # fmt: skip

@@ -59,6 +59,8 @@ class Api:
                     project=params.get("project") or None,
                     state=state,
                     assignee=params.get("assignee") or None,
+                    search=params.get("search") or None,
+                    tag=params.get("tag") or None,
                 )
             )
         )

@@ -25,6 +25,9 @@ ACTIONS = {
     "task.assign": "task.assign",
     "task.unassign": "task.unassign",
     "task.note": "task.note",
+    "task.delete": "task.delete",
+    "project.rename": "project.rename",
+    "project.delete": "project.delete",
     "broadcast": "message.send",
 }
 #: Arguments that name a task, resolved from a prefix by the handler.
@@ -93,6 +96,12 @@ def form_args(action: str, fields: Mapping[str, str], author: str, now_ms: int) 
         args.update(task=_text(fields, "task"), assignee_kind=kind or "session", assignee=name)
     elif action in ("task.unassign",):
         args["task"] = _text(fields, "task")
+    elif action == "task.delete":
+        args.update(task=_text(fields, "task"), reason=fields.get("reason", "").strip())
+    elif action == "project.rename":
+        args.update(name=_text(fields, "name"), new_name=_text(fields, "new_name"))
+    elif action == "project.delete":
+        args["name"] = _text(fields, "name")
     elif action == "task.note":
         args.update(task=_text(fields, "task"), text=fields.get("text", "").strip())
     elif action == "broadcast":

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from clare.nodes import run as run_mod
 from clare.nodes.lock import is_held
 from clare.states import STATES, TRANSITIONS, VERBS
-from clare.store import queries
+from clare.store import lookups, queries
 from clare.store import views as views_mod
 from clare.web import reads
 from clare.web.tally import OriginTally
@@ -148,7 +148,7 @@ def stored_status(
     return {
         "tasks": queries.task_counts(views),
         "projects": len(projects),
-        "hosts": queries.list_hosts(views),
+        "hosts": queries.list_hosts(views, events),
         "events": sum(n for k, n in queries.event_counts(views).items() if not k.startswith("~")),
         "seq": reads.last_seq(events),
         "sessions": {"live": sum(by_status.values()), "by_status": by_status},
@@ -190,15 +190,47 @@ def overview(
     return data
 
 
-def board(views: sqlite3.Connection, events: sqlite3.Connection, name: str) -> dict[str, Any]:
-    """A project with its tasks in columns by state, dependencies marked done or waiting."""
+#: The board's filter fields, as its query string names them.
+BOARD_FILTERS = ("q", "tag", "assignee")
+
+
+def board(
+    views: sqlite3.Connection,
+    events: sqlite3.Connection,
+    name: str,
+    filters: dict[str, str] | None = None,
+    archived_before: int | None = None,
+) -> dict[str, Any]:
+    """A project with its tasks in columns by state, dependencies marked done or waiting.
+
+    ``filters`` (``q`` words, ``tag``, ``assignee``) narrow the cards as ``task
+    list`` does; archived tasks (done or cancelled before ``archived_before``)
+    are left out and counted.
+    """
+    filters = {k: v.strip() for k, v in (filters or {}).items() if k in BOARD_FILTERS and v.strip()}
     project = queries.get_project(views, name)
-    states = {t["id"]: t["state"] for t in queries.list_tasks(views)}
+    shown = queries.list_tasks(
+        views,
+        project=name,
+        search=filters.get("q"),
+        tag=filters.get("tag"),
+        assignee=filters.get("assignee"),
+        archived_before=archived_before,
+    )
+    unfiltered = queries.list_tasks(views, project=name, archived_before=archived_before)
+    states = lookups.task_states(views)
     columns: dict[str, list[dict[str, Any]]] = {state: [] for state in STATES}
-    for task in project["task_list"]:
+    for task in shown:
         task["deps"] = [{"id": d, "state": states.get(d, "unknown")} for d in task["depends_on"]]
         columns[task["state"]].append(task)
-    return {"project": project, "columns": columns, "seq": reads.last_seq(events)}
+    return {
+        "project": project,
+        "columns": columns,
+        "filters": filters,
+        "shown": len(shown),
+        "archived": len(project["task_list"]) - len(unfiltered),
+        "seq": reads.last_seq(events),
+    }
 
 
 def task_page(
@@ -222,5 +254,5 @@ def task_page(
     return {"task": task, "seq": reads.last_seq(events)}
 
 
-def resolve_task(views: sqlite3.Connection, prefix: str) -> str:
-    return queries.resolve_task(views, prefix)
+def resolve_task(views: sqlite3.Connection, prefix: str, *, deleted_too: bool = False) -> str:
+    return queries.resolve_task(views, prefix, deleted_too=deleted_too)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from starlette.responses import RedirectResponse, Response
 
 from clare.errors import ClareError, UsageError
-from clare.store import queries
+from clare.store import lookups, queries
 from clare.web import body as body_mod
 from clare.web import forms, guard, pagedata, reads
 from clare.web.render import page
@@ -50,14 +50,16 @@ class Pages:
 
     async def board(self, request: Request) -> Response:
         name = request.path_params["name"]
-        data = await self.ctx.read(lambda v, e: pagedata.board(v, e, name))
+        filters = {k: request.query_params.get(k, "")[:200] for k in pagedata.BOARD_FILTERS}
+        cutoff = lookups.archive_cutoff(int(time.time() * 1000), self.ctx.config.archive_after_days)
+        data = await self.ctx.read(lambda v, e: pagedata.board(v, e, name, filters, cutoff))
         return page(self.ctx, request, "board.html", data)
 
     async def task(self, request: Request) -> Response:
         prefix = request.path_params["task_id"]
 
         def read(v: Any, e: Any) -> dict[str, Any]:
-            return pagedata.task_page(v, e, pagedata.resolve_task(v, prefix))
+            return pagedata.task_page(v, e, pagedata.resolve_task(v, prefix, deleted_too=True))
 
         data = await self.ctx.read(read)
         return page(self.ctx, request, "task.html", data)
@@ -117,6 +119,12 @@ class Pages:
         target = back
         if name == "task.add" and fields.get("open") == "1":
             target = f"/tasks/{result['task']}"
+        elif name == "task.delete":
+            target = f"/projects/{result['project']}"  # the task's page is gone from lists
+        elif name == "project.rename":
+            target = f"/projects/{result['project']}"
+        elif name == "project.delete":
+            target = "/projects"
         return RedirectResponse(with_query(target, ok=describe(name, result)), status_code=303)
 
 
@@ -165,6 +173,9 @@ def describe(name: str, result: dict[str, Any]) -> str:
         "task.assign": "task {task} assigned to {assignee}",
         "task.unassign": "task {task} unassigned",
         "task.note": "note added to {task}",
+        "task.delete": "task {task} deleted",
+        "project.rename": "project {previous} renamed to {project}",
+        "project.delete": "project {project} deleted, with {tasks_deleted} tasks",
         "broadcast": "message sent",
     }[name]
     try:

@@ -64,3 +64,11 @@ def test_next_step_says_what_to_do() -> None:
     assert "--claim" in _next_step([ready], None)
     assert "--claim" in _next_step([], None)
     assert "wait" in _next_step([{**ready, "ready": False}], None)
+
+
+def test_next_step_never_advises_a_claim_that_cannot_find_anything() -> None:
+    no_project = _next_step([], None, claim_tried=True, project=None)
+    assert "--claim" not in no_project
+    assert "clare project update" in no_project
+    assert "--claim" not in _next_step([], None, project=None)
+    assert "--claim" not in _next_step([], None, claim_tried=True, project="alpha")

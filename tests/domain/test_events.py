@@ -158,3 +158,15 @@ def test_a_kind_with_its_own_checks_is_built_through_its_init(
     assert decode(_Checked.kind, {"name": "n"}) == _Checked("n")
     with pytest.raises(ProtocolError, match="a name is needed"):
         decode(_Checked.kind, {"name": ""})
+
+
+def test_deletion_events_decode_with_bounded_text() -> None:
+    deleted = decode("TaskDeleted", {"task": "t-1", "reason": "twice"})
+    assert deleted.entity == "t-1"
+    assert decode("ProjectRenamed", {"project": "a", "new_name": "b"}).entity == "p:a"
+    with pytest.raises(ProtocolError, match="over 2000"):
+        decode("TaskDeleted", {"task": "t-1", "reason": "x" * 2001})
+    with pytest.raises(ProtocolError, match="over 64"):
+        decode("TaskMoved", {"task": "t-1", "project": "p" * 65})
+    with pytest.raises(ProtocolError, match="wrong type"):
+        decode("ProjectDeleted", {"project": 7})

@@ -118,3 +118,26 @@ def test_ready_means_todo_with_all_dependencies_done() -> None:
     assert not is_ready(task, set())
     assert is_ready(task, {"t-1"})
     assert not is_ready(Task(id="t-3", project="p", title="x", state="blocked"), {"t-1"})
+
+
+def test_a_concurrent_retitle_keeps_the_replaced_title_visible() -> None:
+    task = created()
+    # Two hosts saw "x": one renamed it "from a", the other "from b".
+    task = apply(task, TaskEdited(task="t-1", title="from a", previous_title="x"), meta(5, "a"))
+    assert task is not None
+    task = apply(task, TaskEdited(task="t-1", title="from b", previous_title="x"), meta(5, "b"))
+    assert task is not None
+    assert task.title == "from b"  # last writer wins, in the agreed order
+    (conflict,) = task.conflicts
+    assert (conflict.field, conflict.applied, conflict.event_id) == ("title", True, "e5-b")
+    assert conflict.winner_event_id == "e5-a"
+    assert "'from a'" in conflict.description
+
+
+def test_a_retitle_after_seeing_the_last_one_is_no_conflict() -> None:
+    task = created()
+    task = apply(task, TaskEdited(task="t-1", title="y", previous_title="x"), meta(2))
+    assert task is not None
+    task = apply(task, TaskEdited(task="t-1", title="z", previous_title="y"), meta(3))
+    assert task is not None
+    assert (task.title, task.conflicts) == ("z", ())

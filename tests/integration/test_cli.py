@@ -33,7 +33,9 @@ def test_init_is_idempotent(stack: Stack) -> None:
 
 def test_project_and_task_life_cycle(running: Stack) -> None:
     s = running
-    s.clare("project", "add", "alpha", "--path", "/srv/alpha", "--description", "the first")
+    repo = s.home / "alpha"
+    repo.mkdir()
+    s.clare("project", "add", "alpha", "--path", str(repo), "--description", "the first")
     first = s.clare("task", "add", "write the tests", "-p", "alpha", "--priority", "5",
                     "--tag", "qa").stdout.strip()  # fmt: skip
     second = s.json("task", "add", "ship it", "-p", "alpha", "--depends-on", first[:6])["task"]
@@ -73,7 +75,7 @@ def test_project_and_task_life_cycle(running: Stack) -> None:
 
     project = s.json("project", "show", "alpha")
     assert project["tasks"] == {"done": 1, "todo": 1}
-    assert list(project["paths"].values()) == ["/srv/alpha"]
+    assert list(project["paths"].values()) == [str(repo)]
 
     log = s.json("log", "--kind", "Task*", "--limit", "3")
     assert len(log) == 3

@@ -98,3 +98,21 @@ def test_a_configured_rclaude_that_is_missing_is_a_failure(tmp_path: Path) -> No
     check = check_claude_found(configured, {"PATH": str(tmp_path)})
     assert check.status is Status.FAILURE
     assert "rclaude" in check.summary
+
+
+def test_without_claude_code_missing_hooks_are_no_failure(tmp_path: Path) -> None:
+    # A sync-only server: no `claude` on PATH and no Claude Code folder.
+    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "none"), "PATH": str(tmp_path)}
+    check = check_hooks(CONFIG, env)
+    assert check.status is Status.OK
+    assert "Claude Code is not on this host" in check.summary
+
+
+def test_hooks_installed_in_another_settings_file_are_found(tmp_path: Path) -> None:
+    _write(tmp_path / "claude", {"theme": "dark"})
+    elsewhere = _write(tmp_path / "project" / ".claude", _settings(*HOOK_EVENTS))
+    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "claude")}
+    assert check_hooks(CONFIG, env).status is Status.FAILURE
+    check = check_hooks(CONFIG, env, [elsewhere])
+    assert check.status is Status.OK
+    assert str(elsewhere) in check.summary

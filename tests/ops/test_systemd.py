@@ -174,3 +174,22 @@ def test_cli_install_then_uninstall(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert list(unit_dir.iterdir()) == []
     assert "systemctl --user disable --now clare.target" in result.stderr
+
+
+def test_cli_install_refuses_an_unknown_log_level(tmp_path: Path) -> None:
+    unit_dir = tmp_path / "units"
+    result = CliRunner().invoke(
+        app,
+        ["--home", str(tmp_path), "systemd", "install", "--unit-dir", str(unit_dir),
+         "--log-level", "bogus"],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "unknown log level 'bogus'" in str(result.exception)
+    assert not unit_dir.exists()
+    result = CliRunner().invoke(
+        app,
+        ["--home", str(tmp_path), "systemd", "install", "--unit-dir", str(unit_dir),
+         "--log-level", "debug"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "CLARE_LOG_LEVEL=DEBUG" in (unit_dir / "clare-writer.service").read_text()

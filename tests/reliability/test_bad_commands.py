@@ -60,6 +60,14 @@ def valid_args(task: str) -> dict[str, dict[str, Any]]:
         "message.send": {"target": "all", "text": "hello", "sent_at": 1, "ttl_ms": 1000,
                          **author},
         "message.deliver": {"session": "s-d", "messages": ["m1"], "via": "pull", "at": 1},
+        "task.import": {"task": "t-00000000aa", "project": "pa", "title": "imported", "body": "",
+                        "priority": 0, "tags": ["x"], "depends_on": [task], "state": "done",
+                        **author},
+        # Ops that remove things name ones that are not there, so that a variant
+        # accepted for lack of an optional field removes nothing the others need.
+        "task.delete": {"task": "t-00000000ff", "reason": "r", **author},
+        "project.delete": {"name": "gone", **author},
+        "project.rename": {"name": "gone", "new_name": "gone2", **author},
     }  # fmt: skip
 
 

@@ -62,7 +62,11 @@ def test_views_from_before_the_held_back_table_are_projected_again(tmp_path: Pat
     path = tmp_path / "v.db"
     old = sqlite3.connect(path, isolation_level=None)
     migrate(old, schema.VIEWS_MIGRATIONS[:2], "views")
-    views.save_states(old, [_task("t-1")])
+    # A task row as version 2 wrote it (the columns of today's rows came later).
+    old.execute(
+        "INSERT INTO tasks VALUES "
+        "('t-1', 'p', 't', '', 0, '[]', '[]', 'todo', '', '', 1, 1, 0, x'80')"
+    )
     old.execute("UPDATE position SET seq = 42")
     old.close()
     conn = views.open_views_db(path)

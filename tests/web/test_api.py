@@ -163,3 +163,14 @@ def test_writer_down_is_503(web: Web) -> None:
     response = web.post_json("/api/v1/projects", {"name": "x"})
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
+
+
+def test_tasks_are_searched_and_filtered_by_tag_as_the_cli_does(web: Web) -> None:
+    web.writer.call_sync("project.add", {"name": "api"})
+    parser = web.writer.call_sync(
+        "task.add", {"project": "api", "title": "Write the parser", "tags": ["code"]}
+    )["task"]
+    web.writer.call_sync("task.add", {"project": "api", "title": "docs", "tags": ["docs"]})
+    found = web.client.get("/api/v1/tasks?search=PARSER").json()
+    assert [t["id"] for t in found] == [parser]
+    assert [t["id"] for t in web.client.get("/api/v1/tasks?tag=code").json()] == [parser]

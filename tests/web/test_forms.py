@@ -59,7 +59,7 @@ def test_bad_form_input_is_the_users_fault() -> None:
     with pytest.raises(UsageError, match="whole number"):
         form_args("task.add", {"priority": "high"}, "me", NOW)
     with pytest.raises(UsageError, match="unknown action"):
-        form_args("task.delete", {}, "me", NOW)
+        form_args("task.explode", {}, "me", NOW)
 
 
 def test_json_bodies_keep_their_types() -> None:

@@ -6,6 +6,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from clare import hlc
 from clare.web import pagedata
 
 if TYPE_CHECKING:
@@ -127,3 +128,18 @@ def test_concurrent_status_reads_make_the_document_once(
         thread.join()
     assert len(made) == 1
     assert results[0]["tasks"] is results[1]["tasks"]
+
+
+def test_the_board_leaves_archived_tasks_out_and_counts_them(web: Web) -> None:
+    web.writer.call_sync("project.add", {"name": "b"})
+    old = web.writer.call_sync("task.add", {"project": "b", "title": "old"})["task"]
+    web.writer.call_sync("task.state", {"task": old, "state": "cancelled"})
+    todo = web.writer.call_sync("task.add", {"project": "b", "title": "open"})["task"]
+    # A cutoff after every stamp: the cancelled task counts as archived, the open one never.
+    cutoff = hlc.pack(int(time.time() * 1000) + 60_000, 0)
+    board = web.ctx.read_sync(lambda v, e: pagedata.board(v, e, "b", archived_before=cutoff))
+    assert board["columns"]["cancelled"] == []
+    assert [t["id"] for t in board["columns"]["todo"]] == [todo]
+    assert board["archived"] == 1
+    shown = web.client.get("/projects/b").text
+    assert "open" in shown

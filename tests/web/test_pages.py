@@ -203,3 +203,52 @@ def test_static_assets_come_from_the_package(web: Web) -> None:
     assert js.status_code == 200
     assert "EventSource" in js.text
     assert "http" not in web.client.get("/").text.split("<main>")[0].replace("http-equiv", "")
+
+
+def test_the_add_task_form_comes_before_the_cards(web: Web) -> None:
+    _seed(web)
+    board = web.client.get("/projects/demo").text
+    assert board.index('id="add-task"') < board.index('class="task-card')
+
+
+def test_the_sessions_list_says_what_a_waiting_session_waits_for(web: Web) -> None:
+    web.writer.observe(
+        "sess-aaaa-1111", name="agent-a", status="waiting", waiting_for="approve Bash"
+    )
+    assert "approve Bash" in web.client.get("/sessions").text
+
+
+def test_the_board_filters_by_words_tag_and_assignee(web: Web) -> None:
+    first, second = _seed(web)
+    web.writer.call_sync("task.update", {"task": first, "tags": ["code"]})
+    board = web.client.get("/projects/demo?q=parser").text
+    assert "Write the parser" in board
+    assert "Ship it" not in board
+    assert "1 matching task" in board
+    board = web.client.get("/projects/demo?tag=code").text
+    assert ("Write the parser" in board, "Ship it" in board) == (True, False)
+    board = web.client.get("/projects/demo?assignee=nobody").text
+    assert 'class="task-card' not in board
+    assert 'value="nobody"' in board  # the box keeps what was typed
+    assert second in web.client.get("/projects/demo").text
+    assert "/static/filter.js" in board
+    assert web.client.get("/static/filter.js").status_code == 200
+
+
+def test_deleting_a_task_and_renaming_and_deleting_a_project_from_the_page(web: Web) -> None:
+    first, second = _seed(web)
+    assert 'action="/actions/task.delete"' in web.client.get(f"/tasks/{first}").text
+    done = web.form("/actions/task.delete", {"task": first, "reason": "twice"})
+    assert done.headers["location"].startswith("/projects/demo?")
+    assert _flash(done)["ok"] == [f"task {first} deleted"]
+    board = web.client.get("/projects/demo").text
+    assert "Write the parser" not in board
+    assert 'class="dep s-deleted"' in board  # the second task waited on it
+    assert "This task was deleted" in web.client.get(f"/tasks/{first}").text
+    assert 'action="/actions/project.rename"' in web.client.get("/projects/demo").text
+    renamed = web.form("/actions/project.rename", {"name": "demo", "new_name": "shop"})
+    assert renamed.headers["location"].startswith("/projects/shop?")
+    assert second in web.client.get("/projects/shop").text
+    gone = web.form("/actions/project.delete", {"name": "shop"})
+    assert _flash(gone)["ok"] == ["project shop deleted, with 1 tasks"]
+    assert "/projects/shop" not in web.client.get("/projects").text

@@ -39,6 +39,9 @@
     }
   }
 
+  // The board's filter box calls this after it changes the address.
+  state.refresh = refresh;
+
   function schedule() {
     if (timer !== null) return;
     timer = setTimeout(() => { timer = null; refresh(); }, 80);
