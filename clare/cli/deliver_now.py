@@ -27,9 +27,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from clare.cli.instance import Instance
+    from clare.sessions.session_file import ProcessProbe
+    from clare.sessions.tmux import PaneTyper
 
 #: Session statuses whose inbox takes a message into the prompt queue.
 INBOX_STATUSES = ("idle", "busy")
+UNCONFIRMED = "not seen in the transcript in time; the hook delivers it"
 
 
 def _transcript(folder: Path, session: dict[str, Any]) -> Path:
@@ -63,7 +66,7 @@ def deliver_now(inst: Instance, message_id: str, now_ms: int) -> list[dict[str, 
         who = recipient_for(views, s["id"], machine_id=config.machine_id, host_name=config.name)
         if message.id not in {m.id for m in pending_messages(views, who, now_ms)}:
             continue
-        entry = _deliver_one(folder, s, text, message.id)
+        entry = deliver_one(folder, s, text, message.id)
         if entry["via"] is None:
             continue  # no inbox, no idle tmux pane: the hook delivers it
         if entry["confirmed"]:
@@ -75,40 +78,50 @@ def deliver_now(inst: Instance, message_id: str, now_ms: int) -> list[dict[str, 
     return out
 
 
-def _deliver_one(folder: Path, session: dict[str, Any], text: str, needle: str) -> dict[str, Any]:
+def deliver_one(
+    folder: Path,
+    session: dict[str, Any],
+    text: str,
+    needle: str,
+    *,
+    typer: PaneTyper | None = None,
+    probe: ProcessProbe | None = None,
+    confirm_timeout_s: float = 5.0,
+) -> dict[str, Any]:
+    """Try the session's inbox, then its tmux pane; ``via`` None when neither could be tried."""
     from clare.sessions.inbox import deliver_to_inbox, find_inbox
 
     entry: dict[str, Any] = {"session": session["id"], "via": None, "confirmed": False}
     entry["error"] = None
     transcript = _transcript(folder, session)
-    inbox = find_inbox(folder, session["id"])
+    inbox = find_inbox(folder, session["id"], probe)
     if inbox is not None:
         entry["via"] = "inbox"
         try:
-            entry["confirmed"] = deliver_to_inbox(inbox, transcript, text, needle)
+            entry["confirmed"] = deliver_to_inbox(
+                inbox, transcript, text, needle, timeout_s=confirm_timeout_s
+            )
         except ClareError as exc:
             entry["error"] = str(exc)  # the socket did not answer: try tmux
         else:
             if not entry["confirmed"]:
                 # It was read, so it may yet arrive: typing it too could repeat it.
-                entry["error"] = "not seen in the transcript in time; the hook delivers it"
+                entry["error"] = UNCONFIRMED
             return entry
     if session["status"] != "idle" or not session["tmux_pane"]:
         return entry
     from clare.sessions.tmux import TmuxTyper, deliver_to_pane
 
-    entry["via"] = "tmux"
+    entry["via"], entry["error"] = "tmux", None  # the inbox's failure, if any, is past
     try:
         if not transcript.exists():
             raise ClareError("no transcript to confirm the delivery in")
         entry["confirmed"] = deliver_to_pane(
-            TmuxTyper(), session["tmux_pane"], transcript, text, needle
-        )
-        entry["error"] = (
-            None
-            if entry["confirmed"]
-            else ("not seen in the transcript in time; the hook delivers it")
-        )
+            typer or TmuxTyper(), session["tmux_pane"], transcript, text, needle,
+            timeout_s=confirm_timeout_s,
+        )  # fmt: skip
+        if not entry["confirmed"]:
+            entry["error"] = UNCONFIRMED
     except ClareError as exc:
         entry["error"] = str(exc)
     return entry
