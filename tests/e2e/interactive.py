@@ -21,13 +21,13 @@ import subprocess
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .claude import write_home
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
-    from pathlib import Path
 
     from .claude import ClaudeRunner
 
@@ -86,7 +86,7 @@ def open_interactive(
     prepare_interactive_home(runner.home, cwd)
     sessions = runner.claude_dir / "sessions"
     known = {p.name for p in sessions.glob("*.json")}
-    server = f"clare-e2e-{uuid.uuid4().hex[:8]}"
+    server = f"clare-interactive-{uuid.uuid4().hex[:8]}"
     tmux = ["tmux", "-L", server, "-f", "/dev/null"]
     # A fresh server takes its environment from the client that starts it.
     subprocess.run(
@@ -107,6 +107,9 @@ def open_interactive(
         subprocess.run([*tmux, "kill-server"], capture_output=True, timeout=10, check=False)
         if pid:
             _stop(pid)
+        # A killed tmux server leaves its socket file behind.
+        folder = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        (folder / server).unlink(missing_ok=True)
 
 
 def _stop(pid: int, timeout_s: float = 10) -> None:
