@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from clare.cli.cmd_agent import claude_folder
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time
-from clare.errors import ClareError, UsageError
+from clare.errors import UsageError
 from clare.sessions.targets import MAX_TTL_MS, parse_target
 from clare.store import queries
 
@@ -44,7 +43,12 @@ def broadcast(
         typer.Option(help="all, project:NAME, group:NAME, host:NAME or session:ID."),
     ] = "all",
     now: Annotated[
-        bool, typer.Option("--now", help="Also type it into idle sessions running in tmux.")
+        bool,
+        typer.Option(
+            "--now",
+            help="Also deliver it at once: through each session's inbox socket, else by "
+            "typing into an idle tmux pane (always done for a message to one session).",
+        ),
     ] = False,
     ttl_hours: Annotated[
         float, typer.Option("--ttl-hours", help="Sessions starting later get it until then.")
@@ -70,64 +74,18 @@ def broadcast(
             "ttl_ms": int(ttl_hours * 3600 * 1000),
         },
     )
-    typed: list[dict[str, Any]] = []
-    if now:
-        typed = deliver_now(inst, result["message"], sent_at)
+    delivered: list[dict[str, Any]] = []
+    if now or target.startswith("session:"):
+        from clare.cli.deliver_now import deliver_now
+
+        delivered = deliver_now(inst, result["message"], sent_at)
     if json_out:
-        emit_json({**result, "typed": typed})
+        emit_json({**result, "delivered_now": delivered})
         return
     print(f"{result['message']} sent to {result['target']}")
-    for entry in typed:
+    for entry in delivered:
         state = "delivered" if entry["confirmed"] else f"not confirmed ({entry['error']})"
-        print(f"  tmux {entry['session'][:8]}: {state}")
-
-
-def deliver_now(inst: Instance, message_id: str, now_ms: int) -> list[dict[str, Any]]:
-    """Type the message into this host's idle tmux sessions it is for; confirm each."""
-    views = inst.views()
-    config = inst.config
-    row = views.execute(
-        "SELECT id, target, text, author, sent_at FROM messages WHERE id = ?", (message_id,)
-    ).fetchone()
-    if row is None:
-        return []
-    from clare.sessions.recipients import (
-        Pending,
-        format_messages,
-        pending_messages,
-        recipient_for,
-    )
-    from clare.sessions.tmux import TmuxTyper, deliver_to_pane
-
-    message = Pending(*row)
-    folder = claude_folder(inst)
-    typer_ = TmuxTyper()
-    out = []
-    for s in queries.list_sessions(views, host=config.machine_id):
-        if s["status"] != "idle" or not s["tmux_pane"]:
-            continue
-        who = recipient_for(views, s["id"], machine_id=config.machine_id, host_name=config.name)
-        if message.id not in {m.id for m in pending_messages(views, who, now_ms)}:
-            continue
-        found = sorted(folder.glob(f"projects/*/{s['id']}.jsonl"))
-        entry: dict[str, Any] = {"session": s["id"], "confirmed": False, "error": None}
-        try:
-            if not found:
-                raise ClareError("no transcript to confirm the delivery in")
-            entry["confirmed"] = deliver_to_pane(
-                typer_, s["tmux_pane"], found[0], format_messages([message]), message.id
-            )
-            if entry["confirmed"]:
-                inst.call(
-                    "message.deliver",
-                    {"session": s["id"], "messages": [message.id], "via": "tmux", "at": now_ms},
-                )
-            else:
-                entry["error"] = "not seen in the transcript in time; the hook delivers it"
-        except ClareError as exc:
-            entry["error"] = str(exc)
-        out.append(entry)
-    return out
+        print(f"  {entry['via']} {entry['session'][:8]}: {state}")
 
 
 def inbox(

@@ -85,8 +85,17 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
     machine_id, host_name = _identity(paths)
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else ""
+    prompt = data.get("prompt")
     project, delivered = _deliver(
-        paths, machine_id, host_name, event, session, str(cwd or ""), now_ms, stdout
+        paths,
+        machine_id,
+        host_name,
+        event,
+        session,
+        str(cwd or ""),
+        now_ms,
+        stdout,
+        prompt=prompt if isinstance(prompt, str) else "",
     )
     args: dict[str, Any] = {
         "session": session,
@@ -96,7 +105,6 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
         "project": project,
         "delivered": delivered,
     }
-    prompt = data.get("prompt")
     if event == "UserPromptSubmit" and isinstance(prompt, str):
         args["prompt"] = prompt[:500]
     message = data.get("message")
@@ -164,6 +172,8 @@ def _deliver(
     cwd: str,
     now_ms: int,
     stdout: Any,
+    *,
+    prompt: str = "",
 ) -> tuple[str, list[str]]:
     """Print the session's waiting messages (on context events); returns (project, ids).
 
@@ -174,7 +184,12 @@ def _deliver(
         return "", []
     import sqlite3
 
-    from clare.sessions.recipients import format_messages, pending_messages, recipient_for
+    from clare.sessions.recipients import (
+        format_messages,
+        not_in_prompt,
+        pending_messages,
+        recipient_for,
+    )
 
     try:
         conn = sqlite3.connect(f"file:{paths.views_db}?mode=ro", uri=True)
@@ -188,6 +203,8 @@ def _deliver(
         return "", []  # views not migrated yet, or busy: the messages wait for the next turn
     finally:
         conn.close()
+    # Delivered at once (inbox, tmux) and not yet recorded: this prompt is that message.
+    pending = not_in_prompt(pending, prompt)
     if not pending:
         return who.project, []
     output = {

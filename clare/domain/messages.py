@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from clare.sessions.targets import Recipient
 
 MAX_MESSAGE = 16 * 1024
-VIAS = ("hook", "pull", "tmux")
+VIAS = ("hook", "pull", "tmux", "inbox")
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class MessageSent(DomainEvent):
 
 @dataclass(frozen=True)
 class MessageDelivered(DomainEvent):
-    """One session got the message: through its hook, ``clare pull`` or typed into tmux."""
+    """One session got the message: through its hook, ``clare pull``, its inbox socket or tmux."""
 
     kind: ClassVar[str] = "MessageDelivered"
     message: str

@@ -112,3 +112,14 @@ def format_messages(messages: list[Pending]) -> str:
         who = f" from {message.author}" if message.author else ""
         lines.append(f"- [{message.id}{who}, to {message.target}] {message.text}")
     return "\n".join(lines)
+
+
+def not_in_prompt(messages: list[Pending], prompt: str) -> list[Pending]:
+    """``messages`` without those ``prompt`` already carries.
+
+    A message delivered through the inbox socket or tmux becomes the prompt of
+    the turn it starts, and that turn's hook runs before the delivery is recorded:
+    the hook must not add it a second time. ``format_messages`` writes each id
+    as ``[ID``, which a person's prompt is unlikely to hold by chance.
+    """
+    return [m for m in messages if f"[{m.id}" not in prompt]

@@ -70,6 +70,22 @@ def test_messages_reach_the_model_and_the_call_is_spooled_when_down(
         "session.hook", "s1", "UserPromptSubmit", NOW)  # fmt: skip
 
 
+def test_a_message_delivered_at_once_is_not_added_again_by_its_own_turn(
+    paths: InstancePaths, fleet: Fleet
+) -> None:
+    # The inbox socket (or tmux) made this message the prompt; the delivery is not
+    # recorded yet when the turn's hook runs, so the hook must see it in the prompt.
+    at_once = fleet.call("message.send", target="project:alpha", text="freeze", sent_at=NOW - 2)
+    other = fleet.call("message.send", target="project:alpha", text="thaw", sent_at=NOW - 1)
+    prompt = f"Messages for this session from Clare:\n- [{at_once['message']}, to all] freeze"
+    payload = {"session_id": "s1", "cwd": "/src/alpha/lib", "prompt": prompt}
+    args, printed = run_hook(paths, "UserPromptSubmit", payload)
+    context = json.loads(printed)["hookSpecificOutput"]["additionalContext"]
+    assert "thaw" in context
+    assert "freeze" not in context
+    assert args["delivered"] == [other["message"]]
+
+
 def test_stop_prints_nothing_and_notification_says_what_it_waits_for(
     paths: InstancePaths, fleet: Fleet
 ) -> None:

@@ -94,3 +94,13 @@ def test_deliver_records_each_session_once(core: WriterCore) -> None:
         call(core, "message.deliver", session="s1", messages=["m-nothere"], at=NOW)
     with pytest.raises(UsageError):
         call(core, "message.deliver", session="s1", messages=[sent["message"]], via="pigeon")
+
+
+def test_a_delivery_through_the_inbox_socket_is_recorded_as_such(core: WriterCore) -> None:
+    observe(core, "s1")
+    sent = call(core, "message.send", target="session:s1", text="hello", sent_at=NOW)
+    args = {"session": "s1", "messages": [sent["message"]], "via": "inbox", "at": NOW}
+    assert call(core, "message.deliver", **args)["delivered"] == [sent["message"]]
+    message = core.cache.get("m:" + sent["message"])
+    assert isinstance(message, Message)
+    assert [(d.session, d.via) for d in message.deliveries] == [("s1", "inbox")]
