@@ -34,17 +34,38 @@ def log_(
         str | None, typer.Option(help="Only kinds matching this glob, e.g. 'Task*'.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many, newest first.")] = 50,
+    set_aside: Annotated[
+        bool,
+        typer.Option(
+            "--set-aside", help="Only events the views left out: they could not be folded."
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """The event history of this host, newest first."""
+    """The event history of this host, newest first.
+
+    An event the views left out (it could not be folded: a malformed body, a number
+    out of bounds) is marked "set aside" with the reason.
+    """
     inst: Instance = ctx.obj
     events_conn = inst.events()
-    names = queries.host_names(inst.views(fresh=False)) if inst.paths.views_db.exists() else {}
-    # SQL LIKE has no escape by default; filter precisely in Python after a coarse query.
-    candidates = eventlog.recent(events_conn, limit * 4 if kind else limit)
+    views_conn = inst.views(fresh=False) if inst.paths.views_db.exists() else None
+    names = queries.host_names(views_conn) if views_conn is not None else {}
+    aside: dict[int, dict[str, object]] = {}
+    if set_aside:
+        aside = queries.set_aside(views_conn, limit) if views_conn is not None else {}
+        candidates = [e for seq in aside for e in eventlog.read_after(events_conn, seq - 1, 1)]
+    else:
+        # SQL LIKE has no escape by default; filter precisely in Python after a coarse query.
+        candidates = eventlog.recent(events_conn, limit * 4 if kind else limit)
     if kind:
         candidates = [e for e in candidates if fnmatch.fnmatchcase(e.kind, kind)][:limit]
+    if not set_aside and views_conn is not None and candidates:
+        aside = queries.set_aside_between(views_conn, candidates[-1].seq, candidates[0].seq)
     rows = [queries.event_dict(e, names) for e in candidates]
+    for row in rows:
+        found = aside.get(row["seq"])
+        row["set_aside"] = found["reason"] if found else None
     if json_out:
         emit_json(rows)
         return
@@ -55,7 +76,7 @@ def log_(
                 short_time(r["at"]),
                 r["host"] or r["origin"][:8],
                 r["kind"],
-                _summary(r["data"]),
+                f"(set aside: {r['set_aside']})" if r["set_aside"] else _summary(r["data"]),
             ]
             for r in rows
         ],

@@ -203,6 +203,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         data["events"] = sum(
             n for k, n in queries.event_counts(views).items() if not k.startswith("~")
         )
+        data["set_aside"] = queries.set_aside_count(views)
     if json_out:
         emit_json(data)
         return
@@ -221,6 +222,11 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     if "tasks" in data:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(data["tasks"].items())) or "none"
         print(f"events {data['events']}; projects {data['projects']}; tasks: {counts}")
+        if data["set_aside"]:
+            print(
+                f"{data['set_aside']} event(s) set aside: the views could not fold them "
+                "(`clare log --set-aside` shows which and why)"
+            )
         for host in data["hosts"]:
             print(f"  host {host['name']} last seen {short_time(host['last_seen'])}")
         cmd_sessions.print_fleet(data["fleet"])

@@ -30,7 +30,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from clare.domain.fold import FOLDS, decode_body, refold
+from clare.domain.fold import FOLDS, decode_body, fold_failure, refold
 from clare.domain.tasks import EventMeta
 from clare.errors import ClareError
 from clare.logs import get
@@ -267,8 +267,7 @@ class Projection:
             try:
                 domain_event = decode_body(event_id, kind, body)
             except ClareError as exc:
-                counts[SKIPPED] = counts.get(SKIPPED, 0) + 1
-                log.warning("event skipped", seq=seq, kind=kind, error=str(exc))
+                self._set_aside(pending, seq, event_id, kind, str(exc))
                 continue
             entity = domain_event.entity
             if entity in late:
@@ -280,17 +279,21 @@ class Projection:
             state = states.get(entity, _ABSENT)
             if state is _ABSENT:
                 state = self._state(entity)
-            if state is None and entity not in held:
-                # The entity's first event: nothing before it to refold.
-                state = fold(None, domain_event, EventMeta(event_id, hlc, origin, seq))
-            elif state is None or (hlc, origin) < state.last_key:
-                # Out of order: an event that sorts before what the entity holds, or
-                # one for an entity whose earlier-arrived events were held back
-                # waiting for it. Refolded from the store when the transaction ends.
-                late.add(entity)
+            try:
+                if state is None and entity not in held:
+                    # The entity's first event: nothing before it to refold.
+                    state = fold(None, domain_event, EventMeta(event_id, hlc, origin, seq))
+                elif state is None or (hlc, origin) < state.last_key:
+                    # Out of order: an event that sorts before what the entity holds, or
+                    # one for an entity whose earlier-arrived events were held back
+                    # waiting for it. Refolded from the store when the transaction ends.
+                    late.add(entity)
+                    continue
+                else:
+                    state = fold(state, domain_event, EventMeta(event_id, hlc, origin, seq))
+            except Exception as exc:  # see fold_failure: never fatal, the state is unchanged
+                self._set_aside(pending, seq, event_id, kind, fold_failure(exc))
                 continue
-            else:
-                state = fold(state, domain_event, EventMeta(event_id, hlc, origin, seq))
             if state is None or entity in held:
                 self._settle(entity, state, pending)  # held back, or released
             else:
@@ -305,10 +308,20 @@ class Projection:
         position are folded in their turn. A state of it written out early in
         this transaction is overwritten here, before the transaction commits.
         """
+
+        def on_set_aside(event: Event, reason: str) -> None:
+            pending.set_aside.append((event.seq, event.id, event.kind, reason))
+
         for entity in pending.late:
             events = eventlog.entity_events(self.events, entity, pending.position)
-            self._settle(entity, refold(entity, events), pending)
+            self._settle(entity, refold(entity, events, on_set_aside), pending)
         pending.late = set()
+
+    def _set_aside(self, pending: _Pending, seq: int, event_id: str, kind: str, why: str) -> None:
+        """Leave an event out of the views, counted and recorded with why (invariant 10)."""
+        pending.counts[SKIPPED] = pending.counts.get(SKIPPED, 0) + 1
+        pending.set_aside.append((seq, event_id, kind, why[:500]))
+        log.warning("event set aside", seq=seq, id=event_id, kind=kind, error=why[:200])
 
     def _settle(self, entity: str, state: Any, pending: _Pending) -> None:
         """Record ``entity``'s new state, and whether it is held back (None: no creation yet)."""
@@ -343,6 +356,9 @@ class Projection:
         if pending.counts:
             views.bump_counts(self.views, pending.counts)
             pending.counts = {}
+        if pending.set_aside:
+            views.record_set_aside(self.views, pending.set_aside)
+            pending.set_aside = []
         if pending.held_touched:
             touched = sorted(pending.held_touched)
             views.update_held_back(
@@ -364,4 +380,5 @@ class _Pending:
         self.counts: dict[str, int] = {}  # events per kind, and skipped ones
         self.held_touched: set[str] = set()  # entities held back or released since a write
         self.late: set[str] = set()  # entities to refold before the transaction ends
+        self.set_aside: list[tuple[int, str, str, str]] = []  # (seq, id, kind, why)
         self.changed = changed  # where to note the entities written, grouped by kind
