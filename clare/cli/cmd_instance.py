@@ -163,6 +163,8 @@ def _node_health(inst: Instance) -> dict[str, dict[str, Any]]:
             "pid": info.get("pid") or None,
             "restarts": info.get("restarts", 0),
             "answering": None,
+            # Set when `clare up` stopped restarting it (a configuration error).
+            "given_up": info.get("given_up") or None,
         }
         health[name] = entry
     try:
@@ -211,7 +213,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     rows = [
         [
             name,
-            "up" if h["running"] else "down",
+            "up" if h["running"] else f"down ({h['given_up']})" if h["given_up"] else "down",
             h.get("pid"),
             {True: "yes", False: "no", None: "-"}[h["answering"]],
             h.get("restarts", 0),

@@ -31,6 +31,10 @@ NODES: dict[str, str] = {
     "web": "clare.nodes.web:serve_web",
 }
 
+#: Exit status of a node stopped by its configuration (sysexits.h EX_CONFIG): restarting
+#: it cannot help, so a supervisor leaves it stopped until the person fixes the config.
+EX_CONFIG = 78
+
 #: The order `clare up` starts them in (the writer first: the others talk to it).
 START_ORDER = ("writer", "projector", "poller", "gossip", "web")
 
