@@ -36,6 +36,7 @@ CASES: list[tuple[list[str], str]] = [
     (["log", "--limit", "abc"], "--limit"),
     (["task", "add", "x", "-p", "pa", "--priority", "99999999999"], "priority"),
     (["task", "add", "x", "-p", "pa", "--priority", "-99999999999"], "priority"),
+    (["task", "add", "x", "-p", "pa", "--priority", "99999999999999999999"], "priority"),
     (["task", "add", "x", "-p", "pa", "--priority", "1e3"], "--priority"),
     (["task", "add", "x", "-p", "pa", "--tag", "t" * 1000], "tags"),
     (["task", "add", "x", "-p", "pa", "--depends-on", "t-nope"], "t-nope"),
