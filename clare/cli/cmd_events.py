@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,9 @@ from clare.bus.tap import Tap
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
 from clare.store import eventlog, queries
+
+if TYPE_CHECKING:
+    import sqlite3
 
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print JSON (log: one document; tap: lines).")
@@ -45,27 +48,17 @@ def log_(
     """The event history of this host, newest first.
 
     An event the views left out (it could not be folded: a malformed body, a number
-    out of bounds) is marked "set aside" with the reason.
+    out of bounds) is marked "set aside", with the reason.
     """
     inst: Instance = ctx.obj
     events_conn = inst.events()
-    views_conn = inst.views(fresh=False) if inst.paths.views_db.exists() else None
-    names = queries.host_names(views_conn) if views_conn is not None else {}
-    aside: dict[int, dict[str, object]] = {}
-    if set_aside:
-        aside = queries.set_aside(views_conn, limit) if views_conn is not None else {}
-        candidates = [e for seq in aside for e in eventlog.read_after(events_conn, seq - 1, 1)]
-    else:
-        # SQL LIKE has no escape by default; filter precisely in Python after a coarse query.
-        candidates = eventlog.recent(events_conn, limit * 4 if kind else limit)
+    names = queries.host_names(inst.views(fresh=False)) if inst.paths.views_db.exists() else {}
+    # SQL LIKE has no escape by default; filter precisely in Python after a coarse query.
+    candidates = eventlog.recent(events_conn, limit * 4 if kind else limit)
     if kind:
         candidates = [e for e in candidates if fnmatch.fnmatchcase(e.kind, kind)][:limit]
-    if not set_aside and views_conn is not None and candidates:
-        aside = queries.set_aside_between(views_conn, candidates[-1].seq, candidates[0].seq)
     rows = [queries.event_dict(e, names) for e in candidates]
-    for row in rows:
-        found = aside.get(row["seq"])
-        row["set_aside"] = found["reason"] if found else None
+    rows = _with_set_aside(inst, events_conn, names, rows, only=set_aside, limit=limit, kind=kind)
     if json_out:
         emit_json(rows)
         return
@@ -82,6 +75,37 @@ def log_(
         ],
         ["seq", "at", "host", "kind", "what"],
     )
+
+
+def _with_set_aside(
+    inst: Instance,
+    events_conn: sqlite3.Connection,
+    names: dict[str, str],
+    rows: list[dict[str, Any]],
+    *,
+    only: bool,
+    limit: int,
+    kind: str | None,
+) -> list[dict[str, Any]]:
+    """``rows`` with why each was set aside (None if it was not); with ``only``, the
+    newest events set aside instead."""
+    from fnmatch import fnmatchcase
+
+    if not inst.paths.views_db.exists():
+        return [{**row, "set_aside": None} for row in rows] if not only else []
+    views_conn = inst.views(fresh=False)
+    if only:
+        aside = queries.set_aside(views_conn, limit)
+        events = [e for seq in aside for e in eventlog.read_after(events_conn, seq - 1, 1)]
+        rows = [queries.event_dict(e, names) for e in events if fnmatchcase(e.kind, kind or "*")]
+    elif rows:
+        aside = queries.set_aside_between(views_conn, rows[-1]["seq"], rows[0]["seq"])
+    else:
+        aside = {}
+    for row in rows:
+        found = aside.get(row["seq"])
+        row["set_aside"] = found["reason"] if found else None
+    return rows
 
 
 def _summary(data: dict[str, object] | None) -> str:
