@@ -36,6 +36,7 @@ from clare.errors import ClareError
 from clare.logs import get
 from clare.store import eventlog, views
 from clare.store.sqlite import transaction
+from clare.store.state_size import approx_bytes
 
 if TYPE_CHECKING:
     import sqlite3
@@ -105,21 +106,31 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: The memory the cached states may hold: with large task bodies, 10,000 of them
+#: once held 603 MB. Also bounds the states a long transaction folds before it writes.
+CACHE_BYTES = 64 * 1024 * 1024
+
+
 class Projection:
     """Folds stored events into one views DB, keeping up to ``cache_entries`` entity
-    states in memory (the rest are one indexed read away, in the views)."""
+    states, holding up to about ``cache_bytes``, in memory (the rest are one indexed
+    read away, in the views)."""
 
     def __init__(
         self,
         views_conn: sqlite3.Connection,
         events_conn: sqlite3.Connection,
         cache_entries: int = 10_000,
+        cache_bytes: int = CACHE_BYTES,
     ) -> None:
         self.views = views_conn
         self.events = events_conn
         self.position = views.position(views_conn)
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self._cache_max = cache_entries
+        self._cache_bytes_max = cache_bytes
+        self._sizes: dict[str, int] = {}  # entity -> approx_bytes of its cached state
+        self.cache_bytes = 0  # their sum
         self._held = views.held_back(views_conn)
         #: Views transactions committed and events applied by this object, for status.
         self.transactions = 0
@@ -133,11 +144,18 @@ class Projection:
 
     def _remember(self, states: dict[str, Any]) -> None:
         cache = self._cache
+        sizes = self._sizes
+        used = self.cache_bytes
         for entity, state in states.items():
             cache[entity] = state
             cache.move_to_end(entity)
-        while len(cache) > self._cache_max:
-            cache.popitem(last=False)
+            size = approx_bytes(state)
+            used += size - sizes.get(entity, 0)
+            sizes[entity] = size
+        while cache and (len(cache) > self._cache_max or used > self._cache_bytes_max):
+            entity, _ = cache.popitem(last=False)
+            used -= sizes.pop(entity)
+        self.cache_bytes = used
 
     def apply(self, events: Iterable[Event]) -> dict[str, set[str]]:
         """Apply events that follow the position, in one transaction.
@@ -160,7 +178,7 @@ class Projection:
 
     def _forget(self) -> None:
         # The rows were rolled back: forget states that were never written.
-        self._cache.clear()
+        self._clear_cache()
         self._held = views.held_back(self.views)
 
     def catch_up(
@@ -213,7 +231,7 @@ class Projection:
         ``batch`` at a time: 1,000 folds as fast as 10,000, with 9 MB less
         peak memory on a million events.
         """
-        self._cache.clear()
+        self._clear_cache()
         live_max = self._cache_max
         self._cache_max = max(live_max, states_held)
         pending = _Pending(0)
@@ -238,6 +256,11 @@ class Projection:
             self._remember({})  # back to the running projector's bound
         self._committed(pending)
         return pending.events
+
+    def _clear_cache(self) -> None:
+        self._cache.clear()
+        self._sizes.clear()
+        self.cache_bytes = 0
 
     def _committed(self, pending: _Pending) -> None:
         self.position = pending.position
@@ -264,6 +287,7 @@ class Projection:
                 raise GapError(f"event {seq} does not follow position {position}")
             position = seq
             counts[kind] = counts.get(kind, 0) + 1
+            pending.body_bytes += len(body)
             try:
                 domain_event = decode_body(event_id, kind, body)
             except ClareError as exc:
@@ -337,8 +361,10 @@ class Projection:
 
     def _write_if_full(self, pending: _Pending) -> None:
         # Between batches of a long transaction: states not written yet are held
-        # beside the cache, so they are written out once there are as many.
-        if len(pending.states) >= self._cache_max:
+        # beside the cache, so they are written out once there are as many, or once
+        # the bodies folded into them since the last write could fill it (their
+        # size, unlike the states', is known without walking them).
+        if len(pending.states) >= self._cache_max or pending.body_bytes >= self._cache_bytes_max:
             self._write_states(pending)
 
     def _write_states(self, pending: _Pending) -> None:
@@ -348,6 +374,7 @@ class Projection:
         views.save_states(self.views, pending.states.values())
         self._remember(pending.states)
         pending.states = {}
+        pending.body_bytes = 0
 
     def _write(self, pending: _Pending) -> None:
         """Write everything pending and the position, inside the caller's transaction."""
@@ -381,4 +408,5 @@ class _Pending:
         self.held_touched: set[str] = set()  # entities held back or released since a write
         self.late: set[str] = set()  # entities to refold before the transaction ends
         self.set_aside: list[tuple[int, str, str, str]] = []  # (seq, id, kind, why)
+        self.body_bytes = 0  # bytes of the bodies folded since states were last written
         self.changed = changed  # where to note the entities written, grouped by kind
