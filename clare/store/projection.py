@@ -170,11 +170,45 @@ class Projection:
             with transaction(self.views):
                 self._fold(rows, pending)
                 self._write(pending)
-        except BaseException:
+        except BaseException as exc:
             self._forget()
-            raise
+            if not _a_bug_on_data(exc):
+                raise
+            self._isolate(rows, changed, exc)
+            return changed
         self._committed(pending)
         return changed
+
+    def _isolate(
+        self, rows: list[Row], changed: dict[str, set[str]] | None, failure: BaseException
+    ) -> None:
+        """Apply ``rows`` one per transaction, setting aside any whose own fails.
+
+        The last resort of invariant 10, for a failure no check foresaw (the
+        decoding bounds and the fold's guard catch every one known): without it,
+        the projector would die on the event and restart into it for ever. Only
+        the batch that failed pays a transaction per event.
+        """
+        log.error("a batch failed to apply; applying its events one by one", error=repr(failure))
+        for row in rows:
+            if row[0] <= self.position:
+                continue
+            pending = _Pending(self.position, changed)
+            try:
+                with transaction(self.views):
+                    self._fold([row], pending)
+                    self._write(pending)
+            except BaseException as exc:
+                self._forget()
+                if not _a_bug_on_data(exc):
+                    raise
+                pending = _Pending(self.position, changed)
+                with transaction(self.views):
+                    why = f"its views could not be written: {type(exc).__name__}: {exc}"
+                    self._set_aside(pending, row[0], row[1], row[4], why)
+                    pending.position, pending.events = row[0], 1
+                    self._write(pending)
+            self._committed(pending)
 
     def _forget(self) -> None:
         # The rows were rolled back: forget states that were never written.
@@ -200,6 +234,22 @@ class Projection:
             return self._catch_up(batch, per_transaction, changed)
 
     def _catch_up(
+        self, batch: int, per_transaction: int, changed: dict[str, set[str]] | None
+    ) -> int:
+        start = self.events_applied
+        while True:
+            try:
+                self._catch_up_in_transactions(batch, per_transaction, changed)
+            except Exception as exc:
+                if not _a_bug_on_data(exc):
+                    raise
+                # Somewhere in the next transaction's events; one batch at a time.
+                rows = next(rows_after(self.events, self.position, batch), [])
+                self._isolate(rows, changed, exc)
+                continue
+            return self.events_applied - start
+
+    def _catch_up_in_transactions(
         self, batch: int, per_transaction: int, changed: dict[str, set[str]] | None
     ) -> int:
         total = 0
@@ -247,15 +297,28 @@ class Projection:
                     if upto is not None and pending.position >= upto:
                         break
                 self._write(pending)
-        except BaseException:
+        except BaseException as exc:
             self._forget()
             self.position = views.position(self.views)
-            raise
+            if not _a_bug_on_data(exc):
+                raise
+            return self._rebuild_event_by_event(exc)
         finally:
             self._cache_max = live_max
             self._remember({})  # back to the running projector's bound
         self._committed(pending)
         return pending.events
+
+    def _rebuild_event_by_event(self, failure: BaseException) -> int:
+        """A rebuild after one transaction failed on some event: start from empty
+        views and catch up, which sets that event aside (see ``_isolate``).
+        Readers see the views fill up meanwhile."""
+        log.error("rebuild failed in one transaction; catching up instead", error=repr(failure))
+        with transaction(self.views):
+            views.clear(self.views)
+        self.position = 0
+        self._held = set()
+        return self.catch_up()
 
     def _clear_cache(self) -> None:
         self._cache.clear()
@@ -395,6 +458,13 @@ class Projection:
             )
             pending.held_touched = set()
         views.set_position(self.views, pending.position)
+
+
+def _a_bug_on_data(exc: BaseException) -> bool:
+    """Whether ``exc`` is a bug's failure on some event's data, which setting that event
+    aside gets past; not ours to handle: Clare's own errors (storage, a gap),
+    cancellation and interrupts."""
+    return isinstance(exc, Exception) and not isinstance(exc, ClareError)
 
 
 class _Pending:

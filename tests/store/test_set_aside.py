@@ -20,7 +20,7 @@ import clare.domain.messages  # registers its event kinds and folds
 from clare.domain import fold as fold_mod
 from clare.domain.events import EVENT_TYPES
 from clare.paths import resolve
-from clare.store import maintenance, queries, views
+from clare.store import eventlog, maintenance, queries, views
 from clare.store.maintenance import compare
 from clare.store.projection import SKIPPED, Projection
 from tests.helpers import call, make_core
@@ -100,6 +100,56 @@ def test_an_event_whose_fold_fails_is_set_aside(
     [aside] = queries.set_aside(conn).values()
     assert aside["reason"] == "its fold failed: ZeroDivisionError: a bug"
     assert doomed not in {row[0] for row in conn.execute("SELECT entity FROM held_back")}
+
+
+def _unwritable_boom(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the views refuse any state titled "boom", as SQLite refused 2**63."""
+    save_states = views.save_states
+
+    def refusing(conn: sqlite3.Connection, states: Any) -> None:
+        states = list(states)
+        if any(getattr(s, "title", None) == "boom" for s in states):
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        save_states(conn, states)
+
+    monkeypatch.setattr(views, "save_states", refusing)
+
+
+def test_an_event_whose_rows_cannot_be_written_is_set_aside_on_every_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last resort, for a failure no check foresaw: the batch is applied again one
+    event per transaction, and the one that fails is set aside, not retried for ever."""
+    core = make_core(tmp_path / "e.db")
+    call(core, "project.add", name="p")
+    call(core, "task.add", project="p", title="before")
+    call(core, "task.add", project="p", title="boom")
+    call(core, "task.add", project="p", title="after")
+    _unwritable_boom(monkeypatch)
+
+    def check(conn: sqlite3.Connection, projection: Projection) -> None:
+        assert projection.position == core.log.last_seq
+        titles = sorted(row[0] for row in conn.execute("SELECT title FROM tasks"))
+        assert titles == ["after", "before"]
+        [aside] = queries.set_aside(conn).values()
+        assert aside["kind"] == "TaskCreated"
+        assert aside["reason"].startswith("its views could not be written: OverflowError")
+
+    caught_up = views.open_views_db(tmp_path / "c.db")
+    projection = Projection(caught_up, core.conn)
+    projection.catch_up()
+    check(caught_up, projection)
+
+    applied = views.open_views_db(tmp_path / "a.db")
+    projection = Projection(applied, core.conn)
+    projection.apply(eventlog.read_after(core.conn, 0, 100))
+    check(applied, projection)
+
+    rebuilt = views.open_views_db(tmp_path / "r.db")
+    projection = Projection(rebuilt, core.conn)
+    projection.rebuild()
+    check(rebuilt, projection)
+    assert compare(caught_up, rebuilt)[0] == []
 
 
 def test_verify_compares_up_to_the_newest_event(tmp_path: Path) -> None:
