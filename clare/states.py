@@ -7,6 +7,9 @@ importing (and registering) the whole domain on every command start.
 from __future__ import annotations
 
 STATES = ("todo", "in_progress", "blocked", "review", "done", "cancelled")
+#: A task's priority lies within plus or minus this (the writer's bound, which
+#: the CLI's options repeat so a bad one is refused before anything is sent).
+MAX_PRIORITY = 1_000_000
 OPEN_STATES = frozenset({"todo", "in_progress", "blocked", "review"})
 
 # What a person may do from each state. "ready" is not stored: it is a todo task

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clare.bus import envelope
-from clare.errors import ClareError, ProtocolError, ServiceUnavailable, from_wire
+from clare.errors import ClareError, ProtocolError, ServiceUnavailable, UsageError, from_wire
 
 DEFAULT_TIMEOUT_S = 2.5
 DEFAULT_ATTEMPTS = 3
@@ -30,7 +30,43 @@ class Request:
         return cls(new_command_id(), op, dict(args or {}))
 
     def encode(self) -> bytes:
-        return envelope.encode(envelope.COMMAND, {"id": self.id, "op": self.op, "args": self.args})
+        """The command's frame; a number msgpack cannot carry is the caller's input error.
+
+        Arguments come from a person (a CLI option, a JSON body): an integer past
+        64 bits once escaped as msgpack's OverflowError, a traceback in the CLI
+        and a 500 from the API.
+        """
+        try:
+            return envelope.encode(
+                envelope.COMMAND, {"id": self.id, "op": self.op, "args": self.args}
+            )
+        except OverflowError:
+            where = _oversized_number(self.args, "") or "a number"
+            raise UsageError(
+                f"{where} is out of range: numbers must lie between {MIN_WIRE_INT} "
+                f"and {MAX_WIRE_INT}"
+            ) from None
+
+
+#: The integers msgpack carries: signed and unsigned 64 bits.
+MIN_WIRE_INT = -(2**63)
+MAX_WIRE_INT = 2**64 - 1
+
+
+def _oversized_number(value: Any, path: str) -> str | None:
+    """The name of the first integer in ``value`` that msgpack cannot carry, or None."""
+    if isinstance(value, int) and not MIN_WIRE_INT <= value <= MAX_WIRE_INT:
+        return path or "a number"
+    items: Any = ()
+    if isinstance(value, dict):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    for name, item in items:
+        found = _oversized_number(item, name)
+        if found is not None:
+            return found
+    return None
 
 
 def new_command_id() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,6 +12,9 @@ from clare.bus.tap import Tap
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
 from clare.store import eventlog, queries
+
+if TYPE_CHECKING:
+    import sqlite3
 
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print JSON (log: one document; tap: lines).")
@@ -29,14 +32,25 @@ def log_(
         str | None, typer.Option(help="Only kinds matching this glob, e.g. 'Task*'.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many, newest first.")] = 50,
+    set_aside: Annotated[
+        bool,
+        typer.Option(
+            "--set-aside", help="Only events the views left out: they could not be folded."
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """The event history of this host, newest first."""
+    """The event history of this host, newest first.
+
+    An event the views left out (it could not be folded: a malformed body, a number
+    out of bounds) is marked "set aside", with the reason.
+    """
     inst: Instance = ctx.obj
     events_conn = inst.events()
     names = queries.host_names(inst.views(fresh=False)) if inst.paths.views_db.exists() else {}
     candidates = eventlog.recent(events_conn, limit, kind_glob=kind)
     rows = [queries.event_dict(e, names) for e in candidates]
+    rows = _with_set_aside(inst, events_conn, names, rows, only=set_aside, limit=limit, kind=kind)
     if json_out:
         emit_json(rows)
         return
@@ -47,12 +61,43 @@ def log_(
                 short_time(r["at"]),
                 r["host"] or r["origin"][:8],
                 r["kind"],
-                _summary(r["data"]),
+                f"(set aside: {r['set_aside']})" if r["set_aside"] else _summary(r["data"]),
             ]
             for r in rows
         ],
         ["seq", "at", "host", "kind", "what"],
     )
+
+
+def _with_set_aside(
+    inst: Instance,
+    events_conn: sqlite3.Connection,
+    names: dict[str, str],
+    rows: list[dict[str, Any]],
+    *,
+    only: bool,
+    limit: int,
+    kind: str | None,
+) -> list[dict[str, Any]]:
+    """``rows`` with why each was set aside (None if it was not); with ``only``, the
+    newest events set aside instead."""
+    from fnmatch import fnmatchcase
+
+    if not inst.paths.views_db.exists():
+        return [{**row, "set_aside": None} for row in rows] if not only else []
+    views_conn = inst.views(fresh=False)
+    if only:
+        aside = queries.set_aside(views_conn, limit)
+        events = [e for seq in aside for e in eventlog.read_after(events_conn, seq - 1, 1)]
+        rows = [queries.event_dict(e, names) for e in events if fnmatchcase(e.kind, kind or "*")]
+    elif rows:
+        aside = queries.set_aside_between(views_conn, rows[-1]["seq"], rows[0]["seq"])
+    else:
+        aside = {}
+    for row in rows:
+        found = aside.get(row["seq"])
+        row["set_aside"] = found["reason"] if found else None
+    return rows
 
 
 def _summary(data: dict[str, object] | None) -> str:

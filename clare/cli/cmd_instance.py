@@ -186,6 +186,8 @@ def _node_health(inst: Instance) -> dict[str, dict[str, Any]]:
             "pid": info.get("pid") or None,
             "restarts": info.get("restarts", 0),
             "answering": None,
+            # Set when `clare up` stopped restarting it (a configuration error).
+            "given_up": info.get("given_up") or None,
         }
         health[name] = entry
     try:
@@ -226,6 +228,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         data["events"] = sum(
             n for k, n in queries.event_counts(views).items() if not k.startswith("~")
         )
+        data["set_aside"] = queries.set_aside_count(views)
     if json_out:
         emit_json(data)
         return
@@ -233,7 +236,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     rows = [
         [
             name,
-            "up" if h["running"] else "down",
+            "up" if h["running"] else f"down ({h['given_up']})" if h["given_up"] else "down",
             h.get("pid"),
             {True: "yes", False: "no", None: "-"}[h["answering"]],
             h.get("restarts", 0),
@@ -244,6 +247,11 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     if "tasks" in data:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(data["tasks"].items())) or "none"
         print(f"events {data['events']}; projects {data['projects']}; tasks: {counts}")
+        if data["set_aside"]:
+            print(
+                f"{data['set_aside']} event(s) set aside: the views could not fold them "
+                "(`clare log --set-aside` shows which and why)"
+            )
         for host in data["hosts"]:
             print(f"  host {host['name']} last seen {short_time(host['last_seen'])}")
         cmd_sessions.print_fleet(data["fleet"])

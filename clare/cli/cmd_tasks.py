@@ -9,7 +9,7 @@ import typer
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, safe, short_time, table
 from clare.errors import UsageError
-from clare.states import STATES
+from clare.states import MAX_PRIORITY, STATES
 
 # clare.store.queries (and with it the event log and the HLC) is imported by the
 # functions that read the views, not here: `task add`, run for every new task,
@@ -53,7 +53,10 @@ def add(
     ctx: typer.Context,
     title: str,
     project: Annotated[str, typer.Option("--project", "-p", help="The task's project.")],
-    priority: Annotated[int, typer.Option(help="Higher is more urgent.")] = 0,
+    priority: Annotated[
+        int,
+        typer.Option(min=-MAX_PRIORITY, max=MAX_PRIORITY, help="Higher is more urgent."),
+    ] = 0,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeatable).")] = None,
     depends_on: Annotated[
         list[str] | None, typer.Option("--depends-on", help="A task id it waits for (repeatable).")
@@ -268,7 +271,9 @@ def update(
     ctx: typer.Context,
     task_id: str,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
-    priority: Annotated[int | None, typer.Option(help="New priority.")] = None,
+    priority: Annotated[
+        int | None, typer.Option(min=-MAX_PRIORITY, max=MAX_PRIORITY, help="New priority.")
+    ] = None,
     body: Annotated[str | None, typer.Option(help="New body.")] = None,
     tag: Annotated[
         list[str] | None, typer.Option("--tag", help="Replace the tags ('' clears them).")

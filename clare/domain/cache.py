@@ -62,7 +62,10 @@ class EntityCache:
         if fold is None or state is None or meta.key < state.last_key:
             del self._entries[entity]
             return
-        self._entries[entity] = fold(state, event, meta)
+        try:
+            self._entries[entity] = fold(state, event, meta)
+        except Exception:  # see fold.fold_failure: the next use refolds without it
+            del self._entries[entity]
 
     def clear(self) -> None:
         self._entries.clear()

@@ -31,13 +31,13 @@ from clare.domain.events import (
 )
 from clare.domain.tasks import Task, check_transition
 from clare.errors import InvalidTransition, NotFound, UsageError
+from clare.states import MAX_PRIORITY
 
 if TYPE_CHECKING:
     from clare.domain.entities import Group, Host, Project, Session
 
 MAX_TITLE = 300
 MAX_TEXT = 64 * 1024
-MAX_PRIORITY = 1_000_000
 MAX_LIST = 100
 
 

@@ -1,8 +1,10 @@
 """Domain events: past-tense facts, each a small frozen dataclass.
 
 An event's body is the msgpack map of its fields. ``decode`` checks every field
-against its declared type, because bodies also arrive from peers and a bad one
-must be refused as data, never crash the projector.
+against its declared type and bounds (``MAX_INT``, ``MAX_TEXT_CHARS``,
+``MAX_ITEMS``), because bodies also arrive from peers and a bad one must be
+refused as data, never crash the projector: an integer of 2**63 or more once
+passed the type check and then failed every write of it to SQLite.
 
 Every event names the entity it concerns (``entity``): the writer stores it in
 an indexed column so that one task's history can be read without a scan.
@@ -18,6 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from clare.errors import ProtocolError
+
+#: Integers an event may carry: SQLite's INTEGER, the column every one of them lands in.
+MIN_INT = -(2**63)
+MAX_INT = 2**63 - 1
+#: The longest text field an event may carry. Commands allow at most 64 Ki characters
+#: (``decide.MAX_TEXT``); this leaves room for a newer peer without letting one event
+#: hold the projector's memory.
+MAX_TEXT_CHARS = 256 * 1024
+#: The most items a list or map field may hold (commands allow 100 to 1,000).
+MAX_ITEMS = 10_000
 
 
 @dataclass(frozen=True)
@@ -275,16 +287,23 @@ def _checker(annotation: Any) -> Checker:
         return lambda value: any(check(value) for check in options)
     if annotation is type(None):
         return lambda value: value is None
-    if annotation in (bool, int, str):
-        exact = annotation
-        return lambda value: type(value) is exact
+    if annotation is bool:
+        return lambda value: type(value) is bool
+    if annotation is int:
+        return lambda value: type(value) is int and MIN_INT <= value <= MAX_INT
+    if annotation is str:
+        return lambda value: type(value) is str and len(value) <= MAX_TEXT_CHARS
     if origin is tuple:
         item = _checker(typing.get_args(annotation)[0])
-        return lambda value: type(value) in (list, tuple) and all(item(v) for v in value)
+        return lambda value: (
+            type(value) in (list, tuple) and len(value) <= MAX_ITEMS and all(item(v) for v in value)
+        )
     if origin is dict:
         key_t, val_t = (_checker(arg) for arg in typing.get_args(annotation))
         return lambda value: (
-            type(value) is dict and all(key_t(k) and val_t(v) for k, v in value.items())
+            type(value) is dict
+            and len(value) <= MAX_ITEMS
+            and all(key_t(k) and val_t(v) for k, v in value.items())
         )
     raise TypeError(f"no checker for annotation {annotation!r}")  # a bug in an event class
 
@@ -316,6 +335,7 @@ def _compile_decoder(cls: type[DomainEvent]) -> Callable[[dict[str, Any]], Domai
         "_wrong": _wrong,
         "_tuple": tuple,
         "_list": list,
+        "_len": len,
     }
     lines = ["def decode(data):", "    get = data.get"]
     names = []
@@ -358,15 +378,23 @@ def _compile_decoder(cls: type[DomainEvent]) -> Callable[[dict[str, Any]], Domai
 def _inline_test(annotation: Any, var: str) -> str | None:
     """A Python expression testing ``var`` against a plain annotation, or None."""
     if annotation in (bool, int, str):
-        return f"type({var}) is {annotation.__name__}"
+        return _plain_test(annotation, var)
     if typing.get_origin(annotation) in (types.UnionType, typing.Union):
         args = typing.get_args(annotation)
         if all(a in (bool, int, str, type(None)) for a in args):
-            return " or ".join(
-                f"{var} is None" if a is type(None) else f"type({var}) is {a.__name__}"
-                for a in args
-            )
+            return " or ".join(_plain_test(a, var) for a in args)
     return None
+
+
+def _plain_test(annotation: Any, var: str) -> str:
+    # The bounds are literals in the generated source: no lookup per value.
+    if annotation is type(None):
+        return f"{var} is None"
+    if annotation is int:
+        return f"(type({var}) is int and {MIN_INT} <= {var} <= {MAX_INT})"
+    if annotation is str:
+        return f"(type({var}) is str and _len({var}) <= {MAX_TEXT_CHARS})"
+    return f"type({var}) is {annotation.__name__}"
 
 
 def _may_hold_list(annotation: Any) -> bool:
@@ -379,14 +407,15 @@ def _lacks(kind: str, name: str) -> ProtocolError:
 
 
 def _wrong(kind: str, name: str, value: Any) -> ProtocolError:
-    return ProtocolError(f"{kind}.{name} has the wrong type: {value!r:.80}")
+    return ProtocolError(f"{kind}.{name} has the wrong type or is out of bounds: {value!r:.80}")
 
 
 _DECODERS: dict[type[DomainEvent], Callable[[dict[str, Any]], DomainEvent]] = {}
 
 
 def decode(kind: str, data: dict[str, Any]) -> DomainEvent:
-    """Build the typed event from a body, refusing unknown kinds and wrong field types.
+    """Build the typed event from a body, refusing unknown kinds and fields of the
+    wrong type or out of bounds.
 
     Fields the class does not declare are ignored (a newer peer may add some).
     """

@@ -58,8 +58,16 @@ def meta_of(event: Event) -> tasks.EventMeta:
     return tasks.EventMeta(event.id, event.hlc, event.origin, event.seq)
 
 
-def refold(entity: str, events: Iterable[Event]) -> Any:
-    """The entity's state from all its events (malformed ones are skipped)."""
+#: Told of each event a refold sets aside, with why.
+OnSetAside = Callable[["Event", str], None]
+
+
+def refold(entity: str, events: Iterable[Event], on_set_aside: OnSetAside | None = None) -> Any:
+    """The entity's state from all its events.
+
+    Malformed ones are skipped, and so is one its fold fails on (see
+    ``fold_safely``); ``on_set_aside`` is told of the latter.
+    """
     fold = fold_for(entity)
     if fold is None:
         return None
@@ -69,5 +77,20 @@ def refold(entity: str, events: Iterable[Event]) -> Any:
             domain_event = decode_event(event)
         except ProtocolError:
             continue
-        state = fold(state, domain_event, meta_of(event))
+        try:
+            state = fold(state, domain_event, meta_of(event))
+        except Exception as exc:  # a bug of the fold's, on data a peer made; see fold_safely
+            if on_set_aside is not None:
+                on_set_aside(event, fold_failure(exc))
     return state
+
+
+def fold_failure(exc: Exception) -> str:
+    """Why an event was set aside when its fold raised ``exc``.
+
+    Decoding bounds every field, so a fold should never raise; one that does has
+    a bug that a peer's data found. Invariant 10 says bad input never kills a
+    node: the event is set aside (stored, counted, shown) and the fold goes on
+    without it, as it would for an undecodable one.
+    """
+    return f"its fold failed: {type(exc).__name__}: {exc}"[:500]

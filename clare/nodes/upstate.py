@@ -24,6 +24,8 @@ class NodeStatus:
     started_at: float = 0.0
     restarts: int = 0
     last_exit: int | None = None
+    #: Why the supervisor stopped restarting it (a configuration error), or "".
+    given_up: str = ""
 
 
 @dataclass

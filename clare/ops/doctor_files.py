@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from clare import config as config_mod
 from clare.errors import ClareError
 from clare.ops.checks import Check, failure, group_or_other_bits, ok, warning
-from clare.store import maintenance
+from clare.store import maintenance, queries
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
@@ -157,4 +157,23 @@ def check_views_db(paths: InstancePaths, *, events_sound: bool) -> list[Check]:
         )
         return [*checks, failure("views-verify", summary, "`clare rebuild`")]
     summary = f"views equal a rebuild at position {result['position']} ({result['rows']} rows)"
-    return [*checks, ok("views-verify", summary)]
+    return [*checks, ok("views-verify", summary), _set_aside_check(paths)]
+
+
+def _set_aside_check(paths: InstancePaths) -> Check:
+    """Events the views left out: the rest of the views go on, but a person should know."""
+    conn = open_reader(paths.views_db)
+    try:
+        count = queries.set_aside_count(conn)
+        newest = next(iter(queries.set_aside(conn, 1).values()), None)
+    finally:
+        conn.close()
+    if newest is None:
+        return ok("views-set-aside", "no event set aside: the views fold every event")
+    return warning(
+        "views-set-aside",
+        f"{count} event(s) set aside, the views could not fold them; newest: "
+        f"{newest['kind']} at seq {newest['seq']}: {newest['reason']}",
+        "`clare log --set-aside` lists them; they stay stored and synced. A host wrote "
+        "what this Clare cannot fold (a newer version, or a fault): upgrade Clare everywhere",
+    )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clare.errors import StorageError
 from clare.store import views
-from clare.store.eventlog import open_events_db, open_events_reader
+from clare.store.eventlog import last_seq, open_events_db, open_events_reader
 from clare.store.projection import Projection
 from clare.store.sqlite import open_reader
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from clare.paths import InstancePaths
 
 MAX_DIFFERENCES = 50
+#: How long verify waits for a running projector to reach the newest event.
+CATCH_UP_WAIT_S = 3.0
 
 
 def _events_reader(paths: InstancePaths) -> sqlite3.Connection:
@@ -85,19 +88,37 @@ def compare(live: sqlite3.Connection, rebuilt: sqlite3.Connection) -> tuple[list
     return differences, compared
 
 
-def verify(paths: InstancePaths) -> dict[str, Any]:
-    """Rebuild into a temporary file up to the live position and compare."""
+def verify(paths: InstancePaths, catch_up_wait_s: float = CATCH_UP_WAIT_S) -> dict[str, Any]:
+    """Rebuild into a temporary file up to the newest event and compare.
+
+    Up to the newest event, not to the live views' position: views stuck behind
+    the events (a projector that cannot go on) are the failure to find, and
+    compared only up to their own position they would always match. A running
+    projector is given ``catch_up_wait_s`` to reach the newest event first.
+    """
     live = open_reader(paths.views_db)
     events = _events_reader(paths)
     try:
+        newest = last_seq(events)
+        deadline = time.monotonic() + catch_up_wait_s
+        while views.position(live) < newest and time.monotonic() < deadline:
+            time.sleep(0.05)
         live.execute("BEGIN")  # one snapshot of the live views for the whole comparison
         position = views.position(live)
+        upto = max(newest, position)
+        differences = []
+        if position < upto:
+            differences.append(
+                f"position: the views stop at event {position}, the events go on to {upto} "
+                "(is the projector running? see `clare status` and its log)"
+            )
         paths.data_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=paths.data_dir, prefix="verify-") as tmp:
             rebuilt = views.open_views_db(Path(tmp) / "views.db")
             try:
-                Projection(rebuilt, events).rebuild(upto=position)
-                differences, rows = compare(live, rebuilt)
+                Projection(rebuilt, events).rebuild(upto=upto)
+                found, rows = compare(live, rebuilt)
+                differences.extend(found)
             finally:
                 rebuilt.close()
         live.execute("COMMIT")
@@ -107,6 +128,7 @@ def verify(paths: InstancePaths) -> dict[str, Any]:
     return {
         "ok": not differences,
         "position": position,
+        "events": upto,
         "rows": rows,
         "differences": differences[:MAX_DIFFERENCES],
         "difference_count": len(differences),

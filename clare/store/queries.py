@@ -285,6 +285,27 @@ def event_counts(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute("SELECT kind, n FROM counts ORDER BY kind"))
 
 
+def set_aside_count(conn: sqlite3.Connection) -> int:
+    """How many events the projector set aside (it could not fold them)."""
+    return int(conn.execute("SELECT COUNT(*) FROM set_aside").fetchone()[0])
+
+
+def set_aside(conn: sqlite3.Connection, limit: int = 50) -> dict[int, dict[str, Any]]:
+    """The newest events set aside, by seq: their id, kind and why."""
+    rows = conn.execute(
+        "SELECT seq, id, kind, reason FROM set_aside ORDER BY seq DESC LIMIT ?", (limit,)
+    )
+    return {seq: {"seq": seq, "id": i, "kind": k, "reason": r} for seq, i, k, r in rows}
+
+
+def set_aside_between(conn: sqlite3.Connection, first: int, last: int) -> dict[int, dict[str, Any]]:
+    """The events set aside with a seq from ``first`` to ``last``, by seq."""
+    rows = conn.execute(
+        "SELECT seq, id, kind, reason FROM set_aside WHERE seq BETWEEN ? AND ?", (first, last)
+    )
+    return {seq: {"seq": seq, "id": i, "kind": k, "reason": r} for seq, i, k, r in rows}
+
+
 def resolve_session(conn: sqlite3.Connection, prefix: str) -> str:
     if not prefix.strip():
         raise UsageError("give a session id (or the start of one)")

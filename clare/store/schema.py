@@ -167,4 +167,29 @@ _VIEWS_V4 = """
         """
 
 
-VIEWS_MIGRATIONS: list[Migration] = [_VIEWS_V1, _VIEWS_V2, _VIEWS_V3, _VIEWS_V4]
+# Events the projector could not fold (undecodable, out of bounds, or a fold that
+# failed on them), each with why: stored and synced like any event, shown by
+# status, doctor and `clare log`, never folded. Views made before this table
+# existed recorded only a count of them, so they are projected again.
+_VIEWS_V5 = """
+        CREATE TABLE set_aside (
+            seq     INTEGER PRIMARY KEY,    -- the event's local seq
+            id      TEXT NOT NULL,
+            kind    TEXT NOT NULL,
+            reason  TEXT NOT NULL
+        );
+        DELETE FROM projects;
+        DELETE FROM tasks;
+        DELETE FROM conflicts;
+        DELETE FROM hosts;
+        DELETE FROM groups_;
+        DELETE FROM sessions;
+        DELETE FROM counts;
+        DELETE FROM messages;
+        DELETE FROM deliveries;
+        DELETE FROM held_back;
+        UPDATE position SET seq = 0;
+        """
+
+
+VIEWS_MIGRATIONS: list[Migration] = [_VIEWS_V1, _VIEWS_V2, _VIEWS_V3, _VIEWS_V4, _VIEWS_V5]

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 VIEW_TABLES = (
     "projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts",
-    "messages", "deliveries", "held_back",
+    "messages", "deliveries", "held_back", "set_aside",
 )  # fmt: skip
 
 
@@ -100,6 +100,11 @@ def bump_counts(conn: sqlite3.Connection, counts: dict[str, int]) -> None:
         "INSERT INTO counts (kind, n) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET n = n + ?",
         [(kind, n, n) for kind, n in counts.items()],
     )
+
+
+def record_set_aside(conn: sqlite3.Connection, rows: Iterable[tuple[int, str, str, str]]) -> None:
+    """Record events set aside, as ``(seq, id, kind, reason)``; a refold may name one again."""
+    conn.executemany("INSERT OR IGNORE INTO set_aside VALUES (?, ?, ?, ?)", rows)
 
 
 # --- loading a state to continue its fold ------------------------------------------------

@@ -15,6 +15,10 @@ from hypothesis import strategies as st
 import clare.domain.messages  # registers its event kinds
 from clare.domain.events import (
     EVENT_TYPES,
+    MAX_INT,
+    MAX_ITEMS,
+    MAX_TEXT_CHARS,
+    MIN_INT,
     DomainEvent,
     ProjectCreated,
     SessionObserved,
@@ -50,6 +54,7 @@ values = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-3, 3),
+    st.sampled_from([MAX_INT, MAX_INT + 1, MIN_INT, MIN_INT - 1, 2**64]),
     st.text(max_size=3),
     st.lists(st.one_of(st.text(max_size=2), st.integers(0, 2)), max_size=2),
     st.dictionaries(st.text(max_size=2), st.one_of(st.text(max_size=2), st.integers()), max_size=2),
@@ -81,7 +86,7 @@ def _typical(cls: type[DomainEvent], name: str, draw: st.DrawFn) -> Any:
     if pick is str:
         return draw(st.text(max_size=3))
     if pick is int:
-        return draw(st.integers(-5, 5))
+        return draw(st.one_of(st.integers(-5, 5), st.sampled_from([MAX_INT, MAX_INT + 1])))
     if pick is bool:
         return draw(st.booleans())
     if typing.get_origin(pick) is tuple:
@@ -128,6 +133,43 @@ def test_refusals_say_which_field_is_wrong() -> None:
         decode("TaskCreated", {"task": "t-1", "project": "p", "title": "x", "tags": ["a", 1]})
     with pytest.raises(ProtocolError, match="unknown event kind"):
         decode("NoSuchKind", {})
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("TaskCreated", "priority"),
+        ("TaskEdited", "priority"),
+        ("SessionObserved", "last_activity"),
+        ("MessageSent", "sent_at"),
+        ("MessageSent", "expires_at"),
+    ],
+)
+def test_an_integer_sqlite_cannot_hold_is_refused(kind: str, name: str) -> None:
+    """2**63 passed the type check and then crashed every write of its row to SQLite."""
+    required = {
+        "TaskCreated": {"task": "t-1", "project": "p", "title": "x"},
+        "TaskEdited": {"task": "t-1"},
+        "SessionObserved": {"session": "s", "host": "h"},
+        "MessageSent": {"message": "m", "target": "all", "text": "hi"},
+    }[kind]
+    assert decode(kind, {**required, name: MAX_INT}) is not None
+    assert decode(kind, {**required, name: MIN_INT}) is not None
+    for value in (MAX_INT + 1, MIN_INT - 1, 2**64 - 1):
+        with pytest.raises(ProtocolError, match=rf"{kind}\.{name} .*out of bounds"):
+            decode(kind, {**required, name: value})
+
+
+def test_text_and_lists_are_bounded() -> None:
+    base = {"task": "t-1", "project": "p"}
+    decode("TaskCreated", {**base, "title": "x" * MAX_TEXT_CHARS})
+    with pytest.raises(ProtocolError, match="title"):
+        decode("TaskCreated", {**base, "title": "x" * (MAX_TEXT_CHARS + 1)})
+    with pytest.raises(ProtocolError, match="tags"):
+        decode("TaskCreated", {**base, "title": "x", "tags": ["a"] * (MAX_ITEMS + 1)})
+    paths = {str(i): "/" for i in range(MAX_ITEMS + 1)}
+    with pytest.raises(ProtocolError, match="paths"):
+        decode("ProjectCreated", {"project": "p", "paths": paths})
 
 
 def test_a_default_made_by_a_factory_is_never_shared() -> None:

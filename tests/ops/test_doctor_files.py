@@ -113,6 +113,7 @@ def test_sound_databases_pass_integrity_and_verify(paths: InstancePaths) -> None
     assert [(c.name, c.status) for c in checks] == [
         ("views-db", Status.OK),
         ("views-verify", Status.OK),
+        ("views-set-aside", Status.OK),
     ]
 
 
@@ -126,7 +127,7 @@ def test_corrupted_views_db_is_found_and_the_fix_works(paths: InstancePaths) -> 
     # The fix works: without the file, the projection starts afresh from the events.
     paths.views_db.unlink()
     maintenance.rebuild(paths)
-    assert [c.status for c in check_views_db(paths, events_sound=True)] == [Status.OK] * 2
+    assert [c.status for c in check_views_db(paths, events_sound=True)] == [Status.OK] * 3
 
 
 def test_a_file_that_is_not_a_database_at_all(paths: InstancePaths) -> None:

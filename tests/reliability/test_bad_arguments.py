@@ -36,6 +36,7 @@ CASES: list[tuple[list[str], str]] = [
     (["log", "--limit", "abc"], "--limit"),
     (["task", "add", "x", "-p", "pa", "--priority", "99999999999"], "priority"),
     (["task", "add", "x", "-p", "pa", "--priority", "-99999999999"], "priority"),
+    (["task", "add", "x", "-p", "pa", "--priority", "99999999999999999999"], "priority"),
     (["task", "add", "x", "-p", "pa", "--priority", "1e3"], "--priority"),
     (["task", "add", "x", "-p", "pa", "--tag", "t" * 1000], "tags"),
     (["task", "add", "x", "-p", "pa", "--depends-on", "t-nope"], "t-nope"),
@@ -139,3 +140,13 @@ def test_a_read_before_the_views_exist_fails_clearly() -> None:
             assert "not created yet" in _problem_line(result)
     finally:
         shutil.rmtree(stack.home, ignore_errors=True)
+
+
+@pytest.mark.parametrize("option", ["99999999999999999999", "-1000001"])
+def test_a_priority_out_of_range_is_a_usage_error(stack: Stack, option: str) -> None:
+    """Past 64 bits it once ended in msgpack's OverflowError and a traceback; now the
+    option's range refuses it like any other usage error, before anything is sent."""
+    for args in (["task", "add", "x", "-p", "pa"], ["task", "update", "t-nope"]):
+        result = stack.clare(*args, "--priority", option, check=False)
+        assert result.returncode == 2, result.stderr
+        assert "--priority" in _problem_line(result)
