@@ -194,7 +194,7 @@ def init(
         config = replace(config, **changes)
     if created or changes:
         save(paths, config)
-    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    paths.ensure_data_dir()
     paths.ensure_runtime_dir()
     return config, created
 

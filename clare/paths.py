@@ -57,6 +57,15 @@ class InstancePaths:
     def lock_file(self, name: str) -> Path:
         return self.runtime_dir / f"{name}.lock"
 
+    def ensure_data_dir(self) -> Path:
+        """Create the data folder private to this user (mode 0700), tightening an old one.
+
+        It holds prompts, notes and messages: no other user may list or read it.
+        """
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        return self.data_dir
+
     def ensure_runtime_dir(self) -> Path:
         """Create the runtime folder private to this user (mode 0700)."""
         self.runtime_dir.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import stat
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clare import config as config_mod
@@ -18,8 +19,6 @@ from clare.store import maintenance
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from clare.paths import InstancePaths
 
 _PUBLIC_KEY_LINE = re.compile(r'^\s*public-key\s*=\s*"([^"]+)"', re.MULTILINE)
@@ -97,6 +96,42 @@ def check_runtime_dir(paths: InstancePaths) -> Check:
             f"chmod 700 {folder}",
         )
     return ok("runtime", f"{folder} (mode 700)")
+
+
+def _data_files(paths: InstancePaths) -> list[Path]:
+    """The files in the data folder that hold what people wrote: databases and spool."""
+    files = [
+        Path(f"{db}{suffix}")
+        for db in (paths.events_db, paths.views_db)
+        for suffix in ("", "-wal", "-shm")
+    ]
+    if paths.spool_dir.is_dir():
+        files += sorted(p for p in paths.spool_dir.iterdir() if p.is_file())
+    return [p for p in files if p.exists()]
+
+
+def check_data_private(paths: InstancePaths) -> Check:
+    """The data folder and its databases are the owner's alone: they hold prompts and notes."""
+    folder = paths.data_dir
+    if not folder.is_dir():
+        return warning("data-private", f"no data folder at {folder}", "start Clare: `clare up`")
+    if group_or_other_bits(folder.stat().st_mode):
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        return failure(
+            "data-private",
+            f"{folder} is open to other users (mode {mode:o}): it holds prompts and notes",
+            f"chmod 700 {folder}",
+        )
+    exposed = [p for p in _data_files(paths) if group_or_other_bits(p.stat().st_mode)]
+    if exposed:
+        mode = stat.S_IMODE(exposed[0].stat().st_mode)
+        return failure(
+            "data-private",
+            f"{exposed[0]} is readable by other users (mode {mode:o})"
+            + (f", and {len(exposed) - 1} more file(s)" if len(exposed) > 1 else ""),
+            f"chmod 600 {' '.join(str(p) for p in exposed)}",
+        )
+    return ok("data-private", f"{folder} (mode 700) and its databases are private")
 
 
 def integrity(path: Path) -> list[str]:

@@ -9,6 +9,7 @@ trades that for speed (``NORMAL``).
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -23,9 +24,34 @@ if TYPE_CHECKING:
 Migration = str
 
 
+#: Databases hold prompts, notes and messages: only their owner may read them.
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private(path: Path) -> None:
+    """Create ``path`` (and a missing folder, 0700) readable by its owner alone.
+
+    SQLite gives the ``-wal`` and ``-shm`` files it makes the mode of the
+    database file, so a private database keeps its journal private too. An
+    existing file of an older install is tightened here as well.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(f"{path}{suffix}", PRIVATE_FILE_MODE)
+
+
 def open_writer(path: Path, *, durable: bool) -> sqlite3.Connection:
-    """A connection for the only process that writes ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A connection for the only process that writes ``path``; the file is private."""
+    try:
+        make_private(path)
+    except OSError as exc:
+        raise StorageError(f"cannot create {path}: {exc}") from exc
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
