@@ -149,7 +149,12 @@ def _zap_reply(
     name, log_now = allow.admit(key, address, time.time())
     if name is None:
         if log_now:
-            log.warning("peer refused: key not allowed", address=address, key=key)
+            log.warning(
+                "peer refused: key not allowed",
+                address=address,
+                key=key,
+                unlogged_refusals=allow.take_unlogged(),
+            )
         if on_refused is not None:
             on_refused(address, key)
         return [b"1.0", request_id, b"400", b"key not allowed", b"", b""]
