@@ -42,6 +42,13 @@ def init(
     gossip_port: Annotated[
         int | None, typer.Option(help="Port peers sync with (default 8766).")
     ] = None,
+    gossip_bind: Annotated[
+        str | None,
+        typer.Option(
+            help="Address the sync port listens on: this host's address on the network its "
+            "peers use (e.g. its WireGuard address), or '*' for all (default 127.0.0.1)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create this instance's config and data folder; print its machine id.
@@ -50,7 +57,7 @@ def init(
     """
     inst: Instance = ctx.obj
     config, created = config_mod.init(
-        inst.paths, name=name, web_port=web_port, gossip_port=gossip_port
+        inst.paths, name=name, web_port=web_port, gossip_port=gossip_port, gossip_bind=gossip_bind
     )
     from clare.sync.keys import ensure_keypair  # the host's sync identity: `clare keys show`
 
@@ -64,6 +71,7 @@ def init(
                 "config": str(inst.paths.config_file),
                 "web_port": config.web_port,
                 "gossip_port": config.gossip_port,
+                "gossip_bind": config.gossip_bind,
             }
         )
         return

@@ -134,11 +134,14 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         data = _gossip(inst, "status", {}, 2.0)
         data["running"] = True
     except ServiceUnavailable:
+        from clare.sync.transport import bind_endpoint
+
         data = {
             "running": False,
             "origin": config.machine_id,
             "name": config.name,
             "port": config.gossip_port,
+            "bind": bind_endpoint(config.gossip_bind, config.gossip_port),
             "peers": [
                 {
                     "name": p.name,
@@ -160,7 +163,8 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 def _print_status(data: dict[str, Any]) -> None:
     state = "running" if data["running"] else "NOT running (start it with `clare up`)"
-    print(f"host {data['name']} ({data['origin']}), gossip port {data['port']}: {state}")
+    where = f" at {data['bind']}" if data.get("bind") else ""
+    print(f"host {data['name']} ({data['origin']}), gossip port {data['port']}{where}: {state}")
     if data["running"]:
         print(f"events held (contiguous): {data['events_held']}")
     rows = [

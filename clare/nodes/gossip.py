@@ -46,7 +46,13 @@ from clare.sync.messages import Advert, encode
 from clare.sync.node import SyncNode
 from clare.sync.peers import AllowList, changes
 from clare.sync.sqlite_log import SqliteLog, ingest_args
-from clare.sync.transport import open_context, serve_inbound, serve_outbound, serve_zap
+from clare.sync.transport import (
+    bind_endpoint,
+    open_context,
+    serve_inbound,
+    serve_outbound,
+    serve_zap,
+)
 
 if TYPE_CHECKING:
     from clare.bus import rpc
@@ -279,6 +285,7 @@ class Gossip:
             origin=self.config.machine_id,
             name=self.config.name,
             port=self.config.gossip_port,
+            bind=bind_endpoint(self.config.gossip_bind, self.config.gossip_port),
             public_key=self.keys.public,
             vector=self.node.vector,
             statuses=self.node.status(),
@@ -401,7 +408,7 @@ async def serve_gossip(
                 functools.partial(serve_zap, on_refused=gossip.refused), ctx, gossip.allow
             )
             bound = await nursery.start(
-                serve_inbound,
+                functools.partial(serve_inbound, host=config.gossip_bind),
                 ctx,
                 config.gossip_port,
                 keys,

@@ -122,6 +122,31 @@ async def test_two_hosts_exchange_events_both_ways(homes: Path) -> None:
         nursery.cancel_scope.cancel()
 
 
+def listening_on(port: int) -> set[str]:
+    """The IPv4 addresses a TCP socket of this machine listens on at ``port``."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return found
+
+
+async def test_the_gossip_port_listens_on_loopback_unless_told_otherwise(homes: Path) -> None:
+    a, b = make_host(homes, "a"), make_host(homes, "b")
+    assert a.config.gossip_bind == "127.0.0.1"
+    b.config, _ = config_mod.init(b.paths, gossip_bind="*")
+    async with trio.open_nursery() as nursery:
+        ga = await start(nursery, a)
+        gb = await start(nursery, b)
+        assert listening_on(a.config.gossip_port) == {"127.0.0.1"}
+        assert listening_on(b.config.gossip_port) == {"0.0.0.0"}
+        assert ga.status()["bind"] == f"tcp://127.0.0.1:{a.config.gossip_port}"
+        assert gb.status()["bind"] == f"tcp://*:{b.config.gossip_port}"
+        nursery.cancel_scope.cancel()
+
+
 async def test_an_unknown_key_gets_nothing_and_gives_nothing(homes: Path) -> None:
     a, b = make_host(homes, "a"), make_host(homes, "b")
     # b knows a, but a has never heard of b's key.
