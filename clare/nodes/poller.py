@@ -191,7 +191,9 @@ class Poller:
             def send(request_id: str, op: str, args: dict[str, Any]) -> None:
                 try:
                     client.send(rpc.Request(request_id, op, args))
-                except ServiceUnavailable as exc:
+                except (ServiceUnavailable, StorageError) as exc:
+                    # The writer cannot store it now (not running, a full disk):
+                    # keep it and the rest for a later pass.
                     raise spool.Retry() from exc
                 except ClareError as exc:
                     log.warning("spooled hook call refused", op=op, error=str(exc))

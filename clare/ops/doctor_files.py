@@ -16,6 +16,7 @@ from clare import config as config_mod
 from clare.errors import ClareError
 from clare.ops.checks import Check, failure, group_or_other_bits, ok, warning
 from clare.store import maintenance
+from clare.store.space import data_space
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
@@ -132,6 +133,26 @@ def check_data_private(paths: InstancePaths) -> Check:
             f"chmod 600 {' '.join(str(p) for p in exposed)}",
         )
     return ok("data-private", f"{folder} (mode 700) and its databases are private")
+
+
+def check_disk_space(paths: InstancePaths) -> Check:
+    """Room for the databases: on a full disk commands are refused and the views wait."""
+    space = data_space(paths.data_dir)
+    if space.full:
+        return failure(
+            "disk",
+            f"the data folder's disk is full ({space.describe()}): commands are refused "
+            "and the views wait; nothing is damaged",
+            f"free space on the disk holding {paths.data_dir} (`du -sh {paths.data_dir}/*`, "
+            "`df -h`); Clare resumes by itself, no restart needed",
+        )
+    if space.low:
+        return warning(
+            "disk",
+            f"little space left: {space.describe()}",
+            f"free space on the disk holding {paths.data_dir} before writes start failing",
+        )
+    return ok("disk", space.describe())
 
 
 def integrity(path: Path) -> list[str]:

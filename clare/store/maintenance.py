@@ -11,7 +11,7 @@ from clare.errors import StorageError
 from clare.store import views
 from clare.store.eventlog import open_events_db, open_events_reader
 from clare.store.projection import Projection
-from clare.store.sqlite import open_reader
+from clare.store.sqlite import is_damage, open_reader, storage_error
 
 if TYPE_CHECKING:
     from clare.paths import InstancePaths
@@ -35,8 +35,12 @@ def rebuild(paths: InstancePaths) -> dict[str, Any]:
         conn, moved = views.open_or_replace(paths.views_db)
         try:
             applied = Projection(conn, events).rebuild()
-        except (StorageError, sqlite3.DatabaseError):
+        except (StorageError, sqlite3.DatabaseError) as exc:
             conn.close()
+            if not is_damage(exc):  # a full disk, say: the file is sound, keep it
+                if isinstance(exc, StorageError):
+                    raise
+                raise storage_error(f"cannot rebuild the views: {exc}", exc) from exc
             moved = views.set_aside(paths.views_db)
             conn = views.open_views_db(paths.views_db)
             applied = Projection(conn, events).rebuild()
@@ -91,7 +95,16 @@ def verify(paths: InstancePaths) -> dict[str, Any]:
     events = _events_reader(paths)
     try:
         live.execute("BEGIN")  # one snapshot of the live views for the whole comparison
-        position = views.position(live)
+        try:
+            position = views.position(live)
+        except sqlite3.Error as exc:
+            # A views file the projector has not finished creating (or one left
+            # empty by a full disk) has no position yet: nothing to compare.
+            raise storage_error(
+                f"the views at {paths.views_db} are not ready ({exc}): "
+                "check `clare status`, then try again",
+                exc,
+            ) from exc
         paths.data_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=paths.data_dir, prefix="verify-") as tmp:
             rebuilt = views.open_views_db(Path(tmp) / "views.db")
