@@ -199,6 +199,18 @@ def _print_status(data: dict[str, Any]) -> None:
     )
     if not data["peers"]:
         print("no peers configured")
+    conflicts = data.get("slot_conflicts") or {}
+    if conflicts.get("count"):
+        print(
+            f"SLOT CONFLICTS: {conflicts['count']} event(s) refused because a different event "
+            "holds their (origin, origin_seq); those events are lost to this host. "
+            "See docs/sync-protocol.md, 'Two events for one slot'"
+        )
+        for c in conflicts["recent"][:5]:
+            print(
+                f"  origin {c['origin']} seq {c['origin_seq']}: refused {c['event_id']} "
+                f"from {c['peer'] or '?'}, slot held by {c['held_id'] or 'nothing (our own)'}"
+            )
     for r in data["refused"]:
         print(
             f"refused: {r['address']} key {r['key']} ({r['count']} times, last {r['last_at']})",
@@ -237,6 +249,12 @@ def now(
         table(rows, ["peer", "link", "received", "sent", "we lack", "they lack"])
         if not rows:
             print("no peers configured")
-        print("in sync" if result["settled"] else "NOT settled: see `clare sync status`")
+        lost = result.get("slot_conflicts") or 0
+        if not result["settled"]:
+            print("NOT settled: see `clare sync status`")
+        elif lost:
+            print(f"settled, but {lost} slot conflict(s) hide events: see `clare sync status`")
+        else:
+            print("in sync")
     if not result["settled"]:
         raise typer.Exit(1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 import random
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -185,7 +186,7 @@ class Gossip:
     async def _ingest(self, action: Ingest) -> None:
         client = await self._clients.receive()
         try:
-            reply = await client.call("ingest", ingest_args(action.events))
+            reply = await client.call("ingest", ingest_args(action.events, action.peer))
             result = await trio.to_thread.run_sync(
                 self.store.result_of, action.events, reply, limiter=self._db
             )
@@ -280,8 +281,29 @@ class Gossip:
 
     # -- control ----------------------------------------------------------------
 
+    def slot_conflicts(self) -> tuple[int, list[dict[str, Any]]]:
+        """How many events were refused for a slot another event holds, and the newest.
+
+        Read on a connection of its own: status is rare, and the store's
+        connection belongs to the worker threads.
+        """
+        try:
+            conn = eventlog.open_events_reader(self.paths.events_db)
+        except ClareError:
+            return 0, []
+        try:
+            return eventlog.slot_conflict_count(conn), eventlog.slot_conflicts(conn, 10)
+        except sqlite3.Error as exc:  # a writer not yet past the migration that adds them
+            log.warning("slot conflicts not readable", error=str(exc))
+            return 0, []
+        finally:
+            conn.close()
+
     def status(self) -> dict[str, Any]:
+        count, recent = self.slot_conflicts()
         return status_mod.report(
+            slot_conflict_count=count,
+            slot_conflicts=recent,
             origin=self.config.machine_id,
             name=self.config.name,
             port=self.config.gossip_port,
@@ -330,7 +352,11 @@ class Gossip:
                     "they_lack": s.they_lack,
                 }
             )
-        return {"settled": settled, "peers": sorted(moved, key=lambda m: str(m["name"]))}
+        return {
+            "settled": settled,
+            "peers": sorted(moved, key=lambda m: str(m["name"])),
+            "slot_conflicts": self.slot_conflicts()[0],
+        }
 
     async def control(self, request: rpc.Request) -> dict[str, Any]:
         if request.op == "status":

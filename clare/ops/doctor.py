@@ -31,6 +31,8 @@ def run_checks(paths: InstancePaths, env: Mapping[str, str] | None = None) -> li
     events_check = _guarded("events-db", lambda: doctor_files.check_events_db(paths))
     checks.append(events_check)
     events_sound = events_check.status is Status.OK
+    if events_sound:
+        checks.append(_guarded("slot-conflicts", lambda: doctor_files.check_slot_conflicts(paths)))
     checks += _guarded_list(
         "views-db", lambda: doctor_files.check_views_db(paths, events_sound=events_sound)
     )

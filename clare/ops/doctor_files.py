@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from clare import config as config_mod
 from clare.errors import ClareError
 from clare.ops.checks import Check, failure, group_or_other_bits, ok, warning
-from clare.store import maintenance
+from clare.store import eventlog, maintenance
 from clare.store.space import data_space
 from clare.store.sqlite import open_reader
 
@@ -183,6 +183,46 @@ def check_events_db(paths: InstancePaths) -> Check:
             "stop Clare and restore events.db from a backup or a peer (docs/operations.md)",
         )
     return ok("events-db", f"{path} passes integrity_check")
+
+
+def check_slot_conflicts(paths: InstancePaths, own_origin: str | None = None) -> Check:
+    """Events refused because a different event holds their (origin, origin_seq).
+
+    Which of two events is genuine only the origin host knows: a conflict on
+    a slot of this host's own origin names the peer that sent a forgery.
+    """
+    if not paths.events_db.exists():
+        return ok("slot-conflicts", "no events yet")
+    conn = open_reader(paths.events_db)
+    try:
+        count = eventlog.slot_conflict_count(conn)
+        recent = eventlog.slot_conflicts(conn, 50)
+    except sqlite3.Error:  # not migrated yet: the writer adds the table on its next start
+        return ok("slot-conflicts", "none recorded (the writer has not added the table yet)")
+    finally:
+        conn.close()
+    if not count:
+        return ok("slot-conflicts", "no two events claim one (origin, origin_seq)")
+    forged = [c for c in recent if c["origin"] == own_origin]
+    first = forged[0] if forged else recent[0]
+    summary = (
+        f"{count} event(s) refused because another event holds their slot, e.g. origin "
+        f"{first['origin']} seq {first['origin_seq']} from {first['peer'] or 'an unknown peer'}"
+    )
+    if forged:
+        forger = first["peer"] or "NAME"
+        return failure(
+            "slot-conflicts",
+            f"{summary}: a forgery of this host's own events",
+            f"`clare sync peer remove {forger}` on every host, then follow "
+            "docs/sync-protocol.md, 'Two events for one slot'",
+        )
+    return failure(
+        "slot-conflicts",
+        f"{summary}: one of the two is lost to this host",
+        f"run `clare doctor` on the host of origin {first['origin']}: it names the peer that "
+        "forged; then follow docs/sync-protocol.md, 'Two events for one slot'",
+    )
 
 
 def check_views_db(paths: InstancePaths, *, events_sound: bool) -> list[Check]:

@@ -40,4 +40,3 @@ async def test_damage_is_not_waited_for(autojump_clock: trio.testing.MockClock) 
     with pytest.raises(DatabaseDamaged):
         await StorageWait().until_done(step)
     assert trio.current_time() == 0
-
