@@ -33,6 +33,7 @@ from clare.store.projection import GapError, Projection
 from clare.store.views import open_views_db
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Callable
 
     from clare.bus.zsock import TrioSocket
@@ -143,7 +144,7 @@ async def serve_projector(
         events_conn.close()
 
 
-def _open_views(paths: InstancePaths) -> Any:
+def _open_views(paths: InstancePaths) -> sqlite3.Connection:
     views_conn, moved = views.open_or_replace(paths.views_db)
     if moved is not None:
         log.error("views DB was damaged: set aside, rebuilding from events", moved_to=str(moved))
