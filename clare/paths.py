@@ -51,6 +51,12 @@ class InstancePaths:
         return self.data_dir / "spool"
 
     @property
+    def fallback_spool_dir(self) -> Path:
+        """Where the hook spools when the data folder's disk is full: the runtime
+        folder, on another file system in most installs (``/run/user/UID``)."""
+        return self.runtime_dir / "spool"
+
+    @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 

@@ -208,7 +208,10 @@ def _send_or_spool(paths: InstancePaths, op: str, args: dict[str, Any]) -> None:
     if not _send(paths, request):
         from clare.sessions import spool
 
-        spool.append(paths.spool_dir, request.id, op, args)
+        try:
+            spool.append(paths.spool_dir, request.id, op, args)
+        except OSError:  # the data folder's disk is full: try the runtime folder's
+            spool.append(paths.fallback_spool_dir, request.id, op, args)
 
 
 def _send(paths: InstancePaths, request: Any) -> bool:

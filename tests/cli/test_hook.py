@@ -151,6 +151,17 @@ def test_a_call_the_writer_cannot_store_is_spooled(paths: InstancePaths) -> None
     assert {k: v for k, v in item.items() if k != "op"} == args
 
 
+def test_with_no_room_in_the_data_folder_the_call_is_spooled_in_the_runtime_folder(
+    paths: InstancePaths,
+) -> None:
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    paths.spool_dir.write_bytes(b"")  # a file in the way fails the spool like a full disk
+    args, _ = run_hook(paths, "Stop", {"session_id": "s1"})
+    items: list[dict[str, Any]] = []
+    spool.drain(paths.fallback_spool_dir, lambda i, op, a: items.append({"op": op, **a}))
+    assert items == [{"op": "session.hook", **args}]
+
+
 def test_a_call_the_writer_refuses_as_wrong_is_not_spooled(paths: InstancePaths) -> None:
     wrong = UsageError("bad hook arguments")
     with stand_in_writer(paths, lambda request: rpc.encode_error(request.id, wrong)):
