@@ -8,8 +8,10 @@ carries it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import tomllib
 import uuid
 from dataclasses import dataclass, replace
@@ -29,6 +31,11 @@ DEFAULT_WEB_STREAM_BUFFER_BYTES = 256 * 1024
 #: A client that takes none of what was sent for this long is disconnected.
 DEFAULT_WEB_STALL_TIMEOUT_S = 30.0
 DEFAULT_ARCHIVE_AFTER_DAYS = 14
+#: Where the gossip ROUTER listens unless ``[gossip] bind`` says otherwise. Loopback:
+#: a host syncs with others only once its owner names the interface they reach it
+#: on (a WireGuard address, say), so a fresh instance opens no port to the network.
+DEFAULT_GOSSIP_BIND = "127.0.0.1"
+_BIND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$")
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class Config:
     groups: tuple[str, ...] = ()
     web_port: int = DEFAULT_WEB_PORT
     gossip_port: int = DEFAULT_GOSSIP_PORT
+    gossip_bind: str = DEFAULT_GOSSIP_BIND
     web_host: str = "127.0.0.1"
     web_token: str = ""
     web_max_streams: int = DEFAULT_WEB_MAX_STREAMS
@@ -77,6 +85,7 @@ class Config:
             "",
             "[gossip]",
             f"port = {self.gossip_port}",
+            f"bind = {q(self.gossip_bind)}",
             "",
             "[sessions]",
             f"claude_config_dir = {q(self.claude_config_dir)}",
@@ -109,6 +118,18 @@ def _bounded(value: object, what: str, low: float, high: float, kind: type = int
         noun = "a whole number" if kind is int else "a number"
         raise ConfigError(f"{what} must be {noun} from {low:g} to {high:g}, not {value!r}")
     return value
+
+
+def check_bind(value: object, what: str = "gossip.bind") -> str:
+    """An address to listen on: an IP address, an interface or host name, or ``*`` (all)."""
+    import ipaddress  # here alone: every command loads the config, few change this
+
+    if isinstance(value, str):
+        if value == "*" or _BIND_NAME.match(value):
+            return value
+        with contextlib.suppress(ValueError):
+            return str(ipaddress.ip_address(value.strip("[]")))
+    raise ConfigError(f"{what} must be an IP address, an interface name or '*', not {value!r:.80}")
 
 
 def _text(value: object, what: str) -> str:
@@ -187,6 +208,7 @@ def parse(text: str, source: str = "clare.toml") -> Config:
             )
         ),
         gossip_port=_port(gossip.get("port", DEFAULT_GOSSIP_PORT), "gossip.port"),
+        gossip_bind=check_bind(gossip.get("bind", DEFAULT_GOSSIP_BIND)),
         max_clock_offset_ms=offset,
         peers=tuple(peers),
         claude_config_dir=_text(sessions.get("claude_config_dir", ""), "claude_config_dir"),
@@ -225,6 +247,7 @@ def init(
     name: str | None = None,
     web_port: int | None = None,
     gossip_port: int | None = None,
+    gossip_bind: str | None = None,
 ) -> tuple[Config, bool]:
     """Create the instance, or update the given settings of an existing one.
 
@@ -243,6 +266,8 @@ def init(
         changes["web_port"] = _port(web_port, "--web-port")
     if gossip_port is not None:
         changes["gossip_port"] = _port(gossip_port, "--gossip-port")
+    if gossip_bind is not None:
+        changes["gossip_bind"] = check_bind(gossip_bind, "--gossip-bind")
     if changes:
         config = replace(config, **changes)
     if config.web_port == config.gossip_port:
@@ -252,7 +277,7 @@ def init(
         )
     if created or changes:
         save(paths, config)
-    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    paths.ensure_data_dir()
     paths.ensure_runtime_dir()
     return config, created
 

@@ -14,6 +14,8 @@ The tree says whose fault an error is, so a caller can decide what to do
     │   ├── FrameTooLarge     ... larger than the size limit
     │   └── PeerRefused       ... from a peer that is not allowed
     ├── StorageError          SQLite failed (disk full, read-only, corrupt)
+    │   ├── DiskFull          ... for want of space: wait and retry, nothing is damaged
+    │   └── DatabaseDamaged   ... because the file is corrupt or not a database
     └── ClockError            a remote clock is too far ahead, or the local one went wrong
 
 Foreign exceptions (zmq, sqlite3, msgpack) are translated at the edge with
@@ -75,6 +77,14 @@ class StorageError(ClareError):
     code = "storage"
 
 
+class DiskFull(StorageError):
+    code = "disk_full"
+
+
+class DatabaseDamaged(StorageError):
+    code = "damaged"
+
+
 class ClockError(ClareError):
     code = "clock"
 
@@ -93,6 +103,8 @@ _BY_CODE: dict[str, type[ClareError]] = {
         FrameTooLarge,
         PeerRefused,
         StorageError,
+        DiskFull,
+        DatabaseDamaged,
         ClockError,
     )
 }

@@ -51,11 +51,26 @@ class InstancePaths:
         return self.data_dir / "spool"
 
     @property
+    def fallback_spool_dir(self) -> Path:
+        """Where the hook spools when the data folder's disk is full: the runtime
+        folder, on another file system in most installs (``/run/user/UID``)."""
+        return self.runtime_dir / "spool"
+
+    @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 
     def lock_file(self, name: str) -> Path:
         return self.runtime_dir / f"{name}.lock"
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data folder private to this user (mode 0700), tightening an old one.
+
+        It holds prompts, notes and messages: no other user may list or read it.
+        """
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        return self.data_dir
 
     def ensure_runtime_dir(self) -> Path:
         """Create the runtime folder private to this user (mode 0700)."""

@@ -100,3 +100,25 @@ def test_children_open_the_same_instance(tmp_path: Path, monkeypatch: pytest.Mon
     rooted = paths.resolve(tmp_path)
     assert node_command(rooted, "writer")[-4:] == ["--home", str(tmp_path), "node", "writer"]
     assert rooted.home_hint == str(tmp_path)
+
+
+def test_the_gossip_bind_defaults_to_loopback_and_is_checked(tmp_path: Path) -> None:
+    inst = paths.resolve(tmp_path)
+    made, _ = config.init(inst, name="h")
+    assert made.gossip_bind == "127.0.0.1"
+    assert 'bind = "127.0.0.1"' in inst.config_file.read_text()
+    for good in ("10.8.0.2", "*", "wg0", "::1", "[fd00::2]"):
+        changed, _ = config.init(inst, gossip_bind=good)
+        assert config.load(inst).gossip_bind == changed.gossip_bind
+    assert config.load(inst).gossip_bind == "fd00::2"
+    for bad in ("", "tcp://10.0.0.2", "10.0.0.2:8766", "a b"):
+        with pytest.raises(ConfigError, match="--gossip-bind"):
+            config.init(inst, gossip_bind=bad)
+    text = inst.config_file.read_text().replace('bind = "fd00::2"', "bind = 7")
+    with pytest.raises(ConfigError, match=r"gossip\.bind must be"):
+        config.parse(text)
+
+
+def test_an_older_config_without_a_bind_listens_on_loopback(tmp_path: Path) -> None:
+    text = f'machine_id = "{uuid.uuid4()}"\nname = "old"\n[gossip]\nport = 8766\n'
+    assert config.parse(text).gossip_bind == "127.0.0.1"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import socket
+import sqlite3
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,11 +16,15 @@ from clare.bus.endpoints import PROJECTOR_CONTROL
 from clare.cli import cmd_sessions
 from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
-from clare.errors import ServiceUnavailable
+from clare.errors import ServiceUnavailable, StorageError
 from clare.nodes import run as run_mod
 from clare.nodes import upstate
 from clare.nodes.lock import NodeLock, is_held
 from clare.store import queries
+from clare.store.space import data_space
+
+if TYPE_CHECKING:
+    from clare.store.space import Space
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -42,6 +47,13 @@ def init(
     gossip_port: Annotated[
         int | None, typer.Option(help="Port peers sync with (default 8766).")
     ] = None,
+    gossip_bind: Annotated[
+        str | None,
+        typer.Option(
+            help="Address the sync port listens on: this host's address on the network its "
+            "peers use (e.g. its WireGuard address), or '*' for all (default 127.0.0.1)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create this instance's config and data folder; print its machine id.
@@ -51,7 +63,7 @@ def init(
     inst: Instance = ctx.obj
     before = config_mod.load(inst.paths) if inst.paths.config_file.exists() else None
     config, created = config_mod.init(
-        inst.paths, name=name, web_port=web_port, gossip_port=gossip_port
+        inst.paths, name=name, web_port=web_port, gossip_port=gossip_port, gossip_bind=gossip_bind
     )
     from clare.sync.keys import ensure_keypair  # the host's sync identity: `clare keys show`
 
@@ -73,6 +85,7 @@ def init(
                 "config": str(inst.paths.config_file),
                 "web_port": config.web_port,
                 "gossip_port": config.gossip_port,
+                "gossip_bind": config.gossip_bind,
                 "changed": changed,
                 "restart_needed": restart_needed,
             }
@@ -192,7 +205,12 @@ def _node_health(inst: Instance) -> dict[str, dict[str, Any]]:
         health[name] = entry
     try:
         reply = inst.client(timeout_s=1.0, attempts=1).call("ping")
-        health["writer"].update(answering=True, pid=reply["pid"], seq=reply["seq"])
+        health["writer"].update(
+            answering=True,
+            pid=reply["pid"],
+            seq=reply["seq"],
+            storage_error=reply.get("storage_error"),
+        )
     except ServiceUnavailable:
         health["writer"]["answering"] = False
     try:
@@ -202,6 +220,35 @@ def _node_health(inst: Instance) -> dict[str, dict[str, Any]]:
     except ServiceUnavailable:
         health["projector"]["answering"] = False
     return health
+
+
+def _views_summary(inst: Instance, data: dict[str, Any], *, fresh: bool) -> None:
+    views = inst.views(fresh=fresh)
+    try:
+        data["tasks"] = queries.task_counts(views)
+        data["projects"] = len(queries.list_projects(views))
+        data["hosts"] = queries.list_hosts(views, inst.events())
+        data["fleet"] = cmd_sessions.fleet(views)
+        data["events"] = sum(
+            n for k, n in queries.event_counts(views).items() if not k.startswith("~")
+        )
+        data["set_aside"] = queries.set_aside_count(views)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot read the views: {exc}") from exc
+    finally:
+        views.close()
+
+
+def _print_disk(disk: dict[str, Any], space: Space) -> None:
+    if disk["storage_error"]:
+        print(f"disk: the writer cannot store commands: {disk['storage_error']}")
+    if space.full:
+        print(
+            f"disk: FULL, {space.describe()}: commands are refused and the views wait; "
+            "free some space and Clare resumes by itself"
+        )
+    elif space.low:
+        print(f"disk: low, {space.describe()}")
 
 
 def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
@@ -219,16 +266,15 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         "up": bool(upstate.read_state(inst.paths)),
         "nodes": health,
     }
+    space = data_space(inst.paths.data_dir)
+    data["disk"] = {**space.to_dict(), "storage_error": health["writer"].get("storage_error")}
     if inst.paths.views_db.exists():
-        views = inst.views(fresh=health["writer"]["answering"] is True)
-        data["tasks"] = queries.task_counts(views)
-        data["projects"] = len(queries.list_projects(views))
-        data["hosts"] = queries.list_hosts(views, inst.events())
-        data["fleet"] = cmd_sessions.fleet(views)
-        data["events"] = sum(
-            n for k, n in queries.event_counts(views).items() if not k.startswith("~")
-        )
-        data["set_aside"] = queries.set_aside_count(views)
+        try:
+            _views_summary(inst, data, fresh=health["writer"]["answering"] is True)
+        except StorageError as exc:
+            # The nodes' health is still worth showing when the views cannot be
+            # read (being rebuilt, or waiting for disk space).
+            data["views_error"] = str(exc)
     if json_out:
         emit_json(data)
         return
@@ -244,6 +290,9 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         for name, h in health.items()
     ]
     table(rows, ["node", "state", "pid", "answering", "restarts"])
+    _print_disk(data["disk"], space)
+    if "views_error" in data:
+        print(f"views: {data['views_error']}")
     if "tasks" in data:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(data["tasks"].items())) or "none"
         print(f"events {data['events']}; projects {data['projects']}; tasks: {counts}")

@@ -173,11 +173,14 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         data = _gossip(inst, "status", {}, 2.0)
         data["running"] = True
     except ServiceUnavailable:
+        from clare.sync.transport import bind_endpoint
+
         data = {
             "running": False,
             "origin": config.machine_id,
             "name": config.name,
             "port": config.gossip_port,
+            "bind": bind_endpoint(config.gossip_bind, config.gossip_port),
             "peers": [
                 {
                     "name": p.name,
@@ -199,7 +202,8 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 def _print_status(data: dict[str, Any]) -> None:
     state = "running" if data["running"] else "NOT running (start it with `clare up`)"
-    print(f"host {data['name']} ({data['origin']}), gossip port {data['port']}: {state}")
+    where = f" at {data['bind']}" if data.get("bind") else ""
+    print(f"host {data['name']} ({data['origin']}), gossip port {data['port']}{where}: {state}")
     if data["running"]:
         print(f"events held (contiguous): {data['events_held']}")
     rows = [
@@ -234,6 +238,18 @@ def _print_status(data: dict[str, Any]) -> None:
     )
     if not data["peers"]:
         print("no peers configured")
+    conflicts = data.get("slot_conflicts") or {}
+    if conflicts.get("count"):
+        print(
+            f"SLOT CONFLICTS: {conflicts['count']} event(s) refused because a different event "
+            "holds their (origin, origin_seq); those events are lost to this host. "
+            "See docs/sync-protocol.md, 'Two events for one slot'"
+        )
+        for c in conflicts["recent"][:5]:
+            print(
+                f"  origin {c['origin']} seq {c['origin_seq']}: refused {c['event_id']} "
+                f"from {c['peer'] or '?'}, slot held by {c['held_id'] or 'nothing (our own)'}"
+            )
     for r in data["refused"]:
         print(
             f"refused: {r['address']} key {r['key']} ({r['count']} times, last {r['last_at']})",
@@ -272,10 +288,13 @@ def now(
         table(rows, ["peer", "link", "received", "sent", "we lack", "they lack"])
         if not rows:
             print("no peers configured")
+        lost = result.get("slot_conflicts") or 0
         if result["down"]:
             print(f"NOT settled: no link to {', '.join(result['down'])}", file=sys.stderr)
         elif not result["settled"]:
             print("NOT settled: see `clare sync status`", file=sys.stderr)
+        elif lost:
+            print(f"settled, but {lost} slot conflict(s) hide events: see `clare sync status`")
         else:
             print("in sync")
     if not result["settled"]:

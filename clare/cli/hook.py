@@ -225,11 +225,18 @@ def _send_or_spool(paths: InstancePaths, op: str, args: dict[str, Any]) -> None:
     if not _send(paths, request):
         from clare.sessions import spool
 
-        spool.append(paths.spool_dir, request.id, op, args)
+        try:
+            spool.append(paths.spool_dir, request.id, op, args)
+        except OSError:  # the data folder's disk is full: try the runtime folder's
+            spool.append(paths.fallback_spool_dir, request.id, op, args)
 
 
 def _send(paths: InstancePaths, request: Any) -> bool:
-    """Send one command; True once the writer answered (even with an error)."""
+    """Send one command; True once the writer answered, unless it could not store it.
+
+    An error about the command is final (resending would be refused again); a
+    storage error (a full disk) is not, so the command is spooled for later.
+    """
     from clare.bus import rpc
     from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
     from clare.nodes.lock import is_held
@@ -251,9 +258,11 @@ def _send(paths: InstancePaths, request: Any) -> bool:
         while (left := deadline - time.monotonic()) > 0:
             if not sock.poll(int(left * 1000) + 1, zmq.POLLIN):
                 return False
-            reply_id, _outcome = rpc.parse_reply(sock.recv())
+            reply_id, outcome = rpc.parse_reply(sock.recv())
             if reply_id == request.id:
-                return True
+                from clare.errors import StorageError
+
+                return not isinstance(outcome, StorageError)
         return False
     finally:
         context.destroy(linger=0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 import random
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -46,7 +47,13 @@ from clare.sync.messages import Advert, encode
 from clare.sync.node import SyncNode
 from clare.sync.peers import AllowList, changes
 from clare.sync.sqlite_log import SqliteLog, ingest_args
-from clare.sync.transport import open_context, serve_inbound, serve_outbound, serve_zap
+from clare.sync.transport import (
+    bind_endpoint,
+    open_context,
+    serve_inbound,
+    serve_outbound,
+    serve_zap,
+)
 
 if TYPE_CHECKING:
     from clare.bus import rpc
@@ -179,7 +186,7 @@ class Gossip:
     async def _ingest(self, action: Ingest) -> None:
         client = await self._clients.receive()
         try:
-            reply = await client.call("ingest", ingest_args(action.events))
+            reply = await client.call("ingest", ingest_args(action.events, action.peer))
             result = await trio.to_thread.run_sync(
                 self.store.result_of, action.events, reply, limiter=self._db
             )
@@ -274,11 +281,33 @@ class Gossip:
 
     # -- control ----------------------------------------------------------------
 
+    def slot_conflicts(self) -> tuple[int, list[dict[str, Any]]]:
+        """How many events were refused for a slot another event holds, and the newest.
+
+        Read on a connection of its own: status is rare, and the store's
+        connection belongs to the worker threads.
+        """
+        try:
+            conn = eventlog.open_events_reader(self.paths.events_db)
+        except ClareError:
+            return 0, []
+        try:
+            return eventlog.slot_conflict_count(conn), eventlog.slot_conflicts(conn, 10)
+        except sqlite3.Error as exc:  # a writer not yet past the migration that adds them
+            log.warning("slot conflicts not readable", error=str(exc))
+            return 0, []
+        finally:
+            conn.close()
+
     def status(self) -> dict[str, Any]:
+        count, recent = self.slot_conflicts()
         return status_mod.report(
+            slot_conflict_count=count,
+            slot_conflicts=recent,
             origin=self.config.machine_id,
             name=self.config.name,
             port=self.config.gossip_port,
+            bind=bind_endpoint(self.config.gossip_bind, self.config.gossip_port),
             public_key=self.keys.public,
             vector=self.node.vector,
             statuses=self.node.status(),
@@ -323,7 +352,11 @@ class Gossip:
                     "they_lack": s.they_lack,
                 }
             )
-        return {"settled": settled, "peers": sorted(moved, key=lambda m: str(m["name"]))}
+        return {
+            "settled": settled,
+            "peers": sorted(moved, key=lambda m: str(m["name"])),
+            "slot_conflicts": self.slot_conflicts()[0],
+        }
 
     async def control(self, request: rpc.Request) -> dict[str, Any]:
         if request.op == "status":
@@ -401,7 +434,7 @@ async def serve_gossip(
                 functools.partial(serve_zap, on_refused=gossip.refused), ctx, gossip.allow
             )
             bound = await nursery.start(
-                serve_inbound,
+                functools.partial(serve_inbound, host=config.gossip_bind),
                 ctx,
                 config.gossip_port,
                 keys,

@@ -40,9 +40,8 @@ class NodeLock:
                 f"{what} is already running for this instance "
                 f"(pid {holder or '?'}, lock {self.path})"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        _record_pid(fd)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -56,6 +55,23 @@ class NodeLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _record_pid(fd: int) -> None:
+    """Write our pid into the held lock file, for messages and the doctor.
+
+    Written over the old content rather than after a truncation: on a full
+    disk a truncated file's block may be taken by another writer before we
+    write, and the pid would not fit. The flock is what locks, so a pid that
+    cannot be written at all leaves the file empty and the node running.
+    """
+    data = f"{os.getpid()}\n".encode()
+    try:
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)  # no stale pid of an earlier holder
 
 
 def read_holder(path: Path) -> int | None:

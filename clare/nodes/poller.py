@@ -170,16 +170,17 @@ class Poller:
                     log.warning("snapshot refused", session=snap.session, error=str(exc))
                 self.core.recorded(snap, seq)
                 recorded += 1
-        if spool.pending(self.paths.spool_dir):
-            sent, dropped = await trio.to_thread.run_sync(self._drain_spool)
-            if sent or dropped:
-                log.info("hook spool replayed", sent=sent, dropped=dropped)
+        for folder in (self.paths.spool_dir, self.paths.fallback_spool_dir):
+            if spool.pending(folder):
+                sent, dropped = await trio.to_thread.run_sync(self._drain_spool, folder)
+                if sent or dropped:
+                    log.info("hook spool replayed", sent=sent, dropped=dropped, spool=str(folder))
         # Saving serialises every follower: only worth it when something moved.
         if recorded or read or time.monotonic() - self._saved_at > SAVE_EVERY_S:
             await trio.to_thread.run_sync(self.save)
         return recorded
 
-    def _drain_spool(self) -> tuple[int, int]:
+    def _drain_spool(self, folder: Path) -> tuple[int, int]:
         from clare.bus import rpc
         from clare.bus.client import CommandClient
 
@@ -191,13 +192,15 @@ class Poller:
             def send(request_id: str, op: str, args: dict[str, Any]) -> None:
                 try:
                     client.send(rpc.Request(request_id, op, args))
-                except ServiceUnavailable as exc:
+                except (ServiceUnavailable, StorageError) as exc:
+                    # The writer cannot store it now (not running, a full disk):
+                    # keep it and the rest for a later pass.
                     raise spool.Retry() from exc
                 except ClareError as exc:
                     log.warning("spooled hook call refused", op=op, error=str(exc))
                     raise
 
-            return spool.drain(self.paths.spool_dir, send)
+            return spool.drain(folder, send)
 
 
 async def serve_poller(

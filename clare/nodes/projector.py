@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 import zmq
@@ -25,7 +25,7 @@ from clare.bus import envelope, published, rpc
 from clare.bus.control import serve_control
 from clare.bus.endpoints import PROJECTOR_CONTROL, PROJECTOR_VIEWS, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
-from clare.errors import ProtocolError, StorageError, UsageError
+from clare.errors import DatabaseDamaged, ProtocolError, StorageError, UsageError
 from clare.logs import get
 from clare.store import views
 from clare.store.eventlog import open_events_db, open_events_reader
@@ -33,12 +33,17 @@ from clare.store.projection import GapError, Projection
 from clare.store.views import open_views_db
 
 if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable
+
     from clare.bus.zsock import TrioSocket
     from clare.config import Config
     from clare.events import Event
     from clare.paths import InstancePaths
 
 log = get("clare.projector")
+
+_T = TypeVar("_T")
 
 MAX_BATCH = 5000
 IDLE_CHECK_S = 1.0
@@ -50,6 +55,10 @@ GATHER_S = 0.001
 #: Under load means: the last batch was applied this recently. A lone command's
 #: event is applied at once, so a quiet stack shows it with no added delay.
 BUSY_S = 0.003
+#: While the views cannot be opened or written (a full disk), retry after this,
+#: doubling up to the max: quick to resume, quiet while it lasts.
+WAIT_FIRST_S = 0.5
+WAIT_MAX_S = 30.0
 
 
 def _open_events_for_reading(paths: InstancePaths) -> Any:
@@ -69,9 +78,8 @@ async def serve_projector(
 ) -> None:
     endpoints = Endpoints(paths)
     paths.ensure_runtime_dir()
-    views_conn, moved = views.open_or_replace(paths.views_db)
-    if moved is not None:
-        log.error("views DB was damaged: set aside, rebuilding from events", moved_to=str(moved))
+    waiting = StorageWait()
+    views_conn = await waiting.until_done(lambda: _open_views(paths))
     events_conn = _open_events_for_reading(paths)
     projection = Projection(views_conn, events_conn)
     dropped = 0
@@ -89,16 +97,16 @@ async def serve_projector(
             trio.open_nursery() as nursery,
         ):
             try:
-                caught = projection.catch_up()
-            except StorageError as exc:
+                caught = await waiting.until_done(projection.catch_up)
+            except DatabaseDamaged as exc:
                 # Damage found while reading: the views are disposable, the events
                 # are not. Start over from a fresh file rather than crash-loop.
                 views_conn.close()
                 moved = views.set_aside(paths.views_db)
                 log.error("views DB damaged; rebuilding", error=str(exc), moved_to=str(moved))
-                views_conn = open_views_db(paths.views_db)
+                views_conn = await waiting.until_done(lambda: open_views_db(paths.views_db))
                 projection = Projection(views_conn, events_conn)
-                caught = projection.catch_up()
+                caught = await waiting.until_done(projection.catch_up)
             log.info("projector ready", position=projection.position, caught_up=caught)
             nursery.start_soon(_publish, pub, notices)
             await nursery.start(
@@ -134,6 +142,49 @@ async def serve_projector(
     finally:
         views_conn.close()
         events_conn.close()
+
+
+def _open_views(paths: InstancePaths) -> sqlite3.Connection:
+    views_conn, moved = views.open_or_replace(paths.views_db)
+    if moved is not None:
+        log.error("views DB was damaged: set aside, rebuilding from events", moved_to=str(moved))
+    return views_conn
+
+
+class StorageWait:
+    """Runs a step of the views' start until it succeeds, waiting out a full disk.
+
+    A full disk (or a lock, an I/O error) is not damage: the views file is
+    sound and the events are safe, so the projector waits and tries again,
+    with a growing pause, instead of setting the file aside or crash-looping.
+    Damage itself (:class:`DatabaseDamaged`) is raised for the caller to
+    repair. ``reason`` says what is being waited for (logged once per change;
+    ``clare status`` and the doctor see the full disk itself).
+    """
+
+    def __init__(self, first_s: float = WAIT_FIRST_S, max_s: float = WAIT_MAX_S) -> None:
+        self.first_s = first_s
+        self.max_s = max_s
+        self.reason: str | None = None
+
+    async def until_done(self, step: Callable[[], _T]) -> _T:
+        pause = self.first_s
+        while True:
+            try:
+                result = step()
+            except DatabaseDamaged:
+                raise
+            except StorageError as exc:
+                if self.reason != str(exc):
+                    log.error("views wait for storage; retrying", error=str(exc))
+                self.reason = str(exc)
+                await trio.sleep(pause)
+                pause = min(pause * 2, self.max_s)
+                continue
+            if self.reason is not None:
+                log.info("storage usable again; views resume")
+                self.reason = None
+            return result
 
 
 def _drain(sub: TrioSocket, pending: list[Any]) -> None:

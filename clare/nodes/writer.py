@@ -48,6 +48,7 @@ async def serve_writer(
     clock: HybridClock | None = None,
     task_status: trio.TaskStatus[WriterCore] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    paths.ensure_data_dir()
     conn = open_events_db(paths.events_db)
     core = WriterCore(
         conn, config.machine_id, clock or HybridClock(max_offset_ms=config.max_clock_offset_ms)

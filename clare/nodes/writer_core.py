@@ -64,6 +64,8 @@ class WriterCore:
         # Group commit at work: commands answered and transactions they shared.
         self.commands_answered = 0
         self.commits = 0
+        #: Why the last batch could not be written (a full disk), until one is again.
+        self.storage_error: str | None = None
 
     # -- one batch ---------------------------------------------------------------------
 
@@ -100,6 +102,7 @@ class WriterCore:
                 replies.store(self.conn, new_answers, time.time_ns() // 1_000_000)
         except StorageError as exc:
             log.error("batch not written", error=str(exc), commands=len(pending))
+            self.storage_error = str(exc)
             self.log.reload()
             self.cache.clear()
             outcome.replies = malformed + [
@@ -107,6 +110,8 @@ class WriterCore:
             ]
             return outcome
         outcome.committed = committed
+        if new_answers:
+            self.storage_error = None  # something was written: storage works again
         self.commands_answered += len(pending)
         self.commits += 1
         return outcome
@@ -151,4 +156,5 @@ class WriterCore:
             "rejected_remote": self.ingest.rejected,
             "commands": self.commands_answered,
             "commits": self.commits,
+            "storage_error": self.storage_error,
         }

@@ -2,7 +2,8 @@
 
 The gossip node hands over batches of remote events with the ``ingest`` op.
 Each is checked (shape, body, clock, that it does not claim to be ours),
-stored once (uuid and ``(origin, origin_seq)`` dedup), and folded into the
+stored once (uuid and ``(origin, origin_seq)`` dedup; a different event for
+a slot already held is refused and recorded in ``slot_conflicts``), and folded into the
 writer's cache, inside the writer's transaction like any command. The reply
 names what was stored now as runs of request positions and seqs, so the
 answer kept for a resend stays a few bytes however large the batch.
@@ -10,6 +11,7 @@ answer kept for a resend stays a few bytes however large the batch.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import msgpack
@@ -41,12 +43,17 @@ class RemoteIngest:
         self.cache = cache
         self.clock = clock
         self.rejected = 0
+        self.slot_conflicts = 0
 
     def ingest(self, args: dict[str, Any], committed: list[Event]) -> dict[str, Any]:
         raw = args.get("events")
         if not isinstance(raw, list) or len(raw) > MAX_INGEST_EVENTS:
             raise UsageError(f"ingest takes a list of at most {MAX_INGEST_EVENTS} events")
-        checked = [self._check(item) for item in raw]
+        peer = args.get("peer", "")
+        if not isinstance(peer, str):
+            raise UsageError("ingest's peer must be a peer name")
+        peer = peer[:64]
+        checked = [self._check(item, peer) for item in raw]
         # A clock that accepts the newest stamp of a batch accepts them all, so a
         # batch pays one clock check; only one with a stamp too far ahead is
         # looked at event by event, to refuse just those.
@@ -76,6 +83,8 @@ class RemoteIngest:
                 if has_id and has_slot:
                     duplicates += 1
                 else:
+                    if has_slot:
+                        self._slot_taken(event, peer)
                     # The id or the slot is taken by a different event: refused for good.
                     reason = (
                         "its id is stored at another (origin, origin_seq)"
@@ -102,7 +111,29 @@ class RemoteIngest:
             "new_runs": runs.runs,
         }
 
-    def _check(self, item: object) -> tuple[Event, DomainEvent | None] | dict[str, str]:
+    def _slot_taken(self, event: Event, peer: str) -> None:
+        """Two different events for one slot: the first stored keeps it, this one is recorded.
+
+        Which one is genuine cannot be told here (an allowed peer may relay any
+        origin's events); recording it makes the loss visible in ``clare sync
+        status`` and the doctor instead of silent.
+        """
+        held = self.log.held_at(event.origin, event.origin_seq) or ""
+        if not self.log.record_slot_conflict(event, held, peer, time.time_ns() // 1_000_000):
+            return  # offered again (anti-entropy asks each round): recorded once
+        self.slot_conflicts += 1
+        log.error(
+            "two events for one slot: the second is refused and recorded",
+            origin=event.origin,
+            origin_seq=event.origin_seq,
+            refused=event.id,
+            held=held,
+            peer=peer,
+        )
+
+    def _check(
+        self, item: object, peer: str = ""
+    ) -> tuple[Event, DomainEvent | None] | dict[str, str]:
         """The event and its domain event, or the rejection of a malformed or forged one."""
         try:
             event, data = _remote_event(item)
@@ -112,6 +143,9 @@ class RemoteIngest:
         if event.origin == self.log.machine_id:
             has_id, _ = self.log.holds(event.id, event.origin, event.origin_seq)
             if not has_id:
+                # A forgery of one of our slots, taken or still to come: the hosts
+                # that store it will never take our real event for that slot.
+                self._slot_taken(event, peer)
                 return {
                     "id": event.id,
                     "reason": "claims to come from this host, which never made it",

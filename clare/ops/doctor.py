@@ -27,9 +27,13 @@ def run_checks(paths: InstancePaths, env: Mapping[str, str] | None = None) -> li
     env = os.environ if env is None else env
     config_check, config = doctor_files.check_config(paths)
     checks = [config_check, doctor_files.check_keys(paths), doctor_files.check_runtime_dir(paths)]
+    checks.append(_guarded("data-private", lambda: doctor_files.check_data_private(paths)))
+    checks.append(_guarded("disk", lambda: doctor_files.check_disk_space(paths)))
     events_check = _guarded("events-db", lambda: doctor_files.check_events_db(paths))
     checks.append(events_check)
     events_sound = events_check.status is Status.OK
+    if events_sound:
+        checks.append(_guarded("slot-conflicts", lambda: doctor_files.check_slot_conflicts(paths)))
     checks += _guarded_list(
         "views-db", lambda: doctor_files.check_views_db(paths, events_sound=events_sound)
     )

@@ -9,17 +9,17 @@ from __future__ import annotations
 import re
 import sqlite3
 import stat
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clare import config as config_mod
 from clare.errors import ClareError
 from clare.ops.checks import Check, failure, group_or_other_bits, ok, warning
-from clare.store import maintenance, queries
+from clare.store import eventlog, maintenance, queries
+from clare.store.space import data_space
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from clare.paths import InstancePaths
 
 _PUBLIC_KEY_LINE = re.compile(r'^\s*public-key\s*=\s*"([^"]+)"', re.MULTILINE)
@@ -99,6 +99,62 @@ def check_runtime_dir(paths: InstancePaths) -> Check:
     return ok("runtime", f"{folder} (mode 700)")
 
 
+def _data_files(paths: InstancePaths) -> list[Path]:
+    """The files in the data folder that hold what people wrote: databases and spool."""
+    files = [
+        Path(f"{db}{suffix}")
+        for db in (paths.events_db, paths.views_db)
+        for suffix in ("", "-wal", "-shm")
+    ]
+    if paths.spool_dir.is_dir():
+        files += sorted(p for p in paths.spool_dir.iterdir() if p.is_file())
+    return [p for p in files if p.exists()]
+
+
+def check_data_private(paths: InstancePaths) -> Check:
+    """The data folder and its databases are the owner's alone: they hold prompts and notes."""
+    folder = paths.data_dir
+    if not folder.is_dir():
+        return warning("data-private", f"no data folder at {folder}", "start Clare: `clare up`")
+    if group_or_other_bits(folder.stat().st_mode):
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        return failure(
+            "data-private",
+            f"{folder} is open to other users (mode {mode:o}): it holds prompts and notes",
+            f"chmod 700 {folder}",
+        )
+    exposed = [p for p in _data_files(paths) if group_or_other_bits(p.stat().st_mode)]
+    if exposed:
+        mode = stat.S_IMODE(exposed[0].stat().st_mode)
+        return failure(
+            "data-private",
+            f"{exposed[0]} is readable by other users (mode {mode:o})"
+            + (f", and {len(exposed) - 1} more file(s)" if len(exposed) > 1 else ""),
+            f"chmod 600 {' '.join(str(p) for p in exposed)}",
+        )
+    return ok("data-private", f"{folder} (mode 700) and its databases are private")
+
+
+def check_disk_space(paths: InstancePaths) -> Check:
+    """Room for the databases: on a full disk commands are refused and the views wait."""
+    space = data_space(paths.data_dir)
+    if space.full:
+        return failure(
+            "disk",
+            f"the data folder's disk is full ({space.describe()}): commands are refused "
+            "and the views wait; nothing is damaged",
+            f"free space on the disk holding {paths.data_dir} (`du -sh {paths.data_dir}/*`, "
+            "`df -h`); Clare resumes by itself, no restart needed",
+        )
+    if space.low:
+        return warning(
+            "disk",
+            f"little space left: {space.describe()}",
+            f"free space on the disk holding {paths.data_dir} before writes start failing",
+        )
+    return ok("disk", space.describe())
+
+
 def integrity(path: Path) -> list[str]:
     """What ``PRAGMA integrity_check`` finds wrong (empty when the database is sound)."""
     try:
@@ -127,6 +183,46 @@ def check_events_db(paths: InstancePaths) -> Check:
             "stop Clare and restore events.db from a backup or a peer (docs/operations.md)",
         )
     return ok("events-db", f"{path} passes integrity_check")
+
+
+def check_slot_conflicts(paths: InstancePaths, own_origin: str | None = None) -> Check:
+    """Events refused because a different event holds their (origin, origin_seq).
+
+    Which of two events is genuine only the origin host knows: a conflict on
+    a slot of this host's own origin names the peer that sent a forgery.
+    """
+    if not paths.events_db.exists():
+        return ok("slot-conflicts", "no events yet")
+    conn = open_reader(paths.events_db)
+    try:
+        count = eventlog.slot_conflict_count(conn)
+        recent = eventlog.slot_conflicts(conn, 50)
+    except sqlite3.Error:  # not migrated yet: the writer adds the table on its next start
+        return ok("slot-conflicts", "none recorded (the writer has not added the table yet)")
+    finally:
+        conn.close()
+    if not count:
+        return ok("slot-conflicts", "no two events claim one (origin, origin_seq)")
+    forged = [c for c in recent if c["origin"] == own_origin]
+    first = forged[0] if forged else recent[0]
+    summary = (
+        f"{count} event(s) refused because another event holds their slot, e.g. origin "
+        f"{first['origin']} seq {first['origin_seq']} from {first['peer'] or 'an unknown peer'}"
+    )
+    if forged:
+        forger = first["peer"] or "NAME"
+        return failure(
+            "slot-conflicts",
+            f"{summary}: a forgery of this host's own events",
+            f"`clare sync peer remove {forger}` on every host, then follow "
+            "docs/sync-protocol.md, 'Two events for one slot'",
+        )
+    return failure(
+        "slot-conflicts",
+        f"{summary}: one of the two is lost to this host",
+        f"run `clare doctor` on the host of origin {first['origin']}: it names the peer that "
+        "forged; then follow docs/sync-protocol.md, 'Two events for one slot'",
+    )
 
 
 def check_views_db(paths: InstancePaths, *, events_sound: bool) -> list[Check]:

@@ -9,6 +9,7 @@ be reached.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import urllib.parse
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,9 @@ def check_peers(
     if config is None:
         return [warning("peers", "not checked: the config does not load", "see the config check")]
     checks = []
+    bind_problem = check_bind_reaches_peers(config)
+    if bind_problem is not None:
+        checks.append(bind_problem)
     links = {link.get("name"): link for link in (status or {}).get("peers", [])}
     for peer in config.peers:
         problem = check_peer_config(peer, own_keys)
@@ -114,6 +118,32 @@ def check_peers(
             )
         )
     return checks
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "lo"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind_reaches_peers(config: Config) -> Check | None:
+    """A sync port on loopback alone cannot be reached by peers on other machines."""
+    if not _is_loopback(config.gossip_bind):
+        return None
+    for peer in config.peers:
+        address = parse_tcp_endpoint(peer.endpoint)
+        if address is not None and not _is_loopback(address[0]):
+            return warning(
+                "gossip-bind",
+                f"the sync port listens on {config.gossip_bind} only, but peer {peer.name} "
+                f"is at {address[0]}: it cannot connect to this host",
+                "`clare init --gossip-bind ADDRESS` with this host's address on the peers' "
+                "network (e.g. its WireGuard address), then restart the gossip node",
+            )
+    return None
 
 
 def check_peer_link(

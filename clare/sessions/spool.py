@@ -6,8 +6,9 @@ To replay, the poller first renames the file (new hooks start a fresh one),
 then sends each command with its original id: a command that did reach the
 writer before the hook gave up is answered from the writer's idempotency
 table and written nothing twice. What cannot be sent yet stays for the next
-round; a line the writer refuses as wrong is dropped, since resending it
-would be refused again.
+round (a full disk included: nothing is dropped for want of space); a
+line the writer refuses as wrong is dropped, since resending it would be
+refused again.
 
 Standard library only: the hook imports this on its fast path.
 """
@@ -83,8 +84,14 @@ def drain(spool_dir: Path, send: Callable[[str, str, dict[str, Any]], None]) -> 
             except Retry:
                 rest = b"".join(raw + b"\n" for raw in lines[i:])
                 tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(rest)
-                os.replace(tmp, path)
+                try:
+                    tmp.write_bytes(rest)
+                    os.replace(tmp, path)
+                except OSError:
+                    # No room to rewrite (a full disk): keep the whole file. The
+                    # lines already sent are sent again later, and the writer
+                    # answers those from its idempotency table.
+                    tmp.unlink(missing_ok=True)
                 return sent, dropped
             except Exception:
                 dropped += 1

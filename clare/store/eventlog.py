@@ -6,8 +6,9 @@ processes use the module-level read functions on a read-only connection.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from clare.events import Event
 from clare.store import schema
@@ -141,6 +142,22 @@ def version_vector(conn: sqlite3.Connection) -> dict[str, int]:
     return vector
 
 
+def slot_conflict_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM slot_conflicts").fetchone()[0])
+
+
+def slot_conflicts(conn: sqlite3.Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest events refused because another event holds their slot."""
+    rows = conn.execute(
+        "SELECT origin, origin_seq, event_id, hlc, kind, body_sha256, held_id, peer, seen_at_ms "
+        "FROM slot_conflicts ORDER BY seen_at_ms DESC, origin, origin_seq LIMIT ?",
+        (limit,),
+    ).fetchall()
+    names = ("origin", "origin_seq", "event_id", "hlc", "kind", "body_sha256", "held_id", "peer",
+             "seen_at_ms")  # fmt: skip
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 class EventLog:
     """The writer's handle on the events DB. Call the write methods inside a transaction."""
 
@@ -222,6 +239,24 @@ class EventLog:
             "SELECT 1 FROM events WHERE origin = ? AND origin_seq = ?", (origin, origin_seq)
         ).fetchone()
         return by_id is not None, by_slot is not None
+
+    def held_at(self, origin: str, origin_seq: int) -> str | None:
+        """The id of the event in this slot, if any."""
+        row = self.conn.execute(
+            "SELECT id FROM events WHERE origin = ? AND origin_seq = ?", (origin, origin_seq)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_slot_conflict(self, event: Event, held_id: str, peer: str, now_ms: int) -> bool:
+        """Keep a refused event's identity beside the one holding its slot; False if known."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO slot_conflicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.origin, event.origin_seq, event.id, event.hlc, event.kind,
+                hashlib.sha256(event.body).hexdigest(), held_id, peer, now_ms,
+            ),
+        )  # fmt: skip
+        return cur.rowcount == 1
 
     def _insert(self, event: Event, entity: str) -> Event:
         cur = self.conn.execute(

@@ -12,7 +12,7 @@ from clare.errors import StorageError
 from clare.store import views
 from clare.store.eventlog import last_seq, open_events_db, open_events_reader
 from clare.store.projection import Projection
-from clare.store.sqlite import open_reader
+from clare.store.sqlite import is_damage, open_reader, storage_error
 
 if TYPE_CHECKING:
     from clare.paths import InstancePaths
@@ -38,8 +38,12 @@ def rebuild(paths: InstancePaths) -> dict[str, Any]:
         conn, moved = views.open_or_replace(paths.views_db)
         try:
             applied = Projection(conn, events).rebuild()
-        except (StorageError, sqlite3.DatabaseError):
+        except (StorageError, sqlite3.DatabaseError) as exc:
             conn.close()
+            if not is_damage(exc):  # a full disk, say: the file is sound, keep it
+                if isinstance(exc, StorageError):
+                    raise
+                raise storage_error(f"cannot rebuild the views: {exc}", exc) from exc
             moved = views.set_aside(paths.views_db)
             conn = views.open_views_db(paths.views_db)
             applied = Projection(conn, events).rebuild()
@@ -88,6 +92,19 @@ def compare(live: sqlite3.Connection, rebuilt: sqlite3.Connection) -> tuple[list
     return differences, compared
 
 
+def _views_position(paths: InstancePaths, live: sqlite3.Connection) -> int:
+    try:
+        return views.position(live)
+    except sqlite3.Error as exc:
+        # A views file the projector has not finished creating (or one left
+        # empty by a full disk) has no position yet: nothing to compare.
+        raise storage_error(
+            f"the views at {paths.views_db} are not ready ({exc}): "
+            "check `clare status`, then try again",
+            exc,
+        ) from exc
+
+
 def verify(paths: InstancePaths, catch_up_wait_s: float = CATCH_UP_WAIT_S) -> dict[str, Any]:
     """Rebuild into a temporary file up to the newest event and compare.
 
@@ -101,10 +118,10 @@ def verify(paths: InstancePaths, catch_up_wait_s: float = CATCH_UP_WAIT_S) -> di
     try:
         newest = last_seq(events)
         deadline = time.monotonic() + catch_up_wait_s
-        while views.position(live) < newest and time.monotonic() < deadline:
+        while _views_position(paths, live) < newest and time.monotonic() < deadline:
             time.sleep(0.05)
         live.execute("BEGIN")  # one snapshot of the live views for the whole comparison
-        position = views.position(live)
+        position = _views_position(paths, live)
         upto = max(newest, position)
         differences = []
         if position < upto:

@@ -33,7 +33,28 @@ _EVENTS_V1 = """
         """
 
 
-EVENTS_MIGRATIONS: list[Migration] = [_EVENTS_V1]
+# Two different events offered for one (origin, origin_seq) slot. The first
+# stored keeps the slot (the events table allows one); the other is recorded
+# here, so the loss is visible instead of silent (docs/sync-protocol.md).
+# held_id is the event in the slot, or '' for a slot of this host's own origin
+# that it has not filled (a forgery of its future).
+_EVENTS_V2 = """
+        CREATE TABLE slot_conflicts (
+            origin      TEXT NOT NULL,
+            origin_seq  INTEGER NOT NULL,
+            event_id    TEXT NOT NULL,    -- the event refused for the taken slot
+            hlc         INTEGER NOT NULL,
+            kind        TEXT NOT NULL,
+            body_sha256 TEXT NOT NULL,
+            held_id     TEXT NOT NULL,
+            peer        TEXT NOT NULL,    -- the peer that sent it ('' if not known)
+            seen_at_ms  INTEGER NOT NULL,
+            PRIMARY KEY (origin, origin_seq, event_id)
+        ) WITHOUT ROWID;
+        """
+
+
+EVENTS_MIGRATIONS: list[Migration] = [_EVENTS_V1, _EVENTS_V2]
 
 
 _VIEWS_V1 = """

@@ -9,11 +9,13 @@ trades that for speed (``NORMAL``).
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import sqlite3
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from clare.errors import StorageError
+from clare.errors import DatabaseDamaged, DiskFull, StorageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -23,9 +25,62 @@ if TYPE_CHECKING:
 Migration = str
 
 
+#: Primary result codes that mean the file itself is bad, not the moment.
+_DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def storage_error(message: str, exc: sqlite3.Error) -> StorageError:
+    """``exc`` as our error: a full disk and a damaged file are told apart from the rest.
+
+    The difference decides what a node does: a full disk is waited out (the
+    data is sound), a damaged views file is set aside and rebuilt.
+    """
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        return DiskFull(f"{message} (free some space: Clare resumes by itself)")
+    if code in _DAMAGE_CODES:
+        return DatabaseDamaged(message)
+    return StorageError(message)
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` says a database file is corrupt (rather than full, locked, ...)."""
+    if isinstance(exc, DatabaseDamaged):
+        return True
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", 0) & 0xFF in _DAMAGE_CODES
+    return False
+
+
+#: Databases hold prompts, notes and messages: only their owner may read them.
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private(path: Path) -> None:
+    """Create ``path`` (and a missing folder, 0700) readable by its owner alone.
+
+    SQLite gives the ``-wal`` and ``-shm`` files it makes the mode of the
+    database file, so a private database keeps its journal private too. An
+    existing file of an older install is tightened here as well.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(f"{path}{suffix}", PRIVATE_FILE_MODE)
+
+
 def open_writer(path: Path, *, durable: bool) -> sqlite3.Connection:
-    """A connection for the only process that writes ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A connection for the only process that writes ``path``; the file is private."""
+    try:
+        make_private(path)
+    except OSError as exc:
+        error = DiskFull if exc.errno == errno.ENOSPC else StorageError
+        raise error(f"cannot create {path}: {exc}") from exc
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -33,7 +88,7 @@ def open_writer(path: Path, *, durable: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute("PRAGMA busy_timeout=5000")
     except sqlite3.Error as exc:
-        raise StorageError(f"cannot open {path}: {exc}") from exc
+        raise storage_error(f"cannot open {path}: {exc}", exc) from exc
     return conn
 
 
@@ -47,7 +102,7 @@ def open_reader(path: Path) -> sqlite3.Connection:
         )
         conn.execute("PRAGMA busy_timeout=5000")
     except sqlite3.Error as exc:
-        raise StorageError(f"cannot open {path} for reading: {exc}") from exc
+        raise storage_error(f"cannot open {path} for reading: {exc}", exc) from exc
     return conn
 
 
@@ -57,7 +112,7 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator
     try:
         conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
     except sqlite3.Error as exc:
-        raise StorageError(f"cannot begin a transaction: {exc}") from exc
+        raise storage_error(f"cannot begin a transaction: {exc}", exc) from exc
     try:
         yield
         conn.execute("COMMIT")
@@ -66,7 +121,7 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
-            raise StorageError(f"database write failed: {exc}") from exc
+            raise storage_error(f"database write failed: {exc}", exc) from exc
         raise
 
 
@@ -97,5 +152,7 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], what: str
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise StorageError(f"{what} schema migration to {version + 1} failed: {exc}") from exc
+            raise storage_error(
+                f"{what} schema migration to {version + 1} failed: {exc}", exc
+            ) from exc
     return len(migrations)

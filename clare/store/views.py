@@ -25,7 +25,7 @@ from clare.domain.messages import Delivery, Message
 from clare.domain.tasks import Conflict, Task
 from clare.errors import StorageError
 from clare.store import schema
-from clare.store.sqlite import migrate, open_writer
+from clare.store.sqlite import is_damage, migrate, open_writer, storage_error
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -58,12 +58,24 @@ def set_aside(path: Path) -> Path:
 
 
 def open_or_replace(path: Path) -> tuple[sqlite3.Connection, Path | None]:
-    """Open the views DB; if it cannot even be opened, set it aside and start afresh."""
+    """Open the views DB; if the file is damaged, set it aside and start afresh.
+
+    Only damage (a corrupt file, or not a database at all) sets it aside. Any
+    other failure, above all a full disk, is raised: the file is sound, and
+    moving it aside would only cost a rebuild, and on a full disk fail anyway.
+    """
+    conn: sqlite3.Connection | None = None
     try:
         conn = open_views_db(path)
         position(conn)
         return conn, None
-    except (StorageError, sqlite3.DatabaseError):
+    except (StorageError, sqlite3.Error) as exc:
+        if conn is not None:
+            conn.close()
+        if not is_damage(exc):
+            if isinstance(exc, StorageError):
+                raise
+            raise storage_error(f"cannot read {path}: {exc}", exc) from exc
         moved = set_aside(path)
         return open_views_db(path), moved
 

@@ -336,10 +336,14 @@ class SyncNode:
                     event.origin, 0
                 ):
                     link.known[event.origin] = event.origin_seq
+        # A peer's own events are ingested even for a slot we hold: its maker
+        # vouches for them, so if ours is a different event (a forgery relayed
+        # by someone else), the writer finds the two differ and records it.
         fresh = tuple(
             e
             for e in push.events
-            if e.origin != self.origin and not self._have.has(e.origin, e.origin_seq)
+            if e.origin != self.origin
+            and (e.origin == link.origin or not self._have.has(e.origin, e.origin_seq))
         )
         actions: list[Action] = []
         if fresh and link.push_ingests < self.config.max_push_ingests:
@@ -372,7 +376,14 @@ class SyncNode:
         for link in self._links.values():
             if not link.up or link.name == source:
                 continue
-            wanted = [e for e in events if link.known.get(e.origin, 0) < e.origin_seq]
+            # Our own events go to every peer whatever it claims to hold: a peer
+            # that holds one of our slots already holds a forgery, and only the
+            # real event, offered to it, lets its writer see the two differ.
+            wanted = [
+                e
+                for e in events
+                if e.origin == self.origin or link.known.get(e.origin, 0) < e.origin_seq
+            ]
             for part in split(wanted, self.config.batch_max_events, self.config.batch_max_bytes):
                 link.stats.events_sent += len(part)
                 actions.append(self._send(link, Push(part), now_ms))

@@ -5,8 +5,10 @@ The allow-list maps a peer's CURVE public key to the name it has in
 answers becomes the connection's authenticated user id, which is how a frame
 on the shared ROUTER is known to come from that peer (a routing id, chosen by
 the sender, proves nothing). A refused key is remembered with its address for
-``clare sync status``, and logged at most once a minute per address and key,
-since a refused peer keeps reconnecting.
+``clare sync status``. Refusals are logged at most once a minute per address,
+whatever key it offers (a stranger may make a new key for every attempt), and
+at most ``MAX_LOG_LINES`` times a minute in all (a scan may come from many
+addresses); each logged line says how many refusals went unlogged before it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from clare.config import Peer
 
 LOG_EVERY_S = 60.0
+#: Refusal log lines per ``LOG_EVERY_S`` over all addresses.
+MAX_LOG_LINES = 10
 #: Refusals remembered, newest kept: a scan from many addresses cannot grow memory.
 MAX_REFUSALS = 64
 
@@ -48,6 +52,12 @@ class AllowList:
     def __init__(self, peers: Iterable[Peer] = ()) -> None:
         self._by_key: dict[str, str] = {}
         self.refusals: dict[tuple[str, str], Refusal] = {}
+        #: When a refusal from each address was last logged (bounded like refusals).
+        self._logged_at: dict[str, float] = {}
+        self._window_start = -LOG_EVERY_S
+        self._window_lines = 0
+        #: Refusals not logged since the last logged one (reported with the next line).
+        self.unlogged = 0
         self.update(peers)
 
     def update(self, peers: Iterable[Peer]) -> None:
@@ -67,10 +77,30 @@ class AllowList:
             self.refusals[(address, key)] = refusal
         refusal.count += 1
         refusal.last_at = now_s
-        log_now = now_s - refusal.logged_at >= LOG_EVERY_S
+        log_now = self._may_log(address, now_s)
         if log_now:
             refusal.logged_at = now_s
+        else:
+            self.unlogged += 1
         return None, log_now
+
+    def take_unlogged(self) -> int:
+        """Refusals left unlogged before the one being logged now; counting starts again."""
+        unlogged, self.unlogged = self.unlogged, 0
+        return unlogged
+
+    def _may_log(self, address: str, now_s: float) -> bool:
+        if now_s - self._logged_at.get(address, -LOG_EVERY_S) < LOG_EVERY_S:
+            return False
+        if now_s - self._window_start >= LOG_EVERY_S:
+            self._window_start, self._window_lines = now_s, 0
+        if self._window_lines >= MAX_LOG_LINES:
+            return False
+        self._window_lines += 1
+        if address not in self._logged_at and len(self._logged_at) >= MAX_REFUSALS:
+            del self._logged_at[min(self._logged_at, key=self._logged_at.__getitem__)]
+        self._logged_at[address] = now_s
+        return True
 
     def name_of(self, key: str) -> str | None:
         return self._by_key.get(key)

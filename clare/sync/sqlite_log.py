@@ -35,13 +35,14 @@ _COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
 _WALK = 4096
 
 
-def ingest_args(events: Sequence[Event]) -> dict[str, Any]:
+def ingest_args(events: Sequence[Event], peer: str = "") -> dict[str, Any]:
     """The arguments of the writer's ``ingest`` command for these events.
 
     The writer takes an event as the same ``[id, origin, origin_seq, hlc, kind,
-    body]`` list it travels in between hosts.
+    body]`` list it travels in between hosts. ``peer`` names who sent them, so
+    an event refused for a taken slot is recorded with its sender.
     """
-    return {"events": [event_to_wire(e) for e in events]}
+    return {"events": [event_to_wire(e) for e in events], "peer": peer}
 
 
 class SqliteLog:

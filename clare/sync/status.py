@@ -72,6 +72,7 @@ def report(
     origin: str,
     name: str,
     port: int,
+    bind: str = "",
     public_key: str,
     vector: Mapping[str, int],
     statuses: Iterable[PeerStatus],
@@ -82,8 +83,15 @@ def report(
     counters: Mapping[str, int],
     now_ms: int,
     wall_s: float,
+    slot_conflict_count: int = 0,
+    slot_conflicts: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The whole status document of one gossip node."""
+    """The whole status document of one gossip node.
+
+    ``slot_conflicts`` are events refused because a different event holds
+    their ``(origin, origin_seq)``: each is an event some host made that this
+    one will never hold, so a link can show nothing lacking while one is lost.
+    """
     links = [
         peer_report(s, peers.get(s.name), frames_dropped.get(s.name, 0), now_ms, wall_s)
         for s in sorted(statuses, key=lambda s: s.name)
@@ -92,6 +100,7 @@ def report(
         "origin": origin,
         "name": name,
         "port": port,
+        "bind": bind,
         "public_key": public_key,
         "vector": dict(sorted(vector.items())),
         "events_held": sum(vector.values()),
@@ -102,7 +111,12 @@ def report(
             "clock_ahead": sum(link["clock_ahead"] for link in links),
             "conflicts": sum(link["conflicts"] for link in links),
             "connected": sum(1 for link in links if link["connected"]),
+            "slot_conflicts": slot_conflict_count,
             **counters,
+        },
+        "slot_conflicts": {
+            "count": slot_conflict_count,
+            "recent": [{**c, "seen_at": iso(c["seen_at_ms"] / 1000)} for c in slot_conflicts],
         },
         "refused": [
             {

@@ -149,11 +149,21 @@ def _zap_reply(
     name, log_now = allow.admit(key, address, time.time())
     if name is None:
         if log_now:
-            log.warning("peer refused: key not allowed", address=address, key=key)
+            log.warning(
+                "peer refused: key not allowed",
+                address=address,
+                key=key,
+                unlogged_refusals=allow.take_unlogged(),
+            )
         if on_refused is not None:
             on_refused(address, key)
         return [b"1.0", request_id, b"400", b"key not allowed", b"", b""]
     return [b"1.0", request_id, b"200", b"OK", name.encode(), b""]
+
+
+def bind_endpoint(host: str, port: int) -> str:
+    """The ZeroMQ endpoint that listens on ``host`` (an IPv6 address in brackets)."""
+    return f"tcp://[{host}]:{port}" if ":" in host else f"tcp://{host}:{port}"
 
 
 async def serve_inbound(
@@ -163,10 +173,12 @@ async def serve_inbound(
     max_frame_bytes: int,
     deliver: Callable[[str, bytes], Awaitable[None]],
     *,
+    host: str,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Bind the ROUTER on ``port`` and hand each peer frame to ``deliver(peer, frame)``.
+    """Bind the ROUTER on ``host:port`` and hand each peer frame to ``deliver(peer, frame)``.
 
+    ``host`` is an IP address, an interface name or ``*`` (every interface).
     Start it after :func:`serve_zap`. ``task_status`` gets the bound endpoint.
     """
     options = {
@@ -177,9 +189,11 @@ async def serve_inbound(
         zmq.RCVHWM: RECV_HWM,
         **_heartbeats(),
     }
+    if ":" in host:
+        options[zmq.IPV6] = 1
     sock = _AuthenticatedSocket(_socket(ctx, zmq.ROUTER, options))
     try:
-        endpoint = f"tcp://*:{port}"
+        endpoint = bind_endpoint(host, port)
         try:
             sock.sock.bind(endpoint)
         except zmq.ZMQError as exc:

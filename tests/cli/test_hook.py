@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -14,12 +15,13 @@ from clare import config as config_mod
 from clare.bus import rpc
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.cli import hook
+from clare.errors import DiskFull, UsageError
 from clare.nodes.lock import NodeLock
 from clare.sessions import spool
 from tests.sessions.views_data import HOST, Fleet
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from clare.paths import InstancePaths
 
@@ -108,6 +110,15 @@ def test_garbage_never_fails(paths: InstancePaths, capsys: pytest.CaptureFixture
 @pytest.fixture
 def writer(paths: InstancePaths) -> Iterator[list[rpc.Request]]:
     """A stand-in writer: a ROUTER that answers every command with ok."""
+    with stand_in_writer(paths, lambda request: rpc.encode_ok(request.id, {})) as seen:
+        yield seen
+
+
+@contextlib.contextmanager
+def stand_in_writer(
+    paths: InstancePaths, answer: Callable[[rpc.Request], bytes]
+) -> Iterator[list[rpc.Request]]:
+    """A ROUTER holding the writer's lock that answers each command with ``answer(request)``."""
     paths.ensure_runtime_dir()
     seen: list[rpc.Request] = []
     context = zmq.Context()
@@ -121,7 +132,7 @@ def writer(paths: InstancePaths) -> Iterator[list[rpc.Request]]:
                 identity, frame = router.recv_multipart()
                 request = rpc.parse_request(frame)
                 seen.append(request)
-                router.send_multipart([identity, rpc.encode_ok(request.id, {})])
+                router.send_multipart([identity, answer(request)])
 
     thread = threading.Thread(target=serve)
     thread.start()
@@ -142,6 +153,35 @@ def test_a_running_writer_gets_the_call_at_once(
     args, _ = run_hook(paths, "SessionStart", {"session_id": "s1", "cwd": "/x"})
     (request,) = writer
     assert (request.op, request.args) == ("session.hook", args)
+    assert not spool.pending(paths.spool_dir)
+
+
+def test_a_call_the_writer_cannot_store_is_spooled(paths: InstancePaths) -> None:
+    """A full disk: the writer answers, but with a storage error. The call is kept."""
+    full = DiskFull("database write failed: database or disk is full")
+    with stand_in_writer(paths, lambda request: rpc.encode_error(request.id, full)) as seen:
+        args, _ = run_hook(paths, "SessionStart", {"session_id": "s1", "cwd": "/x"})
+    assert [r.op for r in seen] == ["session.hook"]
+    (item,) = spooled(paths)
+    assert (item["op"], item["session"]) == ("session.hook", "s1")
+    assert {k: v for k, v in item.items() if k != "op"} == args
+
+
+def test_with_no_room_in_the_data_folder_the_call_is_spooled_in_the_runtime_folder(
+    paths: InstancePaths,
+) -> None:
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    paths.spool_dir.write_bytes(b"")  # a file in the way fails the spool like a full disk
+    args, _ = run_hook(paths, "Stop", {"session_id": "s1"})
+    items: list[dict[str, Any]] = []
+    spool.drain(paths.fallback_spool_dir, lambda i, op, a: items.append({"op": op, **a}))
+    assert items == [{"op": "session.hook", **args}]
+
+
+def test_a_call_the_writer_refuses_as_wrong_is_not_spooled(paths: InstancePaths) -> None:
+    wrong = UsageError("bad hook arguments")
+    with stand_in_writer(paths, lambda request: rpc.encode_error(request.id, wrong)):
+        run_hook(paths, "SessionStart", {"session_id": "s1", "cwd": "/x"})
     assert not spool.pending(paths.spool_dir)
 
 

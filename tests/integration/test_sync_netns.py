@@ -70,8 +70,8 @@ async def test_hosts_in_namespaces_heal_after_the_link_goes_down(
 ) -> None:
     ns_a, ns_b, veth_a = namespaces
     net = str(os.getpid() % 250 + 1)
-    a = Host("a", root / "a", wrapper=["ip", "netns", "exec", ns_a])
-    b = Host("b", root / "b", wrapper=["ip", "netns", "exec", ns_b])
+    a = Host("a", root / "a", wrapper=["ip", "netns", "exec", ns_a], bind=SUBNET.format(net, 1))
+    b = Host("b", root / "b", wrapper=["ip", "netns", "exec", ns_b], bind=SUBNET.format(net, 2))
     for host in (a, b):
         await host.init()
     await a.add_peer(b, f"tcp://{SUBNET.format(net, 2)}:{b.port}")

@@ -118,6 +118,22 @@ async def test_the_spool_is_replayed_and_a_down_writer_is_waited_for(paths: Inst
         nursery.cancel_scope.cancel()
 
 
+async def test_calls_spooled_in_the_runtime_folder_are_replayed_too(
+    paths: InstancePaths,
+) -> None:
+    args = {"session": "s8", "event": "SessionStart", "at": 1_800_000_000_000}
+    spool.append(paths.fallback_spool_dir, "spooled-2", "session.hook", args)
+    client = AsyncCommandClient(Endpoints(paths).writer_commands, timeout_s=0.5, attempts=1)
+    poller = Poller(paths, CONFIG, client, [FakeSource(observations=[])])
+    async with trio.open_nursery() as nursery:
+        core = await nursery.start(serve_writer, paths, CONFIG)
+        await poller.run_pass()
+        assert not spool.pending(paths.fallback_spool_dir)
+        assert core.cache.session("s8") is not None
+        client.close()
+        nursery.cancel_scope.cancel()
+
+
 async def test_serve_poller_keeps_polling(paths: InstancePaths) -> None:
     source = FakeSource(observations=[OBS])
     async with trio.open_nursery() as nursery:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from clare.events import encode_body
@@ -72,6 +73,38 @@ def test_ingest_refuses_a_different_event_in_a_taken_slot(tmp_path: Path) -> Non
     call(here, "ingest", events=[["id-1", "other", 1, 1 << 16, "ProjectCreated", body]])
     result = call(here, "ingest", events=[["id-2", "other", 1, 2 << 16, "ProjectCreated", body]])
     assert result["rejected"][0]["reason"].startswith("another event holds")
+
+
+def test_a_different_event_for_a_taken_slot_is_recorded_once_with_its_sender(
+    tmp_path: Path,
+) -> None:
+    here = make_core(tmp_path / "a.db", machine_id=HERE)
+    body = encode_body({"project": "x"})
+    call(here, "ingest", events=[["id-1", THERE, 1, 1 << 16, "ProjectCreated", body]], peer="p")
+    forged = encode_body({"project": "y"})
+    other = ["id-2", THERE, 1, 2 << 16, "ProjectCreated", forged]
+    for _ in range(3):  # offered again each anti-entropy round
+        call(here, "ingest", events=[other], peer="relay")
+    (conflict,) = eventlog.slot_conflicts(here.conn)
+    assert (conflict["origin"], conflict["origin_seq"]) == (THERE, 1)
+    assert (conflict["event_id"], conflict["held_id"], conflict["peer"]) == (
+        "id-2",
+        "id-1",
+        "relay",
+    )
+    assert conflict["body_sha256"] == hashlib.sha256(forged).hexdigest()
+    assert here.ingest.slot_conflicts == 1
+    # The one stored first keeps the slot.
+    assert [e.id for e in eventlog.read_after(here.conn, 0, 10)] == ["id-1"]
+
+
+def test_a_forgery_of_our_own_future_slot_is_recorded(tmp_path: Path) -> None:
+    here = make_core(tmp_path / "a.db", machine_id=HERE)
+    body = encode_body({"project": "x"})
+    call(here, "ingest", events=[["id-9", HERE, 7, 1 << 16, "ProjectCreated", body]], peer="f")
+    (conflict,) = eventlog.slot_conflicts(here.conn)
+    assert (conflict["origin_seq"], conflict["held_id"], conflict["peer"]) == (7, "", "f")
+    assert eventlog.slot_conflict_count(here.conn) == 1
 
 
 def test_ingest_of_new_and_known_events_mixed_stores_each_once(tmp_path: Path) -> None:

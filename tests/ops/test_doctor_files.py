@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
+import stat
 from typing import TYPE_CHECKING
 
 from clare.ops.checks import Status
 from clare.ops.doctor_files import (
     check_config,
+    check_data_private,
     check_events_db,
     check_keys,
     check_runtime_dir,
@@ -159,3 +161,37 @@ def test_views_that_differ_from_a_rebuild_fail_verify(paths: InstancePaths) -> N
 def test_verify_is_skipped_when_the_events_are_damaged(paths: InstancePaths) -> None:
     maintenance.rebuild(paths)
     assert [c.name for c in check_views_db(paths, events_sound=False)] == ["views-db"]
+
+
+def test_data_created_by_clare_is_private(paths: InstancePaths) -> None:
+    maintenance.rebuild(paths)  # opens both databases as their writers do
+    assert stat.S_IMODE(paths.data_dir.stat().st_mode) == 0o700
+    for db in (paths.events_db, paths.views_db):
+        assert stat.S_IMODE(db.stat().st_mode) == 0o600, db
+    check = check_data_private(paths)
+    assert check.status is Status.OK, check
+
+
+def test_data_others_can_read_is_a_failure_with_its_fix(paths: InstancePaths) -> None:
+    maintenance.rebuild(paths)
+    os.chmod(paths.data_dir, 0o755)
+    check = check_data_private(paths)
+    assert check.status is Status.FAILURE
+    assert check.fix == f"chmod 700 {paths.data_dir}"
+    os.chmod(paths.data_dir, 0o700)
+    os.chmod(paths.views_db, 0o644)
+    check = check_data_private(paths)
+    assert check.status is Status.FAILURE
+    assert str(paths.views_db) in check.fix
+
+
+def test_an_older_install_is_made_private_when_its_databases_open(
+    paths: InstancePaths,
+) -> None:
+    maintenance.rebuild(paths)
+    os.chmod(paths.data_dir, 0o755)
+    os.chmod(paths.events_db, 0o644)
+    paths.ensure_data_dir()
+    open_writer(paths.events_db, durable=True).close()
+    assert stat.S_IMODE(paths.data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(paths.events_db.stat().st_mode) == 0o600

@@ -49,12 +49,36 @@ def test_peers_are_not_probed_before_there_is_a_gossip_node(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delitem(run_mod.NODES, "gossip", raising=False)
-    config = Config(CONFIG.machine_id, "laptop", peers=(Peer("s", "tcp://10.0.0.2:8766", KEY_B),))
+    config = Config(
+        CONFIG.machine_id,
+        "laptop",
+        gossip_bind="10.0.0.1",
+        peers=(Peer("s", "tcp://10.0.0.2:8766", KEY_B),),
+    )
     [check] = check_peers(config, set())
     assert check.status is Status.WARNING
     assert "no gossip node" in check.summary
     assert [c.status for c in check_peers(CONFIG, set())] == [Status.OK]
     assert [c.status for c in check_peers(None, set())] == [Status.WARNING]
+
+
+def test_a_sync_port_on_loopback_with_peers_elsewhere_is_flagged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(run_mod.NODES, "gossip", raising=False)
+    remote = Peer("server", "tcp://10.0.0.2:8766", KEY_B)
+    config = Config(CONFIG.machine_id, "laptop", peers=(remote,))
+    first = check_peers(config, set())[0]
+    assert (first.name, first.status) == ("gossip-bind", Status.WARNING)
+    assert "127.0.0.1 only" in first.summary
+    assert "server" in first.summary
+    assert "--gossip-bind" in first.fix
+    for fine in (
+        Config(CONFIG.machine_id, "laptop", gossip_bind="10.0.0.1", peers=(remote,)),
+        Config(CONFIG.machine_id, "laptop", gossip_bind="*", peers=(remote,)),
+        Config(CONFIG.machine_id, "laptop", peers=(Peer("s", "tcp://127.0.0.1:9", KEY_B),)),
+    ):
+        assert "gossip-bind" not in [c.name for c in check_peers(fine, set())]
 
 
 @pytest.fixture

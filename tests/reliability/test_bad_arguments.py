@@ -9,6 +9,7 @@ line; the problem itself is always one line, ``Error: ...`` or ``clare: ...``.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -134,10 +135,19 @@ def test_a_read_before_the_views_exist_fails_clearly() -> None:
         stack.init()
         stack.paths.views_db.parent.mkdir(parents=True, exist_ok=True)
         sqlite3.connect(stack.paths.views_db).close()  # the file, no tables yet
-        for args in (["task", "list"], ["session", "list"], ["status"]):
+        for args in (["task", "list"], ["session", "list"]):
             result = stack.clare(*args, check=False)
             assert result.returncode != 0, result.stdout
             assert "not created yet" in _problem_line(result)
+        # status reports what it can (the nodes, the disk) and names the views'
+        # state as part of its report: it is what a person runs to see what is wrong.
+        result = stack.clare("status", check=False)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        assert "views: " in result.stdout
+        assert "not created yet" in result.stdout
+        data = json.loads(stack.clare("status", "--json").stdout)
+        assert "not created yet" in data["views_error"]
     finally:
         shutil.rmtree(stack.home, ignore_errors=True)
 

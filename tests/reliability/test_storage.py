@@ -15,12 +15,8 @@ ignores file modes); the read-only database is covered at the storage edge by
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -28,10 +24,12 @@ import pytest
 from clare.errors import StorageError
 from clare.store.sqlite import open_reader
 from tests.integration.stack import Stack
+from tests.reliability.disk import fill, mounted_tmpfs
 from tests.reliability.harness import client, stored_events
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.slow
 
@@ -39,22 +37,10 @@ SIZE = "6m"
 BODY = "x" * 60_000
 
 
-def _run(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, check=False)
-
-
 @pytest.fixture
 def small_disk() -> Iterator[Path]:
-    mount = Path(tempfile.mkdtemp(prefix="clfs-"))
-    done = _run("mount", "-t", "tmpfs", "-o", f"size={SIZE}", "tmpfs", str(mount))
-    if done.returncode != 0:
-        mount.rmdir()
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(SIZE) as mount:
         yield mount
-    finally:
-        _run("umount", "-l", str(mount))
-        shutil.rmtree(mount, ignore_errors=True)
 
 
 @pytest.fixture
@@ -72,16 +58,6 @@ def on_small_disk(small_disk: Path) -> Iterator[Stack]:
         yield stack
     finally:
         stack.down()
-
-
-def _fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    # Unbuffered: closing a buffered file on a full disk would raise anew.
-    with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):
-        while True:
-            f.write(b"\0" * 65536)
-            f.flush()
-    return filler
 
 
 def _integrity(stack: Stack) -> str:
@@ -120,7 +96,7 @@ def test_a_full_disk_refuses_acknowledges_nothing_and_recovers(
     acked: dict[str, str] = {}
     _add(s, [f"before-{i}" for i in range(5)], acked)
     assert len(acked) == 5
-    filler = _fill(small_disk)
+    filler = fill(small_disk)
     failure = _add(s, [f"full-{i}" for i in range(200)], acked)
     assert failure is not None, "200 commands of 60 kB fit on a full 6 MB disk"
     assert "full" in str(failure).lower() or "disk" in str(failure).lower(), str(failure)

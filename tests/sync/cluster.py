@@ -42,6 +42,8 @@ class Host:
     #: What `clare up` runs inside, e.g. ["ip", "netns", "exec", "ns1"]. The CLI needs
     #: no wrapper: it reaches the nodes over ipc files, which no namespace hides.
     wrapper: list[str] = field(default_factory=list)
+    #: Where its gossip port listens (``[gossip] bind``): loopback, as a fresh instance.
+    bind: str = "127.0.0.1"
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "clare", "--home", str(self.home), *args]
@@ -61,7 +63,10 @@ class Host:
         return json.loads(await self.run(*args, "--json"))
 
     async def init(self) -> None:
-        data = await self.json("init", "--name", self.name, "--gossip-port", str(self.port))
+        data = await self.json(
+            "init", "--name", self.name, "--gossip-port", str(self.port),
+            "--gossip-bind", self.bind,
+        )  # fmt: skip
         self.machine_id = data["machine_id"]
         self.public_key = (await self.run("keys", "show")).strip()
 

@@ -6,6 +6,7 @@ import functools
 import shutil
 import socket
 import tempfile
+import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,8 @@ from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import Endpoints
 from clare.nodes.gossip import Gossip, serve_gossip
 from clare.nodes.writer import serve_writer
+from clare.ops.checks import Status
+from clare.ops.doctor_files import check_slot_conflicts
 from clare.store import eventlog
 from clare.sync.config import SyncConfig
 from clare.sync.keys import ensure_keypair
@@ -122,6 +125,31 @@ async def test_two_hosts_exchange_events_both_ways(homes: Path) -> None:
         nursery.cancel_scope.cancel()
 
 
+def listening_on(port: int) -> set[str]:
+    """The IPv4 addresses a TCP socket of this machine listens on at ``port``."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return found
+
+
+async def test_the_gossip_port_listens_on_loopback_unless_told_otherwise(homes: Path) -> None:
+    a, b = make_host(homes, "a"), make_host(homes, "b")
+    assert a.config.gossip_bind == "127.0.0.1"
+    b.config, _ = config_mod.init(b.paths, gossip_bind="*")
+    async with trio.open_nursery() as nursery:
+        ga = await start(nursery, a)
+        gb = await start(nursery, b)
+        assert listening_on(a.config.gossip_port) == {"127.0.0.1"}
+        assert listening_on(b.config.gossip_port) == {"0.0.0.0"}
+        assert ga.status()["bind"] == f"tcp://127.0.0.1:{a.config.gossip_port}"
+        assert gb.status()["bind"] == f"tcp://*:{b.config.gossip_port}"
+        nursery.cancel_scope.cancel()
+
+
 async def test_an_unknown_key_gets_nothing_and_gives_nothing(homes: Path) -> None:
     a, b = make_host(homes, "a"), make_host(homes, "b")
     # b knows a, but a has never heard of b's key.
@@ -176,3 +204,73 @@ async def test_a_bad_peer_key_in_the_config_only_fails_that_link(homes: Path) ->
         assert not ga.status()["peers"][0]["connected"]
         assert ga.handshake_failures["b"] >= 1
         nursery.cancel_scope.cancel()
+
+
+def stored_at(host: Host, origin: str, origin_seq: int) -> str | None:
+    conn = eventlog.open_events_reader(host.paths.events_db)
+    try:
+        row = conn.execute(
+            "SELECT id FROM events WHERE origin = ? AND origin_seq = ?", (origin, origin_seq)
+        ).fetchone()
+        return None if row is None else str(row[0])
+    finally:
+        conn.close()
+
+
+async def test_a_forged_slot_is_refused_visibly_not_silently(homes: Path) -> None:
+    """An allowed peer f forges a's next event; b stores it, then meets a's real one.
+
+    The trust model lets f relay any origin's events, so b cannot refuse the
+    forgery. But a's real event for that slot can then never reach b: that
+    loss must show, on b (which slot, sent by whom) and on a (which peer
+    forged its events), while the version vectors alone say all is in sync.
+    """
+    a, b, f = make_host(homes, "a"), make_host(homes, "b"), make_host(homes, "f")
+    connect(a, b)
+    connect(b, f)
+    connect(a, f)
+    origin = a.config.machine_id
+    async with trio.open_nursery() as nursery:
+        ga, gb, _gf = [await start(nursery, h) for h in (a, b, f)]
+        await call(a, "project.add", name="alpha")
+        top = a.vector()[origin]  # a's events so far (its start recorded some too)
+        await wait_for(lambda: b.vector().get(origin) == top == f.vector().get(origin))
+        conn = eventlog.open_events_reader(a.paths.events_db)
+        (last,) = eventlog.recent(conn, 1)
+        conn.close()
+        # f stores a made-up event of a's at a's next slot; its gossip passes it on.
+        slot = top + 1
+        forged = [str(uuid.uuid4()), origin, slot, last.hlc + 1, last.kind, last.body]
+        await call(f, "ingest", events=[forged])
+        await wait_for(lambda: stored_at(b, origin, slot) == forged[0])
+        # a refuses a forgery of its own slot, and records who sent it.
+        await wait_for(lambda: ga.status()["slot_conflicts"]["count"] == 1)
+        (on_a,) = ga.status()["slot_conflicts"]["recent"]
+        assert (on_a["event_id"], on_a["peer"], on_a["held_id"]) == (forged[0], "f", "")
+        # a's real event for that slot reaches b, which already holds the forgery.
+        real = await call(a, "project.add", name="beta")
+        real_id = real["events"][0]["id"]
+        await wait_for(lambda: gb.status()["slot_conflicts"]["count"] >= 1)
+        assert stored_at(b, origin, slot) == forged[0]  # the first stored keeps the slot
+        by_b = {c["event_id"]: c for c in gb.status()["slot_conflicts"]["recent"]}
+        assert by_b[real_id]["held_id"] == forged[0]
+        assert (by_b[real_id]["origin"], by_b[real_id]["origin_seq"]) == (origin, slot)
+        assert by_b[real_id]["peer"] in {"a", "f"}  # whoever brought it first
+        # The vectors agree, as they did when the loss was silent.
+        assert a.vector()[origin] == b.vector()[origin] == slot
+        assert gb.status()["totals"]["slot_conflicts"] >= 1
+        settled = await gb.sync_now(5.0)
+        assert settled["slot_conflicts"] >= 1
+        nursery.cancel_scope.cancel()
+    # The doctor fails on both, and on a names the forger.
+    on_b = check_slot_conflicts(b.paths, b.config.machine_id)
+    assert on_b.status is Status.FAILURE
+    assert "lost to this host" in on_b.summary
+    on_a_check = check_slot_conflicts(a.paths, a.config.machine_id)
+    assert on_a_check.status is Status.FAILURE
+    assert "forgery of this host's own events" in on_a_check.summary
+    assert on_a_check.fix.startswith("`clare sync peer remove f`")
+    assert check_slot_conflicts(f.paths, f.config.machine_id).status in {
+        Status.OK,
+        Status.FAILURE,  # f may also have met a's real event after its forgery
+    }

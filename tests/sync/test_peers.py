@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clare.config import Peer
 from clare.errors import UsageError
@@ -16,6 +20,46 @@ def test_allowed_keys_are_named_and_others_refused_and_remembered() -> None:
     assert allow.admit("K2", "10.0.0.3", 61.0) == (None, True)
     (refusal,) = allow.refusals.values()
     assert (refusal.count, refusal.first_at, refusal.last_at) == (3, 0.0, 61.0)
+
+
+def test_a_stranger_with_a_new_key_each_time_is_logged_once_a_minute() -> None:
+    allow = AllowList()
+    lines = {}  # attempt number -> refusals it says went unlogged before it
+    for i in range(240):  # two minutes, a new key every half second
+        if allow.admit(f"K{i}", "10.0.0.9", i * 0.5)[1]:
+            lines[i] = allow.take_unlogged()
+    assert lines == {0: 0, 120: 119}
+
+
+def test_refusal_lines_are_bounded_over_all_addresses() -> None:
+    allow = AllowList()
+    logged = [allow.admit(f"K{i}", f"10.0.{i // 250}.{i % 250}", i * 0.01)[1] for i in range(1000)]
+    assert logged.count(True) == peers.MAX_LOG_LINES
+    later = allow.admit("K-late", "10.9.9.9", 61.0)
+    assert later == (None, True)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 50), st.floats(0, 30)),
+        max_size=300,
+    )
+)
+def test_refusal_logging_keeps_its_bounds(attempts: list[tuple[int, int, float]]) -> None:
+    allow = AllowList()
+    now = 0.0
+    lines: list[tuple[float, str]] = []
+    for address_no, key_no, step in attempts:
+        now += step
+        address = f"10.0.0.{address_no}"
+        if allow.admit(f"K{key_no}", address, now)[1]:
+            lines.append((now, address))
+    for address in {a for _, a in lines}:
+        times = [t for t, a in lines if a == address]
+        assert all(b - a >= peers.LOG_EVERY_S for a, b in itertools.pairwise(times))
+    span = now / peers.LOG_EVERY_S + 1
+    assert len(lines) <= peers.MAX_LOG_LINES * span
+    assert len(lines) + allow.unlogged == len(attempts)
 
 
 def test_an_update_changes_who_is_admitted_at_once() -> None:

@@ -26,6 +26,8 @@ def test_the_report_joins_links_config_refusals_and_notices() -> None:
         counters={"ingest_failures": 1},
         now_ms=10_000,
         wall_s=1_000_000.0,
+        slot_conflict_count=1,
+        slot_conflicts=[{"origin": "origin-x", "origin_seq": 3, "seen_at_ms": 160_000}],
     )
     assert data["vector"] == {"origin-a": 6, "origin-b": 4}
     assert data["events_held"] == 10
@@ -47,8 +49,12 @@ def test_the_report_joins_links_config_refusals_and_notices() -> None:
         "clock_ahead": 0,
         "conflicts": 0,
         "connected": 1,
+        "slot_conflicts": 1,
         "ingest_failures": 1,
     }
+    (conflict,) = data["slot_conflicts"]["recent"]
+    assert data["slot_conflicts"]["count"] == 1
+    assert (conflict["origin"], conflict["seen_at"]) == ("origin-x", "1970-01-01T00:02:40Z")
     assert data["refused"] == [
         {
             "address": "10.0.0.9",

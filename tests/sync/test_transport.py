@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 import trio
 import zmq
 
@@ -29,7 +31,12 @@ async def run_link(
         async with trio.open_nursery() as nursery:
             await nursery.start(transport.serve_zap, server_ctx, allowed)
             await nursery.start(
-                transport.serve_inbound, server_ctx, port, server_keys, max_frame_bytes, deliver
+                functools.partial(transport.serve_inbound, host="127.0.0.1"),
+                server_ctx,
+                port,
+                server_keys,
+                max_frame_bytes,
+                deliver,
             )
             send, receive = trio.open_memory_channel[bytes](16)
             await nursery.start(
