@@ -21,6 +21,8 @@ TASK_PREFIX = "t-"
 MESSAGE_PREFIX = "m-"
 ID_DIGITS = 10
 MIN_SHOWN_DIGITS = 4
+#: The longest session id Clare records; every place that takes one in checks it.
+MAX_SESSION_ID = 200
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 

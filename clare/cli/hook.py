@@ -27,12 +27,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from clare.sessions.hook_events import CONTEXT_EVENTS, HOOK_EVENTS
+from clare.sessions.hook_input import parse_call, read_bounded
 
 if TYPE_CHECKING:
     from clare.paths import InstancePaths
 
 WRITER_TIMEOUT_S = 0.3
-MAX_STDIN_BYTES = 4 << 20
 DEBUG_ENV = "CLARE_HOOK_DEBUG"
 #: This host's machine id and name, as last read from clare.toml (see _identity).
 IDENTITY_CACHE = "hook-identity.json"
@@ -70,38 +70,33 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
     from clare import paths as paths_mod
 
     event, home = _parse_argv(argv)
-    raw = b"" if stdin.isatty() else stdin.read(MAX_STDIN_BYTES)
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError:
-        return {}  # not what Claude Code sends: nothing to record
-    if not isinstance(data, dict):
-        return {}
-    event = event or str(data.get("hook_event_name") or "")
-    session = data.get("session_id")
-    if not isinstance(session, str) or not session or event not in HOOK_EVENTS:
-        return {}
+    raw = b"" if stdin.isatty() else read_bounded(stdin)
+    call = None if raw is None else parse_call(raw, event)
+    if call is None or call.event not in HOOK_EVENTS:
+        return {}  # not what Claude Code sends, or cut short: nothing to record
     paths = paths_mod.resolve(home)
     machine_id, host_name = _identity(paths)
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else ""
     project, delivered = _deliver(
-        paths, machine_id, host_name, event, session, str(cwd or ""), now_ms, stdout
+        paths, machine_id, host_name, call.event, call.session, call.cwd, now_ms, stdout
     )
     args: dict[str, Any] = {
-        "session": session,
-        "event": event,
+        "session": call.session,
+        "event": call.event,
         "at": now_ms,
-        "cwd": cwd,
+        "cwd": call.cwd,
         "project": project,
         "delivered": delivered,
     }
-    prompt = data.get("prompt")
-    if event == "UserPromptSubmit" and isinstance(prompt, str):
-        args["prompt"] = prompt[:500]
-    message = data.get("message")
-    if event == "Notification" and isinstance(message, str):
-        args["waiting_for"] = message[:300]
+    if call.event == "UserPromptSubmit" and call.prompt:
+        args["prompt"] = call.prompt
+    if call.event == "Notification":
+        args["waiting_for"] = call.message
+        args["notification_type"] = call.notification_type
+    if call.event == "Stop":
+        args["background_tasks"] = call.background_tasks
+    if call.event == "SessionStart":
+        args["source"] = call.source
     _send_or_spool(paths, "session.hook", args)
     return args
 

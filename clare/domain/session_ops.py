@@ -38,6 +38,7 @@ from clare.domain.events import (
 )
 from clare.domain.messages import deliveries
 from clare.errors import NotFound, ProtocolError, UsageError
+from clare.ids import MAX_SESSION_ID
 
 #: Fields whose every change is worth an event.
 EXACT_FIELDS = (
@@ -49,14 +50,16 @@ TOKEN_STEP = 25_000
 #: Activity is recorded when it moved on by this much (a status change records it at once).
 ACTIVITY_STEP_MS = 5 * 60 * 1000
 
-#: Session status each Claude Code hook event means.
+#: Session status each Claude Code hook event means, unless ``hook_status`` says otherwise.
 HOOK_STATUS = {
     "SessionStart": "idle",
     "UserPromptSubmit": "busy",
     "Stop": "idle",
-    "Notification": "waiting",
     "SessionEnd": "ended",
 }
+#: Notifications that need a person. ``idle_prompt`` (nobody typed for a while) is idle;
+#: ``auth_success`` and types Clare does not know change nothing.
+WAITING_NOTIFICATIONS = frozenset({"permission_prompt", "elicitation_dialog", "agent_needs_input"})
 MAX_MEMBERS = 1000
 MAX_SNAPSHOT_TEXT = 4096
 MAX_SNAPSHOT_INT = 2**53
@@ -75,6 +78,32 @@ def significant_change(old: SessionObserved | None, new: SessionObserved) -> boo
     return new.last_activity - old.last_activity >= ACTIVITY_STEP_MS
 
 
+def hook_status(
+    event: str,
+    current: str,
+    *,
+    notification_type: str = "",
+    background_tasks: int = 0,
+    source: str = "",
+) -> str:
+    """The status a hook call means for a session whose status is ``current``.
+
+    Only a notification that needs a person means waiting. A Stop while
+    background tasks still run leaves the session at work. A SessionStart after
+    a compaction happens inside a session's life, not at its start: it changes
+    nothing that was known.
+    """
+    if event == "Notification":
+        if notification_type in WAITING_NOTIFICATIONS:
+            return "waiting"
+        return "idle" if notification_type == "idle_prompt" else current
+    if event == "Stop" and background_tasks > 0:
+        return "busy"
+    if event == "SessionStart" and source == "compact" and current not in ("", "ended"):
+        return current
+    return HOOK_STATUS.get(event, current)
+
+
 def _snapshot(data: object, machine_id: str) -> SessionObserved:
     if not isinstance(data, dict):
         raise UsageError("snapshot must be a map of SessionObserved fields")
@@ -83,8 +112,10 @@ def _snapshot(data: object, machine_id: str) -> SessionObserved:
     except ProtocolError as exc:
         raise UsageError(f"bad session snapshot: {exc}") from exc
     assert isinstance(event, SessionObserved)
-    if not event.session or len(event.session) > 200:
-        raise UsageError("a session snapshot needs a session id of at most 200 characters")
+    if not event.session or len(event.session) > MAX_SESSION_ID:
+        raise UsageError(
+            f"a session snapshot needs a session id of at most {MAX_SESSION_ID} characters"
+        )
     # Every host stores and syncs the snapshot: bound what one poller may make it carry.
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
@@ -116,7 +147,7 @@ def _session_hook(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
     A hook call replayed late from the spool (older than what the session already
     shows) only records its deliveries: its status is no longer news.
     """
-    session = arg_str(args, "session", max_len=200)
+    session = arg_str(args, "session", max_len=MAX_SESSION_ID)
     if not session:
         raise UsageError("a hook call needs the session id")
     hook_event = arg_str(args, "event", max_len=64)
@@ -126,7 +157,13 @@ def _session_hook(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
     old = current.snapshot if current is not None else None
     if old is None or at >= old.last_activity:
         base = old or SessionObserved(session=session, host=ctx.machine_id, started_at=at)
-        status = HOOK_STATUS.get(hook_event, base.status)
+        status = hook_status(
+            hook_event,
+            base.status,
+            notification_type=arg_str(args, "notification_type", default="", max_len=64),
+            background_tasks=arg_int(args, "background_tasks", default=0, bound=2**31),
+            source=arg_str(args, "source", default="", max_len=64),
+        )
         changes: dict[str, Any] = {"status": status, "last_activity": at}
         changes["waiting_for"] = (
             arg_str(args, "waiting_for", default="", max_len=300) if status == "waiting" else ""
@@ -156,7 +193,7 @@ def _task_claim(args: dict[str, Any], state: StateReader, ctx: Context) -> Decis
     ``candidates`` come in the caller's order of preference (priority first). A
     task already assigned to this session is started without a new assignment.
     """
-    session = arg_str(args, "session", max_len=200)
+    session = arg_str(args, "session", max_len=MAX_SESSION_ID)
     if not session:
         raise UsageError("a claim needs the claiming session's id")
     author = arg_str(args, "author", default="", max_len=200)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clare.errors import UsageError
+from clare.ids import MAX_SESSION_ID
 from clare.sessions.claude_home import session_file_path
 from clare.sessions.session_file import MalformedSessionFile, read_session_file
 
@@ -48,6 +49,15 @@ def parent_pid(pid: int, proc: str = "/proc") -> int | None:
         return None
 
 
+def _bounded(session: str, where: str) -> str:
+    if len(session) > MAX_SESSION_ID:
+        raise UsageError(
+            f"the session id in {where} is {len(session)} characters long; Clare records "
+            f"sessions with ids of at most {MAX_SESSION_ID}"
+        )
+    return session
+
+
 def _from_file(claude: Path, pid: int) -> tuple[str, str] | None:
     try:
         found = read_session_file(session_file_path(claude, pid))
@@ -66,9 +76,9 @@ def identify(
 ) -> Identity:
     """The session this process runs in; ``UsageError`` saying what to do if none."""
     if given:
-        return Identity(given, "option")
+        return Identity(_bounded(given, "--session"), "option")
     env = os.environ if env is None else env
-    from_env = env.get(SESSION_ENV, "")
+    from_env = _bounded(env.get(SESSION_ENV, ""), SESSION_ENV)
     pid_text = env.get(PID_ENV, "")
     pid = int(pid_text) if pid_text.isdigit() else 0
     if from_env:

@@ -9,6 +9,7 @@ from clare.domain.entities import Group, Session
 from clare.domain.events import SessionObserved
 from clare.domain.session_ops import ACTIVITY_STEP_MS, TOKEN_STEP, significant_change
 from clare.errors import NotFound, UsageError
+from clare.ids import MAX_SESSION_ID
 from clare.nodes.writer_ingest import remote_event_wire
 from clare.store import eventlog
 from tests.helpers import call, make_core
@@ -83,11 +84,54 @@ def test_hook_events_set_the_status(core: WriterCore) -> None:
     ]
     for i, (event, status) in enumerate(steps):
         call(core, "session.hook", session="s1", event=event, at=NOW + i,
-             cwd="/src/a", project="alpha", waiting_for="permission")  # fmt: skip
+             cwd="/src/a", project="alpha", waiting_for="permission",
+             notification_type="permission_prompt")  # fmt: skip
         snap = session(core, "s1")
         assert snap.status == status
         assert snap.waiting_for == ("permission" if status == "waiting" else "")
     assert (snap.cwd, snap.project) == ("/src/a", "alpha")
+
+
+@pytest.mark.parametrize(
+    ("before", "call_args", "after"),
+    [
+        ("busy", {"event": "Notification", "notification_type": "permission_prompt"}, "waiting"),
+        ("busy", {"event": "Notification", "notification_type": "elicitation_dialog"}, "waiting"),
+        ("busy", {"event": "Notification", "notification_type": "agent_needs_input"}, "waiting"),
+        ("busy", {"event": "Notification", "notification_type": "idle_prompt"}, "idle"),
+        ("busy", {"event": "Notification", "notification_type": "auth_success"}, "busy"),
+        ("idle", {"event": "Notification", "notification_type": "auth_success"}, "idle"),
+        ("busy", {"event": "Notification", "notification_type": "a-future-kind"}, "busy"),
+        ("busy", {"event": "Notification"}, "busy"),
+        ("busy", {"event": "Stop", "background_tasks": 2}, "busy"),
+        ("busy", {"event": "Stop", "background_tasks": 0}, "idle"),
+        ("busy", {"event": "SessionStart", "source": "compact"}, "busy"),
+        ("busy", {"event": "SessionStart", "source": "resume"}, "idle"),
+        ("ended", {"event": "SessionStart", "source": "compact"}, "idle"),
+    ],
+)
+def test_only_a_person_needed_means_waiting(
+    core: WriterCore, before: str, call_args: dict[str, Any], after: str
+) -> None:
+    call(
+        core, "session.observe", snapshot={"session": "s1", "status": before, "last_activity": NOW}
+    )
+    call(core, "session.hook", session="s1", at=NOW + 1, waiting_for="something", **call_args)
+    snap = session(core, "s1")
+    assert snap.status == after
+    assert snap.waiting_for == ("something" if after == "waiting" else "")
+
+
+def test_session_ids_are_bounded_alike_everywhere(core: WriterCore) -> None:
+    long_id = "s" * (MAX_SESSION_ID + 1)
+    for op, args in [
+        ("session.hook", {"event": "Stop", "at": NOW}),
+        ("session.observe", {"snapshot": {"session": long_id}}),
+        ("message.deliver", {"messages": []}),
+        ("task.claim", {"candidates": []}),
+    ]:
+        with pytest.raises(UsageError):
+            call(core, op, **({"session": long_id} | args))
 
 
 def test_a_late_replayed_hook_call_only_records_deliveries(core: WriterCore) -> None:
