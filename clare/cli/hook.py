@@ -31,6 +31,7 @@ from clare.sessions.hook_input import parse_call, read_bounded
 
 if TYPE_CHECKING:
     from clare.paths import InstancePaths
+    from clare.sessions.hook_input import HookCall
 
 WRITER_TIMEOUT_S = 0.3
 DEBUG_ENV = "CLARE_HOOK_DEBUG"
@@ -97,8 +98,30 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
         args["background_tasks"] = call.background_tasks
     if call.event == "SessionStart":
         args["source"] = call.source
+    pid = _note_process(paths, call, now_ms)
+    if pid:
+        args["pid"] = pid
     _send_or_spool(paths, "session.hook", args)
     return args
+
+
+def _note_process(paths: InstancePaths, call: HookCall, now_ms: int) -> int:
+    """Record which Claude Code process runs this session (see ``clare.sessions.hooked``),
+    so a build that writes no session file is still followed; returns its pid or 0."""
+    from clare.sessions import hooked
+
+    try:
+        pid = hooked.claude_pid(os.environ, os.getppid())
+        if pid is None:
+            return 0
+        folder = hooked.hooked_dir(paths.data_dir)
+        if call.event == "SessionEnd":
+            hooked.forget(folder, pid, call.session)
+        else:
+            hooked.record(folder, pid, call.session, call.cwd, call.transcript_path, now_ms)
+    except OSError:
+        return 0  # no data folder yet: the poller still learns of it from this call
+    return pid
 
 
 def _identity(paths: InstancePaths) -> tuple[str, str]:

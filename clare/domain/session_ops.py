@@ -43,7 +43,7 @@ from clare.ids import MAX_SESSION_ID
 #: Fields whose every change is worth an event.
 EXACT_FIELDS = (
     "pid", "name", "cwd", "project", "branch", "status", "waiting_for", "version", "model",
-    "title", "first_prompt", "started_at", "tmux_pane", "source",
+    "title", "first_prompt", "started_at", "tmux_pane", "source", "session_kind", "job_id",
 )  # fmt: skip
 #: Tokens are recorded when they grew by this many, or by 5 % of the last recorded count.
 TOKEN_STEP = 25_000
@@ -135,6 +135,12 @@ def _session_observe(args: dict[str, Any], state: StateReader, ctx: Context) -> 
         # The hook may have seen a later turn than the files the poller read.
         last = max(new.last_activity, current.snapshot.last_activity)
         new = replace(new, last_activity=last)
+        if not new.status:
+            # The source cannot tell (a build without session files): the status
+            # is what the hooks last said.
+            new = replace(
+                new, status=current.snapshot.status, waiting_for=current.snapshot.waiting_for
+            )
     if current is not None and not significant_change(current.snapshot, new):
         return Decision([], {"session": new.session, "changed": False})
     return Decision([new], {"session": new.session, "changed": True})
@@ -172,6 +178,9 @@ def _session_hook(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
             value = arg_str(args, name, default="", max_len=4096)
             if value and not getattr(base, name):
                 changes[name] = value
+        pid = arg_int(args, "pid", default=0, bound=2**31)
+        if pid > 0 and not base.pid:
+            changes["pid"] = pid
         prompt = arg_str(args, "prompt", default="", max_len=100_000)
         if prompt and not base.first_prompt:
             changes["first_prompt"] = prompt[:500]

@@ -46,6 +46,8 @@ def snapshot_of(obs: Observation, machine_id: str, project: str) -> SessionObser
         tokens_out=obs.tokens_out,
         tmux_pane=obs.tmux_pane,
         source=obs.source,
+        session_kind=obs.kind,
+        job_id=obs.job_id,
     )
     # The writer refuses longer text: a transcript with a huge title must not cost
     # its session the whole record.

@@ -245,6 +245,8 @@ def _session_dict(
         "tokens_out": snap.get("tokens_out", 0),
         "tmux_pane": snap.get("tmux_pane") or None,
         "source": snap.get("source") or None,
+        "kind": snap.get("session_kind") or None,
+        "job_id": snap.get("job_id") or None,
         "task": task[0] if task else None,
         "task_title": task[1] if task else None,
         "task_state": task[2] if task else None,

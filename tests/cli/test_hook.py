@@ -18,7 +18,8 @@ from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.cli import hook
 from clare.ids import MAX_SESSION_ID
 from clare.nodes.lock import NodeLock
-from clare.sessions import spool
+from clare.sessions import hooked, spool
+from clare.sessions.session_file import read_session_file
 from tests.sessions.views_data import HOST, Fleet
 
 if TYPE_CHECKING:
@@ -219,3 +220,18 @@ def test_notification_passes_on_its_type(paths: InstancePaths) -> None:
     assert args["background_tasks"] == 1
     args, _ = run_hook(paths, "SessionStart", {"session_id": "s1", "source": "compact"})
     assert args["source"] == "compact"
+
+
+def test_the_claude_code_process_is_recorded_for_sessions_without_a_file(
+    paths: InstancePaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAUDE_PID", str(os.getpid()))
+    payload = {"session_id": "s1", "cwd": "/src/alpha", "transcript_path": "/t/s1.jsonl"}
+    args, _ = run_hook(paths, "SessionStart", payload)
+    assert args["pid"] == os.getpid()
+    recorded = hooked.hooked_dir(paths.data_dir) / f"{os.getpid()}.json"
+    found = read_session_file(recorded)
+    assert (found.session_id, found.cwd, found.transcript_path) == ("s1", "/src/alpha",
+                                                                    "/t/s1.jsonl")  # fmt: skip
+    run_hook(paths, "SessionEnd", {"session_id": "s1"})
+    assert not recorded.exists()

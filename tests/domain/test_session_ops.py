@@ -122,6 +122,16 @@ def test_only_a_person_needed_means_waiting(
     assert snap.waiting_for == ("something" if after == "waiting" else "")
 
 
+def test_a_source_that_cannot_tell_the_status_keeps_the_hooks(core: WriterCore) -> None:
+    call(core, "session.hook", session="s1", event="UserPromptSubmit", at=NOW, pid=52)
+    assert (session(core, "s1").status, session(core, "s1").pid) == ("busy", 52)
+    snap = {"session": "s1", "pid": 52, "status": "", "branch": "main", "last_activity": NOW}
+    call(core, "session.observe", snapshot=snap)
+    assert (session(core, "s1").status, session(core, "s1").branch) == ("busy", "main")
+    call(core, "session.observe", snapshot={**snap, "status": "ended"})
+    assert session(core, "s1").status == "ended"
+
+
 def test_session_ids_are_bounded_alike_everywhere(core: WriterCore) -> None:
     long_id = "s" * (MAX_SESSION_ID + 1)
     for op, args in [
