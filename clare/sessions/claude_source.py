@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from clare.sessions.claude_home import sessions_dir, transcript_path
+from clare.sessions.git_head import HeadWatch
 from clare.sessions.session_file import (
     Liveness,
     MalformedSessionFile,
@@ -58,6 +59,7 @@ class _Tracked:
     transcript_stamp: tuple[int, int, int] = (0, 0, 0)  # (inode, size, mtime_ns)
     liveness: Liveness | None = None
     checked_at_ms: int = 0
+    head: HeadWatch | None = None  # the cwd's git HEAD, for the branch before any prompt
 
 
 class ClaudeCodeSource:
@@ -217,6 +219,9 @@ class ClaudeCodeSource:
     def _observe(self, tracked: _Tracked, result: ScanResult) -> Observation:
         self._read_transcript(tracked, result)
         session, summary = tracked.session, tracked.follower.summary
+        cwd = summary.cwd or session.cwd
+        if tracked.head is None or tracked.head.cwd != cwd:
+            tracked.head = HeadWatch(cwd)
         usage = summary.usage
         last = max(summary.last_activity_ms or 0, session.updated_at_ms or 0)
         return Observation(
@@ -224,8 +229,10 @@ class ClaudeCodeSource:
             source=NAME,
             pid=session.pid,
             name=session.name or "",
-            cwd=summary.cwd or session.cwd,
-            branch=summary.git_branch or "",
+            cwd=cwd,
+            # HEAD is the branch now; the transcript only says what it was at the last
+            # prompt, and has nothing before the first.
+            branch=tracked.head.branch() or summary.git_branch or "",
             status="" if session.status == "unknown" else session.status,
             waiting_for=(session.waiting_for or "") if session.status == "waiting" else "",
             version=session.version or summary.version or "",

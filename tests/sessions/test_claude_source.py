@@ -271,3 +271,17 @@ def test_a_background_session_names_its_job(tmp_path: Path) -> None:
     write_session(claude, 41, kind="bg", jobId="7207b01f", status="shell")
     obs = only(ClaudeCodeSource(claude, Probe({41: "77"})).scan(0).observations)
     assert (obs.kind, obs.job_id, obs.status) == ("bg", "7207b01f", "shell")
+
+
+def test_a_new_session_has_its_branch_before_any_prompt(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".git" / "HEAD").write_text("ref: refs/heads/feature/login\n")
+    claude = tmp_path / ".claude"
+    write_session(claude, 41, cwd=str(repo), status="idle")
+    source = ClaudeCodeSource(claude, Probe({41: "77"}))
+    assert only(source.scan(0).observations).branch == "feature/login"
+    new_head = repo / ".git" / "HEAD.lock"
+    new_head.write_text("ref: refs/heads/main\n")
+    os.replace(new_head, repo / ".git" / "HEAD")  # as git writes it: a new inode
+    assert only(source.scan(0).observations).branch == "main"
