@@ -225,6 +225,8 @@ class SessionObserved(DomainEvent):
     # for a background session the job id that ``claude attach`` takes.
     session_kind: str = ""
     job_id: str = ""
+    #: Claude Code's permission mode (default, acceptEdits, plan, bypassPermissions ...).
+    permission_mode: str = ""
 
     entity_field: ClassVar[str] = "session"
     entity_prefix: ClassVar[str] = "s:"

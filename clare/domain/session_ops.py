@@ -43,7 +43,8 @@ from clare.ids import MAX_SESSION_ID
 #: Fields whose every change is worth an event.
 EXACT_FIELDS = (
     "pid", "name", "cwd", "project", "branch", "status", "waiting_for", "version", "model",
-    "title", "first_prompt", "started_at", "tmux_pane", "source", "session_kind", "job_id",
+    "title", "first_prompt", "started_at", "tmux_pane", "source",
+    "session_kind", "job_id", "permission_mode",
 )  # fmt: skip
 #: Tokens are recorded when they grew by this many, or by 5 % of the last recorded count.
 TOKEN_STEP = 25_000

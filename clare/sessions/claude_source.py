@@ -228,7 +228,7 @@ class ClaudeCodeSource:
             session=session.session_id,
             source=NAME,
             pid=session.pid,
-            name=session.name or "",
+            name=session.name or summary.agent_name or "",
             cwd=cwd,
             # HEAD is the branch now; the transcript only says what it was at the last
             # prompt, and has nothing before the first.
@@ -247,6 +247,7 @@ class ClaudeCodeSource:
             transcript=str(tracked.follower.path),
             kind=session.kind or "",
             job_id=session.job_id or "",
+            permission_mode=summary.permission_mode or "",
         )
 
     def _ended(self, tracked: _Tracked, result: ScanResult) -> Observation:

@@ -48,6 +48,7 @@ def snapshot_of(obs: Observation, machine_id: str, project: str) -> SessionObser
         source=obs.source,
         session_kind=obs.kind,
         job_id=obs.job_id,
+        permission_mode=obs.permission_mode,
     )
     # The writer refuses longer text: a transcript with a huge title must not cost
     # its session the whole record.

@@ -41,6 +41,7 @@ class Observation:
     transcript: str = ""
     kind: str = ""  # interactive, bg (a background session), ...
     job_id: str = ""  # a background session's id for ``claude attach``
+    permission_mode: str = ""  # default, acceptEdits, plan, bypassPermissions ...
 
 
 @dataclass

@@ -247,6 +247,7 @@ def _session_dict(
         "source": snap.get("source") or None,
         "kind": snap.get("session_kind") or None,
         "job_id": snap.get("job_id") or None,
+        "permission_mode": snap.get("permission_mode") or None,
         "task": task[0] if task else None,
         "task_title": task[1] if task else None,
         "task_state": task[2] if task else None,
