@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 PID_ENV = "CLAUDE_PID"
 MAX_PARENTS = 16
+#: Programs between Claude Code and its hook: never Claude Code, whatever their
+#: arguments say (a hook command's path may well mention claude).
+_GO_BETWEENS = frozenset({"sh", "bash", "dash", "zsh", "fish", "env", "timeout", "nice"})
 
 
 def hooked_dir(data_dir: Path) -> Path:
@@ -76,10 +79,17 @@ def claude_pid(
         if current is None or current <= 1:
             return None
         cmdline = probe.cmdline(current)
-        if cmdline is not None and looks_like_claude_code(cmdline):
+        if cmdline is not None and _is_claude_code(cmdline):
             return current
         current = parent_of(current)
     return None
+
+
+def _is_claude_code(cmdline: str) -> bool:
+    program = cmdline.split(" ", 1)[0].rsplit("/", 1)[-1].lstrip("-")
+    if program in _GO_BETWEENS or program.startswith("python"):
+        return False
+    return looks_like_claude_code(cmdline)
 
 
 def record(

@@ -32,8 +32,8 @@ class Probe:
 # hook (python) -> /bin/sh -c -> claude (node) -> bash -> tmux
 CHAIN = {50: 40, 40: 30, 30: 20, 20: 1}
 PROBE = Probe({
-    50: "/usr/bin/python3 -m clare hook Stop",
-    40: "/bin/sh -c clare hook Stop",
+    50: "/usr/bin/python3.11 /home/u/claude-tools/bin/clare hook Stop",
+    40: "/bin/sh -c /home/u/claude-tools/bin/clare hook Stop",
     30: "node /usr/lib/node_modules/@anthropic-ai/claude-code/cli.js",
     20: "-bash",
 })  # fmt: skip
