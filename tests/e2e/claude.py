@@ -119,6 +119,8 @@ def write_home(home: Path, trusted: Iterable[Path] = ()) -> None:
         {
             "hasCompletedOnboarding": True,
             "hasSeenAutoDefaultNotice": True,
+            # 2.1.332 offers to make auto mode the default in a dialog at start-up.
+            "hasSeenAutoDefaultNudge": True,
             "fullscreenUpsellSeenCount": 99,
             "lastReleaseNotesSeen": "99.0.0",
             # Claude Code remembers an approved key by its last 20 characters.

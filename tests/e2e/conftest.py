@@ -26,11 +26,13 @@ they are never skipped silently.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
+from .clare_stack import ClareStack, open_stack
 from .claude import (
     BUILDS,
     CLAUDE_CODE_VERSION,
@@ -98,3 +100,14 @@ def claude_home(tmp_path: Path) -> Path:
 def claude(claude_code_binary: Path, claude_home: Path, fake_api: FakeAnthropicAPI) -> ClaudeRunner:
     """Runs ``claude -p`` in a given cwd, in ``claude_home``, against ``fake_api``."""
     return ClaudeRunner(claude_code_binary, claude_home, fake_api.url)
+
+
+@pytest.fixture
+def stack(claude: ClaudeRunner) -> Iterator[ClareStack]:
+    """A running Clare (writer, projector, poller) watching ``claude``'s folder."""
+    running = open_stack(claude.claude_dir)
+    try:
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(running.home, ignore_errors=True)

@@ -11,52 +11,20 @@ through the UserPromptSubmit hook, and the delivery is recorded.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .clare_stack import ClareStack, open_stack
+from .clare_stack import git_project, wait_for
 from .claude import BUILDS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
     from pathlib import Path
 
+    from .clare_stack import ClareStack
     from .claude import ClaudeRunner
     from .fake_api import FakeAnthropicAPI
-
-
-@pytest.fixture
-def stack(claude: ClaudeRunner) -> Iterator[ClareStack]:
-    running = open_stack(claude.claude_dir)
-    try:
-        yield running
-    finally:
-        running.stop()
-        shutil.rmtree(running.home, ignore_errors=True)
-
-
-def _git_project(path: Path, branch: str) -> Path:
-    path.mkdir(parents=True)
-    git = ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev"]
-    subprocess.run([*git, "init", "-q", "-b", branch], cwd=path, check=True)
-    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "start"], cwd=path, check=True)
-    return path
-
-
-def _wait_for(what: str, probe: Callable[[], Any], timeout_s: float = 30) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def _tool_outputs(requests: list[dict[str, Any]]) -> list[str]:
@@ -85,7 +53,7 @@ def test_a_real_session_is_seen_given_work_and_told_things(
     tmp_path: Path,
     claude_code_version: str,
 ) -> None:
-    repo = _git_project(tmp_path / "work" / "alpha", "feature/e2e")
+    repo = git_project(tmp_path / "work" / "alpha", "feature/e2e")
     stack.run("project", "add", "alpha", "--path", str(repo))
     task = stack.run(
         "task", "add", "Build the widget", "-p", "alpha", "--body", "Make it blue."
@@ -115,7 +83,7 @@ def test_a_real_session_is_seen_given_work_and_told_things(
             )
 
         try:
-            session = _wait_for("the poller to find the session", live_session)
+            session = wait_for("the poller to find the session", live_session)
             assert session["cwd"] == str(repo)
             assert session["project"] == "alpha"
             assert session["branch"] == "feature/e2e"
@@ -144,7 +112,7 @@ def test_a_real_session_is_seen_given_work_and_told_things(
     def ended() -> bool:
         return bool(stack.json("session", "show", session_id)["status"] == "ended")
 
-    _wait_for("the session to be seen ended", ended)
+    wait_for("the session to be seen ended", ended)
     shown = stack.json("session", "show", session_id)
     assert shown["tokens"] > 0
     assert shown["first_prompt"] == "pick up your work"
