@@ -155,7 +155,10 @@ class ClaudeCodeSource:
             else:
                 tracked.file_stamp, tracked.session = stamp, session
                 tracked.liveness = None
-        if tracked.liveness is None or now_ms - tracked.checked_at_ms >= LIVENESS_EVERY_MS:
+        # A session known from its hooks has no file that a clean exit removes: its
+        # process is its only sign of life, checked on every pass (they are few).
+        every_ms = 0 if key.startswith(HOOKED) else LIVENESS_EVERY_MS
+        if tracked.liveness is None or now_ms - tracked.checked_at_ms >= every_ms:
             tracked.liveness = check_liveness(tracked.session, self._probe)
             tracked.checked_at_ms = now_ms
         liveness = tracked.liveness
