@@ -73,6 +73,10 @@ def significant_change(old: SessionObserved | None, new: SessionObserved) -> boo
     if any(getattr(old, f) != getattr(new, f) for f in EXACT_FIELDS):
         return True
     old_tokens = old.tokens_in + old.tokens_out
+    if new.status == "ended" and (new.tokens_in, new.tokens_out) != (old.tokens_in, old.tokens_out):
+        # The last word on a session is exact: its end may be recorded first by its
+        # SessionEnd hook, before the poller's last read of the transcript.
+        return True
     grown = abs(new.tokens_in + new.tokens_out - old_tokens)
     if grown and grown >= max(TOKEN_STEP, old_tokens // 20):
         return True

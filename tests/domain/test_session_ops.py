@@ -43,6 +43,12 @@ def task(core: WriterCore, task_id: str) -> Task:
     return found
 
 
+def test_an_ended_session_records_its_exact_tokens() -> None:
+    ended = replace(BASE, status="ended")
+    assert significant_change(ended, replace(ended, tokens_out=ended.tokens_out + 1))
+    assert not significant_change(ended, replace(ended, last_activity=NOW + 1))
+
+
 def test_significant_change_is_coarse_for_tokens_and_activity() -> None:
     assert significant_change(None, BASE)
     assert not significant_change(BASE, BASE)

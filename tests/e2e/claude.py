@@ -103,10 +103,12 @@ def install_claude_code(version: str = CLAUDE_CODE_VERSION, cache: Path | None =
     return binary
 
 
-def write_home(home: Path, trusted: Iterable[Path] = ()) -> None:
+def write_home(home: Path, trusted: Iterable[Path] = (), *, allow_bash: bool = True) -> None:
     """Make ``home`` a HOME in which Claude Code starts without any question.
 
-    Called again, it adds folders to the trusted ones and keeps what Claude Code
+    Without ``allow_bash`` each Bash command asks for permission (a test of
+    waiting needs one). Called again, it adds folders to the trusted ones and
+    keeps what Claude Code
     itself wrote into its config meanwhile.
     """
     (home / ".claude").mkdir(parents=True, exist_ok=True)
@@ -140,8 +142,10 @@ def write_home(home: Path, trusted: Iterable[Path] = ()) -> None:
         settings = {}
     permissions = settings.setdefault("permissions", {})
     allow = permissions.setdefault("allow", [])
-    if "Bash" not in allow:
+    if allow_bash and "Bash" not in allow:
         allow.append("Bash")
+    if not allow_bash and "Bash" in allow:
+        allow.remove("Bash")
     # An interactive session may start in auto mode, whose classifier is a server
     # call: offline it stops at a dialog.
     permissions["defaultMode"] = "default"

@@ -4,6 +4,8 @@ A session a person starts and has not typed into yet must show at once with its
 branch (read from the git HEAD of its cwd: there is no transcript line yet).
 2.0.77 writes no session file, so there the session is known through its
 SessionStart hook alone. ``/exit`` must then be seen as the session's end.
+A session shows waiting when, and only when, a person is needed: here, a
+permission dialog.
 
 Each test runs its own tmux server (``tmux -L``) and kills it afterwards,
 Claude Code with it.
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
     from .clare_stack import ClareStack
     from .claude import ClaudeRunner
+    from .fake_api import FakeAnthropicAPI
 
 
 #: What Claude Code's input line starts with.
@@ -57,6 +60,23 @@ class Tmux:
         self.run("send-keys", "-t", target, "-l", text)
         time.sleep(0.3)  # a pasted line and its Enter apart, as a person types them
         self.run("send-keys", "-t", target, "Enter")
+
+    def submit(self, target: str, text: str) -> None:
+        """Type a line once the input line shows, and see that it left the input line.
+
+        A session is listed (by its SessionStart hook) before its screen takes
+        input, and in 2.0.77 the first Enter after a slash command only picks it
+        from the completion menu: so wait for the prompt, and press Enter again
+        while the text still sits in the input line.
+        """
+        wait_for("the input line", lambda: PROMPT_MARK in self.screen(target))
+        time.sleep(0.5)
+        self.type(target, text)
+        for _ in range(3):
+            time.sleep(1)
+            if text not in self.screen(target).rsplit(PROMPT_MARK, 1)[-1]:
+                return
+            self.run("send-keys", "-t", target, "Enter")
 
     def screen(self, target: str) -> str:
         """What the pane shows; "" once it is gone (its program exited)."""
@@ -108,16 +128,59 @@ def test_an_interactive_session_shows_before_any_prompt_and_its_end(
     # Nothing needs a person: a status of waiting here was a real start-up dialog.
     assert session["status"] in ("idle", "unknown"), tmux.screen("agent")
 
-    tmux.type("agent", "/exit")
-    time.sleep(1)
-    if "/exit" in tmux.screen("agent").rsplit(PROMPT_MARK, 1)[-1]:
-        # 2.0.77: the first Enter picks the command from the completion menu.
-        tmux.run("send-keys", "-t", "agent", "Enter")
+    tmux.submit("agent", "/exit")
 
     def ended() -> bool:
         return bool(stack.json("session", "show", session["id"])["status"] == "ended")
 
     try:
         wait_for("the session's end", ended)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the pane shows:\n{tmux.screen('agent')}") from None
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("claude_code_version", BUILDS, indirect=True)
+def test_waiting_means_a_permission_dialog_is_open(
+    claude: ClaudeRunner,
+    fake_api: FakeAnthropicAPI,
+    stack: ClareStack,
+    tmux: Tmux,
+    tmp_path: Path,
+) -> None:
+    repo = git_project(tmp_path / "work" / "alpha", "feature/ask")
+    stack.run("--home", str(stack.home), "hooks", "install",
+              "--settings", str(claude.claude_dir / "settings.json"))  # fmt: skip
+    write_home(claude.home, [repo], allow_bash=False)
+    fake_api.set_script({"bash": "touch needs-permission.txt"})
+    tmux.start("agent", repo, f"CLARE_HOME={stack.home} {claude.binary}")
+
+    def status() -> str:
+        sessions = stack.json("session", "list")
+        return str(sessions[0]["status"]) if sessions else ""
+
+    wait_for("the new session", status)
+    assert status() != "waiting", tmux.screen("agent")
+    tmux.submit("agent", "make a file")
+
+    def waiting() -> dict[str, Any] | None:
+        sessions = stack.json("session", "list")
+        return sessions[0] if sessions and sessions[0]["status"] == "waiting" else None
+
+    try:
+        session = wait_for("the permission dialog to show as waiting", waiting)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the pane shows:\n{tmux.screen('agent')}") from None
+    assert "permission" in (session["waiting_for"] or ""), session
+    assert not (repo / "needs-permission.txt").exists()
+
+    def answered() -> bool:
+        if "Do you want to proceed?" in tmux.screen("agent"):
+            # "1": Yes. A dialog takes no keys for a moment after it opens: press again.
+            tmux.run("send-keys", "-t", "agent", "1")
+        return (repo / "needs-permission.txt").exists() and status() != "waiting"
+
+    try:
+        wait_for("the answered dialog to end the wait", answered)
     except AssertionError as exc:
         raise AssertionError(f"{exc}; the pane shows:\n{tmux.screen('agent')}") from None

@@ -113,8 +113,23 @@ def test_a_real_session_is_seen_given_work_and_told_things(
         return bool(stack.json("session", "show", session_id)["status"] == "ended")
 
     wait_for("the session to be seen ended", ended)
-    shown = stack.json("session", "show", session_id)
-    assert shown["tokens"] > 0
+
+    # The SessionEnd hook may record the end first; the poller's last read of the
+    # transcript follows with the exact count: three API messages (two Bash calls
+    # and the last word) of 12 in, 7 out each (the fake API's usage), each counted
+    # once however many lines it spans.
+    last: list[dict[str, Any]] = []
+
+    def counted() -> bool:
+        last[:] = [stack.json("session", "show", session_id)]
+        return (last[0]["tokens_in"], last[0]["tokens_out"]) == (36, 21)
+
+    try:
+        wait_for("the ended session's exact tokens", counted, timeout_s=15)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {last}") from None
+    shown = last[0]
+    assert shown["status"] == "ended"
     assert shown["first_prompt"] == "pick up your work"
     assert shown["task"] == task
 
