@@ -6,7 +6,11 @@ It reads the hook's JSON on stdin, and
    messages as ``additionalContext`` (read from the views DB), so they reach
    the model with this turn;
 2. sends one ``session.hook`` command to the writer: the session's new status
-   and the deliveries it just made, recorded at once, faster than any poll.
+   and the deliveries it just made, recorded at once, faster than any poll;
+3. notes the Claude Code process it runs under (``clare.sessions.hooked``), so
+   builds that write no session file of their own are followed all the same.
+
+Its input is bounded in bytes and time (``clare.sessions.hook_input``).
 
 It must never break or stall the session, so it runs under a hard budget: a
 writer that does not answer within ``WRITER_TIMEOUT_S`` (or is not running)
