@@ -4,13 +4,22 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clare.domain.entities import Group, Session
 from clare.domain.events import SessionObserved
-from clare.domain.session_ops import ACTIVITY_STEP_MS, TOKEN_STEP, significant_change
+from clare.domain.session_ops import (
+    ACTIVITY_STEP_MS,
+    TOKEN_STEP,
+    WAITING_NOTIFICATIONS,
+    hook_status,
+    significant_change,
+)
 from clare.errors import NotFound, UsageError
 from clare.ids import MAX_SESSION_ID
 from clare.nodes.writer_ingest import remote_event_wire
+from clare.sessions.hook_events import HOOK_EVENTS
 from clare.store import eventlog
 from tests.helpers import call, make_core
 
@@ -136,6 +145,23 @@ def test_a_source_that_cannot_tell_the_status_keeps_the_hooks(core: WriterCore) 
     assert (session(core, "s1").status, session(core, "s1").branch) == ("busy", "main")
     call(core, "session.observe", snapshot={**snap, "status": "ended"})
     assert session(core, "s1").status == "ended"
+
+
+@given(
+    st.sampled_from([*HOOK_EVENTS, "PreToolUse", ""]),
+    st.sampled_from(["busy", "shell", "idle", "waiting", "ended", ""]),
+    st.text(max_size=30) | st.sampled_from(sorted(WAITING_NOTIFICATIONS)),
+    st.integers(min_value=0, max_value=5),
+    st.sampled_from(["startup", "resume", "clear", "compact", ""]),
+)
+def test_only_a_person_needed_ever_means_waiting(
+    event: str, current: str, notification_type: str, background: int, source: str
+) -> None:
+    status = hook_status(event, current, notification_type=notification_type,
+                         background_tasks=background, source=source)  # fmt: skip
+    if status == "waiting" and current != "waiting":
+        assert event == "Notification"
+        assert notification_type in WAITING_NOTIFICATIONS
 
 
 def test_session_ids_are_bounded_alike_everywhere(core: WriterCore) -> None:

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clare.ids import MAX_SESSION_ID
 from clare.sessions.hook_input import HookCall, parse_call, read_bounded
@@ -88,3 +90,26 @@ def test_read_takes_a_closed_pipe_whole() -> None:
     os.close(write_end)
     with os.fdopen(read_end, "rb", buffering=0) as stream:
         assert read_bounded(stream) == b'{"session_id": "s1"}'
+
+
+@given(st.binary(max_size=2000))
+def test_any_input_is_a_call_or_nothing(raw: bytes) -> None:
+    call = parse_call(raw, "Stop")
+    assert call is None or 0 < len(call.session) <= MAX_SESSION_ID
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["session_id", "cwd", "prompt", "message", "notification_type",
+                         "source", "background_tasks", "session_title", "transcript_path"]),
+        st.none() | st.integers() | st.text(max_size=5000) | st.lists(st.text(max_size=3)),
+    )
+)  # fmt: skip
+def test_every_field_is_bounded(data: dict[str, object]) -> None:
+    call = parse_call(json.dumps(data).encode(), "Notification")
+    if call is None:
+        return
+    assert len(call.prompt) <= 500
+    assert len(call.message) <= 300
+    assert max(len(call.cwd), len(call.transcript_path)) <= 4096
+    assert max(len(call.notification_type), len(call.source)) <= 64
