@@ -137,15 +137,18 @@ def _session_observe(args: dict[str, Any], state: StateReader, ctx: Context) -> 
     new = _snapshot(args.get("snapshot"), ctx.machine_id)
     current = state.session(new.session)
     if current is not None:
-        # The hook may have seen a later turn than the files the poller read.
-        last = max(new.last_activity, current.snapshot.last_activity)
-        new = replace(new, last_activity=last)
+        old = current.snapshot
         if not new.status:
-            # The source cannot tell (a build without session files): the status
-            # is what the hooks last said.
-            new = replace(
-                new, status=current.snapshot.status, waiting_for=current.snapshot.waiting_for
-            )
+            # The source cannot tell (a build without session files): the status is
+            # what the hooks last said, except that a wait for a person is over once
+            # the transcript moved on after it began (the dialog was answered; no
+            # hook says so).
+            if old.status == "waiting" and new.last_activity > old.last_activity:
+                new = replace(new, status="busy", waiting_for="")
+            else:
+                new = replace(new, status=old.status, waiting_for=old.waiting_for)
+        # The hook may have seen a later turn than the files the poller read.
+        new = replace(new, last_activity=max(new.last_activity, old.last_activity))
     if current is not None and not significant_change(current.snapshot, new):
         return Decision([], {"session": new.session, "changed": False})
     return Decision([new], {"session": new.session, "changed": True})

@@ -60,6 +60,13 @@ def snapshot_of(obs: Observation, machine_id: str, project: str) -> SessionObser
     return replace(snapshot, **long_text) if long_text else snapshot
 
 
+def _moved_on_unseen(old: SessionObserved | None, new: SessionObserved) -> bool:
+    """A session whose status only its hooks tell (no session file) has new transcript
+    lines: the writer, which holds the hooks' status, decides if that ends a wait for
+    a person (a dialog answered fires no hook). Usually it writes nothing."""
+    return old is not None and not new.status and new.last_activity > old.last_activity
+
+
 #: A live session this poller never saw in a scan (the hook made it, or it is left
 #: from before a restart) is taken for ended only after this long without activity:
 #: its hook may fire a moment before Claude Code writes its session file.
@@ -92,7 +99,8 @@ class PollerCore:
                 continue  # two files for one session (a resumed one): the first wins
             seen.add(obs.session)
             snap = snapshot_of(obs, self.machine_id, project_for_cwd(obs.cwd, project_paths))
-            if significant_change(self.reported.get(obs.session), snap):
+            old = self.reported.get(obs.session)
+            if significant_change(old, snap) or _moved_on_unseen(old, snap):
                 out.append(snap)
         self._scanned |= seen
         if scan.complete:

@@ -147,6 +147,17 @@ def test_a_source_that_cannot_tell_the_status_keeps_the_hooks(core: WriterCore) 
     assert session(core, "s1").status == "ended"
 
 
+def test_a_wait_is_over_once_the_transcript_moves_on(core: WriterCore) -> None:
+    call(core, "session.hook", session="s1", event="Notification", at=NOW,
+         notification_type="permission_prompt", waiting_for="permission")  # fmt: skip
+    snap = {"session": "s1", "status": "", "last_activity": NOW - 5}  # the tool call, before
+    call(core, "session.observe", snapshot=snap)
+    assert (session(core, "s1").status, session(core, "s1").waiting_for) == (
+        "waiting", "permission")  # fmt: skip
+    call(core, "session.observe", snapshot={**snap, "last_activity": NOW + 5})  # answered
+    assert (session(core, "s1").status, session(core, "s1").waiting_for) == ("busy", "")
+
+
 @given(
     st.sampled_from([*HOOK_EVENTS, "PreToolUse", ""]),
     st.sampled_from(["busy", "shell", "idle", "waiting", "ended", ""]),
