@@ -9,7 +9,6 @@ the shortest prefix that is unique, never under 4 digits, as with git hashes.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import TYPE_CHECKING
 
 from clare.errors import Ambiguous, NotFound, UsageError
@@ -21,15 +20,21 @@ TASK_PREFIX = "t-"
 MESSAGE_PREFIX = "m-"
 ID_DIGITS = 10
 MIN_SHOWN_DIGITS = 4
+#: The longest session id Clare records; every place that takes one in checks it.
+MAX_SESSION_ID = 200
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 def new_task_id() -> str:
+    import uuid  # here: the hook reads MAX_SESSION_ID from this module on every turn
+
     return TASK_PREFIX + uuid.uuid4().hex[:ID_DIGITS]
 
 
 def new_message_id() -> str:
+    import uuid
+
     return MESSAGE_PREFIX + uuid.uuid4().hex[:ID_DIGITS]
 
 

@@ -52,9 +52,10 @@ def current_session(inst: Instance, given: str | None) -> tuple[str, str]:
         # A session the poller has not seen yet is taken by its id as given.
         with contextlib.suppress(NotFound):
             given = queries.resolve_session(inst.views(), given)
+    from clare.sessions.hooked import hooked_dir
     from clare.sessions.whoami import identify  # here: most commands never need it
 
-    identity = identify(claude_folder(inst), given=given)
+    identity = identify(claude_folder(inst), given=given, hooked=hooked_dir(inst.paths.data_dir))
     return identity.session, identity.cwd or os.getcwd()
 
 

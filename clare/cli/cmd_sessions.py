@@ -34,6 +34,8 @@ def _tokens(n: int) -> str:
 def _status(s: dict[str, Any]) -> str:
     if s["status"] == "waiting" and s["waiting_for"]:
         return f"waiting ({s['waiting_for']})"
+    if s.get("job_id"):
+        return f"{s['status']} (background {s['job_id']})"
     return str(s["status"])
 
 
@@ -93,6 +95,8 @@ def show(ctx: typer.Context, session_id: str, json_out: JsonOpt = False) -> None
     )
     if session["tmux_pane"]:
         print(f"  tmux {session['tmux_pane']}")
+    if session.get("job_id"):
+        print(f"  background session: claude attach {session['job_id']}")
     if session["tasks"]:
         print("\ntasks:")
         for t in session["tasks"]:

@@ -6,7 +6,11 @@ It reads the hook's JSON on stdin, and
    messages as ``additionalContext`` (read from the views DB), so they reach
    the model with this turn;
 2. sends one ``session.hook`` command to the writer: the session's new status
-   and the deliveries it just made, recorded at once, faster than any poll.
+   and the deliveries it just made, recorded at once, faster than any poll;
+3. notes the Claude Code process it runs under (``clare.sessions.hooked``), so
+   builds that write no session file of their own are followed all the same.
+
+Its input is bounded in bytes and time (``clare.sessions.hook_input``).
 
 It must never break or stall the session, so it runs under a hard budget: a
 writer that does not answer within ``WRITER_TIMEOUT_S`` (or is not running)
@@ -27,16 +31,20 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from clare.sessions.hook_events import CONTEXT_EVENTS, HOOK_EVENTS
+from clare.sessions.hook_input import parse_call, read_bounded
 
 if TYPE_CHECKING:
     from clare.paths import InstancePaths
+    from clare.sessions.hook_input import HookCall
 
 WRITER_TIMEOUT_S = 0.3
-MAX_STDIN_BYTES = 4 << 20
 DEBUG_ENV = "CLARE_HOOK_DEBUG"
 #: This host's machine id and name, as last read from clare.toml (see _identity).
 IDENTITY_CACHE = "hook-identity.json"
 SETTLED_NS = 2_000_000_000
+#: How much of a prompt the session event records (the whole prompt is only searched for
+#: the ids of messages delivered at once, which must not be printed again).
+PROMPT_RECORDED = 500
 
 
 def main(argv: list[str]) -> int:
@@ -70,48 +78,65 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
     from clare import paths as paths_mod
 
     event, home = _parse_argv(argv)
-    raw = b"" if stdin.isatty() else stdin.read(MAX_STDIN_BYTES)
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError:
-        return {}  # not what Claude Code sends: nothing to record
-    if not isinstance(data, dict):
-        return {}
-    event = event or str(data.get("hook_event_name") or "")
-    session = data.get("session_id")
-    if not isinstance(session, str) or not session or event not in HOOK_EVENTS:
-        return {}
+    raw = b"" if stdin.isatty() else read_bounded(stdin)
+    call = None if raw is None else parse_call(raw, event)
+    if call is None or call.event not in HOOK_EVENTS:
+        return {}  # not what Claude Code sends, or cut short: nothing to record
     paths = paths_mod.resolve(home)
     machine_id, host_name = _identity(paths)
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else ""
-    prompt = data.get("prompt")
     project, delivered = _deliver(
         paths,
         machine_id,
         host_name,
-        event,
-        session,
-        str(cwd or ""),
+        call.event,
+        call.session,
+        call.cwd,
         now_ms,
         stdout,
-        prompt=prompt if isinstance(prompt, str) else "",
+        prompt=call.prompt,
     )
     args: dict[str, Any] = {
-        "session": session,
-        "event": event,
+        "session": call.session,
+        "event": call.event,
         "at": now_ms,
-        "cwd": cwd,
+        "cwd": call.cwd,
         "project": project,
         "delivered": delivered,
     }
-    if event == "UserPromptSubmit" and isinstance(prompt, str):
-        args["prompt"] = prompt[:500]
-    message = data.get("message")
-    if event == "Notification" and isinstance(message, str):
-        args["waiting_for"] = message[:300]
+    if call.event == "UserPromptSubmit" and call.prompt:
+        args["prompt"] = call.prompt[:PROMPT_RECORDED]
+    if call.event == "Notification":
+        args["waiting_for"] = call.message
+        args["notification_type"] = call.notification_type
+    if call.event == "Stop":
+        args["background_tasks"] = call.background_tasks
+    if call.event == "SessionStart":
+        args["source"] = call.source
+    pid = _note_process(paths, call, now_ms)
+    if pid:
+        args["pid"] = pid
     _send_or_spool(paths, "session.hook", args)
     return args
+
+
+def _note_process(paths: InstancePaths, call: HookCall, now_ms: int) -> int:
+    """Record which Claude Code process runs this session (see ``clare.sessions.hooked``),
+    so a build that writes no session file is still followed; returns its pid or 0."""
+    from clare.sessions import hooked
+
+    try:
+        pid = hooked.claude_pid(os.environ, os.getppid())
+        if pid is None:
+            return 0
+        folder = hooked.hooked_dir(paths.data_dir)
+        if call.event == "SessionEnd":
+            hooked.forget(folder, pid, call.session)
+        else:
+            hooked.record(folder, pid, call.session, call.cwd, call.transcript_path, now_ms)
+    except OSError:
+        return 0  # no data folder yet: the poller still learns of it from this call
+    return pid
 
 
 def _identity(paths: InstancePaths) -> tuple[str, str]:

@@ -223,7 +223,7 @@ class SessionObserved(DomainEvent):
     cwd: str = ""
     project: str = ""
     branch: str = ""
-    status: str = ""  # busy | idle | waiting | ended
+    status: str = ""  # busy | shell | idle | waiting | ended
     waiting_for: str = ""
     version: str = ""
     model: str = ""
@@ -235,6 +235,12 @@ class SessionObserved(DomainEvent):
     tokens_out: int = 0
     tmux_pane: str = ""
     source: str = "claude-code"
+    # How the session runs: Claude Code's session-file ``kind`` (interactive, bg), and
+    # for a background session the job id that ``claude attach`` takes.
+    session_kind: str = ""
+    job_id: str = ""
+    #: Claude Code's permission mode (default, acceptEdits, plan, bypassPermissions ...).
+    permission_mode: str = ""
 
     entity_field: ClassVar[str] = "session"
     entity_prefix: ClassVar[str] = "s:"

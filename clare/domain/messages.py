@@ -210,7 +210,7 @@ def state_message(state: StateReader, message_id: str) -> Message | None:
 
 @decider("message.deliver")
 def _message_deliver(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    session = arg_str(args, "session", max_len=200)
+    session = arg_str(args, "session", max_len=ids.MAX_SESSION_ID)
     wanted = arg_list(args, "messages", max_item=64)
     for message_id in wanted:
         if state_message(state, message_id) is None:

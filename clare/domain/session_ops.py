@@ -38,25 +38,29 @@ from clare.domain.events import (
 )
 from clare.domain.messages import deliveries
 from clare.errors import NotFound, ProtocolError, UsageError
+from clare.ids import MAX_SESSION_ID
 
 #: Fields whose every change is worth an event.
 EXACT_FIELDS = (
     "pid", "name", "cwd", "project", "branch", "status", "waiting_for", "version", "model",
     "title", "first_prompt", "started_at", "tmux_pane", "source",
+    "session_kind", "job_id", "permission_mode",
 )  # fmt: skip
 #: Tokens are recorded when they grew by this many, or by 5 % of the last recorded count.
 TOKEN_STEP = 25_000
 #: Activity is recorded when it moved on by this much (a status change records it at once).
 ACTIVITY_STEP_MS = 5 * 60 * 1000
 
-#: Session status each Claude Code hook event means.
+#: Session status each Claude Code hook event means, unless ``hook_status`` says otherwise.
 HOOK_STATUS = {
     "SessionStart": "idle",
     "UserPromptSubmit": "busy",
     "Stop": "idle",
-    "Notification": "waiting",
     "SessionEnd": "ended",
 }
+#: Notifications that need a person. ``idle_prompt`` (nobody typed for a while) is idle;
+#: ``auth_success`` and types Clare does not know change nothing.
+WAITING_NOTIFICATIONS = frozenset({"permission_prompt", "elicitation_dialog", "agent_needs_input"})
 MAX_MEMBERS = 1000
 MAX_SNAPSHOT_TEXT = 4096
 MAX_SNAPSHOT_INT = 2**53
@@ -69,10 +73,40 @@ def significant_change(old: SessionObserved | None, new: SessionObserved) -> boo
     if any(getattr(old, f) != getattr(new, f) for f in EXACT_FIELDS):
         return True
     old_tokens = old.tokens_in + old.tokens_out
+    if new.status == "ended" and (new.tokens_in, new.tokens_out) != (old.tokens_in, old.tokens_out):
+        # The last word on a session is exact: its end may be recorded first by its
+        # SessionEnd hook, before the poller's last read of the transcript.
+        return True
     grown = abs(new.tokens_in + new.tokens_out - old_tokens)
     if grown and grown >= max(TOKEN_STEP, old_tokens // 20):
         return True
     return new.last_activity - old.last_activity >= ACTIVITY_STEP_MS
+
+
+def hook_status(
+    event: str,
+    current: str,
+    *,
+    notification_type: str = "",
+    background_tasks: int = 0,
+    source: str = "",
+) -> str:
+    """The status a hook call means for a session whose status is ``current``.
+
+    Only a notification that needs a person means waiting. A Stop while
+    background tasks still run leaves the session at work. A SessionStart after
+    a compaction happens inside a session's life, not at its start: it changes
+    nothing that was known.
+    """
+    if event == "Notification":
+        if notification_type in WAITING_NOTIFICATIONS:
+            return "waiting"
+        return "idle" if notification_type == "idle_prompt" else current
+    if event == "Stop" and background_tasks > 0:
+        return "busy"
+    if event == "SessionStart" and source == "compact" and current not in ("", "ended"):
+        return current
+    return HOOK_STATUS.get(event, current)
 
 
 def _snapshot(data: object, machine_id: str) -> SessionObserved:
@@ -83,8 +117,10 @@ def _snapshot(data: object, machine_id: str) -> SessionObserved:
     except ProtocolError as exc:
         raise UsageError(f"bad session snapshot: {exc}") from exc
     assert isinstance(event, SessionObserved)
-    if not event.session or len(event.session) > 200:
-        raise UsageError("a session snapshot needs a session id of at most 200 characters")
+    if not event.session or len(event.session) > MAX_SESSION_ID:
+        raise UsageError(
+            f"a session snapshot needs a session id of at most {MAX_SESSION_ID} characters"
+        )
     # Every host stores and syncs the snapshot: bound what one poller may make it carry.
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
@@ -101,9 +137,18 @@ def _session_observe(args: dict[str, Any], state: StateReader, ctx: Context) -> 
     new = _snapshot(args.get("snapshot"), ctx.machine_id)
     current = state.session(new.session)
     if current is not None:
+        old = current.snapshot
+        if not new.status:
+            # The source cannot tell (a build without session files): the status is
+            # what the hooks last said, except that a wait for a person is over once
+            # the transcript moved on after it began (the dialog was answered; no
+            # hook says so).
+            if old.status == "waiting" and new.last_activity > old.last_activity:
+                new = replace(new, status="busy", waiting_for="")
+            else:
+                new = replace(new, status=old.status, waiting_for=old.waiting_for)
         # The hook may have seen a later turn than the files the poller read.
-        last = max(new.last_activity, current.snapshot.last_activity)
-        new = replace(new, last_activity=last)
+        new = replace(new, last_activity=max(new.last_activity, old.last_activity))
     if current is not None and not significant_change(current.snapshot, new):
         return Decision([], {"session": new.session, "changed": False})
     return Decision([new], {"session": new.session, "changed": True})
@@ -116,7 +161,7 @@ def _session_hook(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
     A hook call replayed late from the spool (older than what the session already
     shows) only records its deliveries: its status is no longer news.
     """
-    session = arg_str(args, "session", max_len=200)
+    session = arg_str(args, "session", max_len=MAX_SESSION_ID)
     if not session:
         raise UsageError("a hook call needs the session id")
     hook_event = arg_str(args, "event", max_len=64)
@@ -126,7 +171,13 @@ def _session_hook(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
     old = current.snapshot if current is not None else None
     if old is None or at >= old.last_activity:
         base = old or SessionObserved(session=session, host=ctx.machine_id, started_at=at)
-        status = HOOK_STATUS.get(hook_event, base.status)
+        status = hook_status(
+            hook_event,
+            base.status,
+            notification_type=arg_str(args, "notification_type", default="", max_len=64),
+            background_tasks=arg_int(args, "background_tasks", default=0, bound=2**31),
+            source=arg_str(args, "source", default="", max_len=64),
+        )
         changes: dict[str, Any] = {"status": status, "last_activity": at}
         changes["waiting_for"] = (
             arg_str(args, "waiting_for", default="", max_len=300) if status == "waiting" else ""
@@ -135,6 +186,9 @@ def _session_hook(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
             value = arg_str(args, name, default="", max_len=4096)
             if value and not getattr(base, name):
                 changes[name] = value
+        pid = arg_int(args, "pid", default=0, bound=2**31)
+        if pid > 0 and not base.pid:
+            changes["pid"] = pid
         prompt = arg_str(args, "prompt", default="", max_len=100_000)
         if prompt and not base.first_prompt:
             changes["first_prompt"] = prompt[:500]
@@ -156,7 +210,7 @@ def _task_claim(args: dict[str, Any], state: StateReader, ctx: Context) -> Decis
     ``candidates`` come in the caller's order of preference (priority first). A
     task already assigned to this session is started without a new assignment.
     """
-    session = arg_str(args, "session", max_len=200)
+    session = arg_str(args, "session", max_len=MAX_SESSION_ID)
     if not session:
         raise UsageError("a claim needs the claiming session's id")
     author = arg_str(args, "author", default="", max_len=200)

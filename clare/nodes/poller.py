@@ -28,6 +28,7 @@ from clare.logs import get
 from clare.sessions import spool
 from clare.sessions.claude_home import claude_dir
 from clare.sessions.claude_source import ClaudeCodeSource
+from clare.sessions.hooked import hooked_dir
 from clare.sessions.poller_core import PollerCore
 from clare.sessions.rclaude_source import RclaudeSource
 from clare.sessions.recipients import project_paths
@@ -44,12 +45,14 @@ DEFAULT_INTERVAL_S = 1.0
 SAVE_EVERY_S = 60.0
 
 
-def make_sources(config: Config) -> list[SessionSource]:
+def make_sources(config: Config, paths: InstancePaths | None = None) -> list[SessionSource]:
     """Claude Code's folder (from clare.toml, else ``$CLAUDE_CONFIG_DIR``, else
-    ``~/.claude``), plus rclaude when configured."""
+    ``~/.claude``) with the sessions this instance's hooks recorded, plus rclaude
+    when configured."""
     configured = config.claude_config_dir
     folder = Path(configured).expanduser() if configured else claude_dir()
-    sources: list[SessionSource] = [ClaudeCodeSource(folder)]
+    hooked = hooked_dir(paths.data_dir) if paths is not None else None
+    sources: list[SessionSource] = [ClaudeCodeSource(folder, hooked_dir=hooked)]
     if config.rclaude_command:
         sources.append(RclaudeSource(config.rclaude_command))
     return sources
@@ -214,7 +217,9 @@ async def serve_poller(
     """Poll this host's session sources every ``interval_s`` until cancelled."""
     client = AsyncCommandClient(Endpoints(paths).writer_commands, timeout_s=2.0, attempts=2)
     try:
-        poller = Poller(paths, config, client, make_sources(config) if sources is None else sources)
+        poller = Poller(
+            paths, config, client, make_sources(config, paths) if sources is None else sources
+        )
         log.info("poller ready", sources=[s.name for s in poller.sources])
         task_status.started(poller)
         while True:

@@ -11,15 +11,25 @@ partial last line waits.
 A session whose file disappears (a clean exit) or outlived its process (a
 crash, a reused pid) is reported once more as ``ended``, after a last read of
 its transcript, and then forgotten.
+
+Builds that write no session file (before 2.1, the Agent SDK) are read from
+the files Clare's hook writes in their place (``hooked_dir``, see
+:mod:`clare.sessions.hooked`), the same way; a process with a session file of
+its own is read from that. Their status comes from the hooks alone (the
+observation leaves it unknown), and once their process is gone the source
+removes their file itself: no Claude Code will.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from clare.sessions.claude_home import sessions_dir, transcript_path
+from clare.sessions.git_head import HeadWatch
 from clare.sessions.session_file import (
     Liveness,
     MalformedSessionFile,
@@ -31,10 +41,9 @@ from clare.sessions.session_file import (
 from clare.sessions.source import Observation, ScanResult
 from clare.sessions.transcript_follow import TranscriptFollower
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
 NAME = "claude-code"
+#: Prefix of the tracking keys of files from ``hooked_dir``.
+HOOKED = "hooked/"
 #: How often a quiet session file's process is checked again. A clean exit removes
 #: the file (noticed on the next pass); only a crash waits for this re-check.
 LIVENESS_EVERY_MS = 5_000
@@ -50,6 +59,7 @@ class _Tracked:
     transcript_stamp: tuple[int, int, int] = (0, 0, 0)  # (inode, size, mtime_ns)
     liveness: Liveness | None = None
     checked_at_ms: int = 0
+    head: HeadWatch | None = None  # the cwd's git HEAD, for the branch before any prompt
 
 
 class ClaudeCodeSource:
@@ -57,10 +67,14 @@ class ClaudeCodeSource:
 
     name = NAME
 
-    def __init__(self, claude_dir: Path, probe: ProcessProbe | None = None) -> None:
+    def __init__(
+        self, claude_dir: Path, probe: ProcessProbe | None = None, hooked_dir: Path | None = None
+    ) -> None:
         self.claude_dir = claude_dir
+        self.hooked_dir = hooked_dir
         self._probe = probe
-        self._tracked: dict[str, _Tracked] = {}  # by file name (<pid>.json)
+        # By file name (<pid>.json), with HOOKED before the names from hooked_dir.
+        self._tracked: dict[str, _Tracked] = {}
         self._saved_followers: dict[str, dict[str, Any]] = {}  # by session id, from restore()
 
     # -- scanning ------------------------------------------------------------------------
@@ -79,7 +93,14 @@ class ClaudeCodeSource:
         seen: set[str] = set()
         for entry in entries:
             seen.add(entry.name)
-            observation = self._scan_file(entry, result, now_ms)
+            observation = self._scan_file(entry.name, entry, result, now_ms)
+            if observation is not None:
+                result.observations.append(observation)
+        for entry in self._hooked_entries(result):
+            if entry.name in seen:
+                continue  # Claude Code's own file for this process says more
+            seen.add(HOOKED + entry.name)
+            observation = self._scan_file(HOOKED + entry.name, entry, result, now_ms)
             if observation is not None:
                 result.observations.append(observation)
         for name in [n for n in self._tracked if n not in seen]:
@@ -89,10 +110,26 @@ class ClaudeCodeSource:
         self._saved_followers.clear()
         return result
 
+    def _hooked_entries(self, result: ScanResult) -> list[os.DirEntry[str]]:
+        if self.hooked_dir is None:
+            return []
+        try:
+            return [
+                e
+                for e in os.scandir(self.hooked_dir)
+                if e.name.endswith(".json") and not e.name.startswith(".")
+            ]
+        except FileNotFoundError:
+            return []  # no hook has run here yet
+        except OSError as exc:
+            result.complete = False
+            result.problems.append(f"cannot list {self.hooked_dir}: {exc}")
+            return []
+
     def _scan_file(
-        self, entry: os.DirEntry[str], result: ScanResult, now_ms: int
+        self, key: str, entry: os.DirEntry[str], result: ScanResult, now_ms: int
     ) -> Observation | None:
-        tracked = self._tracked.get(entry.name)
+        tracked = self._tracked.get(key)
         try:
             st = entry.stat()
         except OSError:
@@ -109,19 +146,31 @@ class ClaudeCodeSource:
                 result.skip("unreadable session file")
                 return None
             if tracked is None or tracked.session.session_id != session.session_id:
+                if tracked is not None:
+                    # The process went on with another session (``/clear``): the old
+                    # one is over.
+                    result.observations.append(self._ended(tracked, result))
                 tracked = _Tracked(stamp, session, self._follower(session))
-                self._tracked[entry.name] = tracked
+                self._tracked[key] = tracked
             else:
                 tracked.file_stamp, tracked.session = stamp, session
                 tracked.liveness = None
-        if tracked.liveness is None or now_ms - tracked.checked_at_ms >= LIVENESS_EVERY_MS:
+        # A session known from its hooks has no file that a clean exit removes: its
+        # process is its only sign of life, checked on every pass (they are few).
+        every_ms = 0 if key.startswith(HOOKED) else LIVENESS_EVERY_MS
+        if tracked.liveness is None or now_ms - tracked.checked_at_ms >= every_ms:
             tracked.liveness = check_liveness(tracked.session, self._probe)
             tracked.checked_at_ms = now_ms
         liveness = tracked.liveness
         if liveness is Liveness.FOREIGN:
-            del self._tracked[entry.name]
+            del self._tracked[key]
             result.skip("session file of another machine")
             return None
+        if liveness is not Liveness.LIVE and key.startswith(HOOKED):
+            # Nothing but this source removes what the hook wrote.
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+            return self._ended(self._tracked.pop(key), result)
         if liveness is not Liveness.LIVE:
             # A crash left the file behind: the session is over. It stays tracked
             # (and reported as ended, which the core ignores once known) until
@@ -130,7 +179,10 @@ class ClaudeCodeSource:
         return self._observe(tracked, result)
 
     def _follower(self, session: SessionFile) -> TranscriptFollower:
-        path = transcript_path(self.claude_dir, session.cwd, session.session_id)
+        if session.transcript_path:
+            path = Path(session.transcript_path)
+        else:
+            path = transcript_path(self.claude_dir, session.cwd, session.session_id)
         saved = self._saved_followers.pop(session.session_id, None)
         if saved is not None and saved.get("path") == str(path):
             try:
@@ -170,15 +222,20 @@ class ClaudeCodeSource:
     def _observe(self, tracked: _Tracked, result: ScanResult) -> Observation:
         self._read_transcript(tracked, result)
         session, summary = tracked.session, tracked.follower.summary
+        cwd = summary.cwd or session.cwd
+        if tracked.head is None or tracked.head.cwd != cwd:
+            tracked.head = HeadWatch(cwd)
         usage = summary.usage
         last = max(summary.last_activity_ms or 0, session.updated_at_ms or 0)
         return Observation(
             session=session.session_id,
             source=NAME,
             pid=session.pid,
-            name=session.name or "",
-            cwd=summary.cwd or session.cwd,
-            branch=summary.git_branch or "",
+            name=session.name or summary.agent_name or "",
+            cwd=cwd,
+            # HEAD is the branch now; the transcript only says what it was at the last
+            # prompt, and has nothing before the first.
+            branch=tracked.head.branch() or summary.git_branch or "",
             status="" if session.status == "unknown" else session.status,
             waiting_for=(session.waiting_for or "") if session.status == "waiting" else "",
             version=session.version or summary.version or "",
@@ -191,6 +248,9 @@ class ClaudeCodeSource:
             tokens_out=usage.output_tokens,
             tmux_pane=session.tmux_pane or "",
             transcript=str(tracked.follower.path),
+            kind=session.kind or "",
+            job_id=session.job_id or "",
+            permission_mode=summary.permission_mode or "",
         )
 
     def _ended(self, tracked: _Tracked, result: ScanResult) -> Observation:

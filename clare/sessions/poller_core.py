@@ -46,6 +46,9 @@ def snapshot_of(obs: Observation, machine_id: str, project: str) -> SessionObser
         tokens_out=obs.tokens_out,
         tmux_pane=obs.tmux_pane,
         source=obs.source,
+        session_kind=obs.kind,
+        job_id=obs.job_id,
+        permission_mode=obs.permission_mode,
     )
     # The writer refuses longer text: a transcript with a huge title must not cost
     # its session the whole record.
@@ -55,6 +58,13 @@ def snapshot_of(obs: Observation, machine_id: str, project: str) -> SessionObser
         if isinstance(value := getattr(snapshot, f.name), str) and len(value) > MAX_SNAPSHOT_TEXT
     }
     return replace(snapshot, **long_text) if long_text else snapshot
+
+
+def _moved_on_unseen(old: SessionObserved | None, new: SessionObserved) -> bool:
+    """A session whose status only its hooks tell (no session file) has new transcript
+    lines: the writer, which holds the hooks' status, decides if that ends a wait for
+    a person (a dialog answered fires no hook). Usually it writes nothing."""
+    return old is not None and not new.status and new.last_activity > old.last_activity
 
 
 #: A live session this poller never saw in a scan (the hook made it, or it is left
@@ -89,7 +99,8 @@ class PollerCore:
                 continue  # two files for one session (a resumed one): the first wins
             seen.add(obs.session)
             snap = snapshot_of(obs, self.machine_id, project_for_cwd(obs.cwd, project_paths))
-            if significant_change(self.reported.get(obs.session), snap):
+            old = self.reported.get(obs.session)
+            if significant_change(old, snap) or _moved_on_unseen(old, snap):
                 out.append(snap)
         self._scanned |= seen
         if scan.complete:

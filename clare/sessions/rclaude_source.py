@@ -22,6 +22,7 @@ import shlex
 import subprocess
 from typing import Any
 
+from clare.ids import MAX_SESSION_ID
 from clare.sessions.source import STATUSES, Observation, ScanResult
 from clare.sessions.transcript import parse_timestamp_ms
 
@@ -129,7 +130,7 @@ def parse_line(line: bytes | str) -> Observation | None:
     if not isinstance(obj, dict):
         return None
     session = obj.get("id")
-    if not isinstance(session, str) or not session or len(session) > 200:
+    if not isinstance(session, str) or not session or len(session) > MAX_SESSION_ID:
         return None
     fields: dict[str, Any] = {}
     for name in _TEXT_FIELDS:

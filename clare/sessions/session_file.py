@@ -43,7 +43,7 @@ __all__ = [
     "read_session_file",
 ]
 
-SessionStatus = Literal["busy", "idle", "waiting", "unknown"]
+SessionStatus = Literal["busy", "shell", "idle", "waiting", "unknown"]
 
 
 class MalformedSessionFile(ProtocolError):
@@ -73,6 +73,9 @@ class SessionFile:
     updated_at_ms: int | None = None
     tmux_pane: str | None = None
     messaging_socket_path: str | None = None
+    job_id: str | None = None  # background sessions (kind "bg"): what ``claude attach`` takes
+    #: Only in the files Clare's hook writes (``clare.sessions.hooked``): the hook is told it.
+    transcript_path: str | None = None
 
 
 def parse_session_file(data: bytes | str) -> SessionFile:
@@ -112,6 +115,8 @@ def parse_session_file(data: bytes | str) -> SessionFile:
         updated_at_ms=_int(raw.get("updatedAt")),
         tmux_pane=_str(raw.get("tmux")),
         messaging_socket_path=_str(raw.get("messagingSocketPath")),
+        job_id=_str(raw.get("jobId")),
+        transcript_path=_str(raw.get("transcriptPath")),
     )
 
 
@@ -138,6 +143,8 @@ def _status(value: Any) -> SessionStatus:
         return "idle"
     if value == "waiting":
         return "waiting"
+    if value == "shell":
+        return "shell"  # a bash task runs (2.1.141+)
     return "unknown"
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-STATUSES = ("busy", "idle", "waiting", "ended")
+#: ``shell``: a bash task of the session runs (Claude Code 2.1.141 and later).
+STATUSES = ("busy", "shell", "idle", "waiting", "ended")
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Observation:
     name: str = ""
     cwd: str = ""
     branch: str = ""
-    status: str = ""  # busy | idle | waiting | ended
+    status: str = ""  # busy | shell | idle | waiting | ended
     waiting_for: str = ""
     version: str = ""
     model: str = ""
@@ -38,6 +39,9 @@ class Observation:
     tokens_out: int = 0
     tmux_pane: str = ""
     transcript: str = ""
+    kind: str = ""  # interactive, bg (a background session), ...
+    job_id: str = ""  # a background session's id for ``claude attach``
+    permission_mode: str = ""  # default, acceptEdits, plan, bypassPermissions ...
 
 
 @dataclass

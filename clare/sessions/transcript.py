@@ -29,8 +29,10 @@ from typing import Any, Literal
 
 __all__ = [
     "KNOWN_TYPES",
+    "SETTING_TYPES",
     "AssistantRecord",
     "Record",
+    "SettingRecord",
     "SkippedLine",
     "TitleRecord",
     "TranscriptParser",
@@ -40,9 +42,17 @@ __all__ = [
 ]
 
 _TITLE_TYPES = ("summary", "custom-title", "ai-title")
-_WANTED = frozenset({"user", "assistant", *_TITLE_TYPES})
+#: Records holding one setting of the session, by the key that holds its value.
+_SETTING_KEYS = {
+    "last-prompt": "lastPrompt",
+    "mode": "mode",
+    "permission-mode": "permissionMode",
+    "agent-name": "agentName",
+}
+SETTING_TYPES: frozenset[str] = frozenset(_SETTING_KEYS)
+_WANTED = frozenset({"user", "assistant", *_TITLE_TYPES, *SETTING_TYPES})
 
-#: Record types Claude Code writes that Clare reads nothing from (2.1.328 and older).
+#: Record types Claude Code writes that Clare reads nothing from (2.1.332 and older).
 KNOWN_TYPES: frozenset[str] = frozenset(
     {
         "system",
@@ -50,7 +60,6 @@ KNOWN_TYPES: frozenset[str] = frozenset(
         "progress",
         "file-history-snapshot",
         "file-history-delta",
-        "last-prompt",
         "continued-in",
         "resume-head-vouch",
         "content-replacement",
@@ -66,7 +75,6 @@ KNOWN_TYPES: frozenset[str] = frozenset(
         "ended-by-model",
         "tag",
         "relocated",
-        "agent-name",
         "agent-color",
         "agent-setting",
         "pr-link",
@@ -75,8 +83,6 @@ KNOWN_TYPES: frozenset[str] = frozenset(
         "bridge-session",
         "history-suppression",
         "attribution-snapshot",
-        "mode",
-        "permission-mode",
         "isolation-latch",
         "session-owner",
         "dev-mods",
@@ -198,7 +204,18 @@ class SkippedLine:
     offset: int
 
 
-Record = UserRecord | AssistantRecord | TitleRecord | SkippedLine
+@dataclass(frozen=True, slots=True)
+class SettingRecord:
+    """One setting of the session, as Claude Code notes it beside the conversation:
+    the ``last-prompt``, the ``mode`` (normal, plan ...), the ``permission-mode``
+    (default, acceptEdits, plan, bypassPermissions ...) or the ``agent-name``."""
+
+    kind: str  # one of SETTING_TYPES
+    value: str
+    session_id: str | None
+
+
+Record = UserRecord | AssistantRecord | TitleRecord | SettingRecord | SkippedLine
 
 
 class TranscriptParser:
@@ -298,6 +315,11 @@ class TranscriptParser:
             return _user(obj)
         if record_type in _TITLE_TYPES:
             return _title(record_type, obj)
+        if record_type in SETTING_TYPES:
+            value = obj.get(_SETTING_KEYS[record_type])
+            if not isinstance(value, str) or not value:
+                return None
+            return SettingRecord(record_type, value, _str(obj.get("sessionId")))
         if record_type in KNOWN_TYPES:
             self.ignored_lines += 1
             return None

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from clare.sessions.transcript import (
     AssistantRecord,
+    SettingRecord,
     SkippedLine,
     TitleRecord,
     Usage,
@@ -40,7 +41,9 @@ class TranscriptSummary:
 
     ``cwd``, ``git_branch``, ``version`` and ``model`` are the latest seen on the
     main thread (a branch or model can change mid-session); ``first_prompt`` is
-    the first text a person typed. Times are milliseconds since the epoch.
+    the first text a person typed. ``mode``, ``permission_mode`` and
+    ``agent_name`` are the latest settings Claude Code noted (2.1 and later).
+    Times are milliseconds since the epoch.
     """
 
     session_id: str | None = None
@@ -54,6 +57,9 @@ class TranscriptSummary:
     summary: str | None = None
     custom_title: str | None = None
     ai_title: str | None = None
+    mode: str | None = None
+    permission_mode: str | None = None
+    agent_name: str | None = None
     started_at_ms: int | None = None
     last_activity_ms: int | None = None
     usage: Usage = field(default_factory=Usage)
@@ -89,11 +95,25 @@ class TranscriptSummary:
                 self.custom_title = record.title
             else:
                 self.ai_title = record.title
+        elif isinstance(record, SettingRecord):
+            self._add_setting(record)
         elif isinstance(record, SkippedLine):
             if record.reason == "garbage":
                 self.garbage_lines += 1
             else:
                 self.unknown_lines += 1
+
+    def _add_setting(self, record: SettingRecord) -> None:
+        if record.kind == "last-prompt":
+            # Written after each turn: the last prompt even when the user lines that
+            # held it were rewritten or are not read (a follower resumed mid-file).
+            self.last_prompt = record.value
+        elif record.kind == "mode":
+            self.mode = record.value
+        elif record.kind == "permission-mode":
+            self.permission_mode = record.value
+        elif record.kind == "agent-name":
+            self.agent_name = record.value
 
     def add_all(self, records: Iterable[Record]) -> None:
         """Take several records into account, in order."""
@@ -153,6 +173,9 @@ class TranscriptSummary:
             "summary": self.summary,
             "custom_title": self.custom_title,
             "ai_title": self.ai_title,
+            "mode": self.mode,
+            "permission_mode": self.permission_mode,
+            "agent_name": self.agent_name,
             "started_at_ms": self.started_at_ms,
             "last_activity_ms": self.last_activity_ms,
             "usage": _usage_list(self.usage),
@@ -189,6 +212,10 @@ class TranscriptSummary:
             summary=state["summary"],
             custom_title=state["custom_title"],
             ai_title=state["ai_title"],
+            # Saved before these were read: absent, and learnt again as they recur.
+            mode=state.get("mode"),
+            permission_mode=state.get("permission_mode"),
+            agent_name=state.get("agent_name"),
             started_at_ms=state["started_at_ms"],
             last_activity_ms=state["last_activity_ms"],
             usage=Usage(*state["usage"]),

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from clare.config import Config
 
 MAX_EVENTS = 1000
-LIVE_STATUSES = ("busy", "idle", "waiting", "")
+LIVE_STATUSES = ("busy", "shell", "idle", "waiting", "")
 _EVENT_COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
 
 

@@ -4,6 +4,8 @@ import contextlib
 import io
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -16,8 +18,10 @@ from clare.bus import rpc
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.cli import hook
 from clare.errors import DiskFull, UsageError
+from clare.ids import MAX_SESSION_ID
 from clare.nodes.lock import NodeLock
-from clare.sessions import spool
+from clare.sessions import hooked, spool
+from clare.sessions.session_file import read_session_file
 from tests.sessions.views_data import HOST, Fleet
 
 if TYPE_CHECKING:
@@ -231,3 +235,59 @@ def test_identity_without_a_runtime_folder_reads_clare_toml_each_time(
     assert hook._identity(paths) == (HOST, "laptop")
     assert not paths.runtime_dir.exists()
     assert set(paths.config_file.parent.iterdir()) == {paths.config_file, paths.data_dir}
+
+
+def test_a_stdin_left_open_ends_the_hook_without_a_word(paths: InstancePaths) -> None:
+    # A caller that never closes stdin must not hold up the session's turn: the hook
+    # gives up on its input and exits 0 (without the bound it waits for ever, and
+    # communicate() below raises TimeoutExpired).
+    command = [sys.executable, "-m", "clare", "hook", "Stop", "--home",
+               str(paths.config_file.parent)]  # fmt: skip
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:
+        assert proc.stdin is not None
+        proc.stdin.write(b'{"session_id": "s1", "hook_event_name": "Stop"')
+        proc.stdin.flush()
+        try:
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    assert (proc.returncode, out) == (0, b"")
+    assert not spool.pending(paths.spool_dir)
+
+
+def test_a_session_id_too_long_to_record_gets_no_messages(
+    paths: InstancePaths, fleet: Fleet
+) -> None:
+    # The writer refuses such an id: messages printed for it could never be marked
+    # delivered, and came back on every turn.
+    fleet.call("message.send", target="all", text="hello", sent_at=NOW - 1)
+    long_id = "s" * (MAX_SESSION_ID + 1)
+    assert run_hook(paths, "UserPromptSubmit", {"session_id": long_id}) == ({}, "")
+    assert not spool.pending(paths.spool_dir)
+
+
+def test_notification_passes_on_its_type(paths: InstancePaths) -> None:
+    payload = {"session_id": "s1", "message": "Claude is waiting for your input",
+               "notification_type": "idle_prompt"}  # fmt: skip
+    args, _ = run_hook(paths, "Notification", payload)
+    assert (args["notification_type"], args["waiting_for"]) == (
+        "idle_prompt", "Claude is waiting for your input")  # fmt: skip
+    args, _ = run_hook(paths, "Stop", {"session_id": "s1", "background_tasks": ["b1"]})
+    assert args["background_tasks"] == 1
+    args, _ = run_hook(paths, "SessionStart", {"session_id": "s1", "source": "compact"})
+    assert args["source"] == "compact"
+
+
+def test_the_claude_code_process_is_recorded_for_sessions_without_a_file(
+    paths: InstancePaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAUDE_PID", str(os.getpid()))
+    payload = {"session_id": "s1", "cwd": "/src/alpha", "transcript_path": "/t/s1.jsonl"}
+    args, _ = run_hook(paths, "SessionStart", payload)
+    assert args["pid"] == os.getpid()
+    recorded = hooked.hooked_dir(paths.data_dir) / f"{os.getpid()}.json"
+    found = read_session_file(recorded)
+    assert (found.session_id, found.cwd, found.transcript_path) == ("s1", "/src/alpha",
+                                                                    "/t/s1.jsonl")  # fmt: skip
+    run_hook(paths, "SessionEnd", {"session_id": "s1"})
+    assert not recorded.exists()

@@ -4,12 +4,22 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clare.domain.entities import Group, Session
 from clare.domain.events import SessionObserved
-from clare.domain.session_ops import ACTIVITY_STEP_MS, TOKEN_STEP, significant_change
+from clare.domain.session_ops import (
+    ACTIVITY_STEP_MS,
+    TOKEN_STEP,
+    WAITING_NOTIFICATIONS,
+    hook_status,
+    significant_change,
+)
 from clare.errors import NotFound, UsageError
+from clare.ids import MAX_SESSION_ID
 from clare.nodes.writer_ingest import remote_event_wire
+from clare.sessions.hook_events import HOOK_EVENTS
 from clare.store import eventlog
 from tests.helpers import call, make_core
 
@@ -40,6 +50,12 @@ def task(core: WriterCore, task_id: str) -> Task:
     found = core.cache.task(task_id)
     assert found is not None
     return found
+
+
+def test_an_ended_session_records_its_exact_tokens() -> None:
+    ended = replace(BASE, status="ended")
+    assert significant_change(ended, replace(ended, tokens_out=ended.tokens_out + 1))
+    assert not significant_change(ended, replace(ended, last_activity=NOW + 1))
 
 
 def test_significant_change_is_coarse_for_tokens_and_activity() -> None:
@@ -83,11 +99,92 @@ def test_hook_events_set_the_status(core: WriterCore) -> None:
     ]
     for i, (event, status) in enumerate(steps):
         call(core, "session.hook", session="s1", event=event, at=NOW + i,
-             cwd="/src/a", project="alpha", waiting_for="permission")  # fmt: skip
+             cwd="/src/a", project="alpha", waiting_for="permission",
+             notification_type="permission_prompt")  # fmt: skip
         snap = session(core, "s1")
         assert snap.status == status
         assert snap.waiting_for == ("permission" if status == "waiting" else "")
     assert (snap.cwd, snap.project) == ("/src/a", "alpha")
+
+
+@pytest.mark.parametrize(
+    ("before", "call_args", "after"),
+    [
+        ("busy", {"event": "Notification", "notification_type": "permission_prompt"}, "waiting"),
+        ("busy", {"event": "Notification", "notification_type": "elicitation_dialog"}, "waiting"),
+        ("busy", {"event": "Notification", "notification_type": "agent_needs_input"}, "waiting"),
+        ("busy", {"event": "Notification", "notification_type": "idle_prompt"}, "idle"),
+        ("busy", {"event": "Notification", "notification_type": "auth_success"}, "busy"),
+        ("idle", {"event": "Notification", "notification_type": "auth_success"}, "idle"),
+        ("busy", {"event": "Notification", "notification_type": "a-future-kind"}, "busy"),
+        ("busy", {"event": "Notification"}, "busy"),
+        ("busy", {"event": "Stop", "background_tasks": 2}, "busy"),
+        ("busy", {"event": "Stop", "background_tasks": 0}, "idle"),
+        ("busy", {"event": "SessionStart", "source": "compact"}, "busy"),
+        ("busy", {"event": "SessionStart", "source": "resume"}, "idle"),
+        ("ended", {"event": "SessionStart", "source": "compact"}, "idle"),
+    ],
+)
+def test_only_a_person_needed_means_waiting(
+    core: WriterCore, before: str, call_args: dict[str, Any], after: str
+) -> None:
+    call(
+        core, "session.observe", snapshot={"session": "s1", "status": before, "last_activity": NOW}
+    )
+    call(core, "session.hook", session="s1", at=NOW + 1, waiting_for="something", **call_args)
+    snap = session(core, "s1")
+    assert snap.status == after
+    assert snap.waiting_for == ("something" if after == "waiting" else "")
+
+
+def test_a_source_that_cannot_tell_the_status_keeps_the_hooks(core: WriterCore) -> None:
+    call(core, "session.hook", session="s1", event="UserPromptSubmit", at=NOW, pid=52)
+    assert (session(core, "s1").status, session(core, "s1").pid) == ("busy", 52)
+    snap = {"session": "s1", "pid": 52, "status": "", "branch": "main", "last_activity": NOW}
+    call(core, "session.observe", snapshot=snap)
+    assert (session(core, "s1").status, session(core, "s1").branch) == ("busy", "main")
+    call(core, "session.observe", snapshot={**snap, "status": "ended"})
+    assert session(core, "s1").status == "ended"
+
+
+def test_a_wait_is_over_once_the_transcript_moves_on(core: WriterCore) -> None:
+    call(core, "session.hook", session="s1", event="Notification", at=NOW,
+         notification_type="permission_prompt", waiting_for="permission")  # fmt: skip
+    snap = {"session": "s1", "status": "", "last_activity": NOW - 5}  # the tool call, before
+    call(core, "session.observe", snapshot=snap)
+    assert (session(core, "s1").status, session(core, "s1").waiting_for) == (
+        "waiting", "permission")  # fmt: skip
+    call(core, "session.observe", snapshot={**snap, "last_activity": NOW + 5})  # answered
+    assert (session(core, "s1").status, session(core, "s1").waiting_for) == ("busy", "")
+
+
+@given(
+    st.sampled_from([*HOOK_EVENTS, "PreToolUse", ""]),
+    st.sampled_from(["busy", "shell", "idle", "waiting", "ended", ""]),
+    st.text(max_size=30) | st.sampled_from(sorted(WAITING_NOTIFICATIONS)),
+    st.integers(min_value=0, max_value=5),
+    st.sampled_from(["startup", "resume", "clear", "compact", ""]),
+)
+def test_only_a_person_needed_ever_means_waiting(
+    event: str, current: str, notification_type: str, background: int, source: str
+) -> None:
+    status = hook_status(event, current, notification_type=notification_type,
+                         background_tasks=background, source=source)  # fmt: skip
+    if status == "waiting" and current != "waiting":
+        assert event == "Notification"
+        assert notification_type in WAITING_NOTIFICATIONS
+
+
+def test_session_ids_are_bounded_alike_everywhere(core: WriterCore) -> None:
+    long_id = "s" * (MAX_SESSION_ID + 1)
+    for op, args in [
+        ("session.hook", {"event": "Stop", "at": NOW}),
+        ("session.observe", {"snapshot": {"session": long_id}}),
+        ("message.deliver", {"messages": []}),
+        ("task.claim", {"candidates": []}),
+    ]:
+        with pytest.raises(UsageError):
+            call(core, op, **({"session": long_id} | args))
 
 
 def test_a_late_replayed_hook_call_only_records_deliveries(core: WriterCore) -> None:

@@ -19,7 +19,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 NODES = "writer,projector,poller"
 
@@ -113,3 +116,22 @@ def open_stack(claude_dir: Path) -> ClareStack:
     stack.init()
     stack.start()
     return stack
+
+
+def git_project(path: Path, branch: str) -> Path:
+    path.mkdir(parents=True)
+    git = ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev"]
+    subprocess.run([*git, "init", "-q", "-b", branch], cwd=path, check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "start"], cwd=path, check=True)
+    return path
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout_s: float = 30) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)

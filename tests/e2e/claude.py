@@ -1,8 +1,11 @@
 """A real Claude Code for end-to-end tests: installed once, run offline in a throwaway HOME.
 
-- :func:`install_claude_code` npm-installs the pinned version into the repo's
-  ``.cache/claude-code/`` once per machine (under a file lock, since several
-  test runs may start at once) and returns the path of the ``claude`` binary.
+- :func:`install_claude_code` npm-installs one version into the repo's
+  ``.cache/claude-code/<version>/`` once per machine (under a file lock, since
+  several test runs may start at once) and returns the path of the ``claude``
+  binary. Versions live side by side: the pinned one, the newest on npm
+  (:func:`newest_version`, asked with ``npm view`` at test time) and the
+  oldest Clare supports.
 - :func:`write_home` writes a HOME in which Claude Code asks nothing: onboarding
   done, the test API key approved, the given folders trusted, Bash allowed.
 - :class:`ClaudeRunner` runs ``claude -p PROMPT --output-format json`` in a cwd
@@ -25,9 +28,13 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 CLAUDE_CODE_VERSION = "2.1.328"
+#: The oldest build Clare supports (docs/claude-code.md says what differs in it).
+OLDEST_VERSION = "2.0.77"
+#: The builds a test may ask for (see tests/e2e/conftest.py).
+BUILDS = ("pinned", "newest", "oldest")
 PACKAGE = "@anthropic-ai/claude-code"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CACHE_DIR = REPO_ROOT / ".cache" / "claude-code"
+CACHE_ROOT = REPO_ROOT / ".cache" / "claude-code"
 #: A key of the shape Claude Code accepts; the fake API ignores it.
 API_KEY = "sk-ant-api03-clare-e2e-test-key-0000000000"
 
@@ -45,8 +52,26 @@ def installed_version(cache: Path) -> str | None:
         return None
 
 
-def install_claude_code(cache: Path = CACHE_DIR, version: str = CLAUDE_CODE_VERSION) -> Path:
-    """Install Claude Code ``version`` into ``cache`` unless it is there; return the binary."""
+def newest_version(timeout_s: float = 60) -> tuple[str, str]:
+    """The newest version on npm and how it was found; the pinned one if npm cannot say."""
+    if shutil.which("npm") is None:
+        return CLAUDE_CODE_VERSION, "npm is not on PATH: the newest build is the pinned one"
+    try:
+        done = subprocess.run(
+            ["npm", "view", PACKAGE, "version"], capture_output=True, text=True, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired:
+        return CLAUDE_CODE_VERSION, "`npm view` timed out: the newest build is the pinned one"
+    version = done.stdout.strip()
+    if done.returncode != 0 or not version or not version[0].isdigit():
+        reason = (done.stderr.strip().splitlines() or ["no answer"])[-1]
+        return CLAUDE_CODE_VERSION, f"`npm view` failed ({reason}): the newest is the pinned one"
+    return version, f"`npm view {PACKAGE} version` says {version}"
+
+
+def install_claude_code(version: str = CLAUDE_CODE_VERSION, cache: Path | None = None) -> Path:
+    """Install Claude Code ``version`` into its own folder unless it is there; return the binary."""
+    cache = CACHE_ROOT / version if cache is None else cache
     binary = cache / "node_modules" / ".bin" / "claude"
     for tool in ("node", "npm"):
         if shutil.which(tool) is None:
@@ -78,10 +103,12 @@ def install_claude_code(cache: Path = CACHE_DIR, version: str = CLAUDE_CODE_VERS
     return binary
 
 
-def write_home(home: Path, trusted: Iterable[Path] = ()) -> None:
+def write_home(home: Path, trusted: Iterable[Path] = (), *, allow_bash: bool = True) -> None:
     """Make ``home`` a HOME in which Claude Code starts without any question.
 
-    Called again, it adds folders to the trusted ones and keeps what Claude Code
+    Without ``allow_bash`` each Bash command asks for permission (a test of
+    waiting needs one). Called again, it adds folders to the trusted ones and
+    keeps what Claude Code
     itself wrote into its config meanwhile.
     """
     (home / ".claude").mkdir(parents=True, exist_ok=True)
@@ -94,6 +121,8 @@ def write_home(home: Path, trusted: Iterable[Path] = ()) -> None:
         {
             "hasCompletedOnboarding": True,
             "hasSeenAutoDefaultNotice": True,
+            # 2.1.332 offers to make auto mode the default in a dialog at start-up.
+            "hasSeenAutoDefaultNudge": True,
             "fullscreenUpsellSeenCount": 99,
             "lastReleaseNotesSeen": "99.0.0",
             # Claude Code remembers an approved key by its last 20 characters.
@@ -111,9 +140,15 @@ def write_home(home: Path, trusted: Iterable[Path] = ()) -> None:
         settings: dict[str, Any] = json.loads(settings_path.read_text())
     except (OSError, ValueError):
         settings = {}
-    allow = settings.setdefault("permissions", {}).setdefault("allow", [])
-    if "Bash" not in allow:
+    permissions = settings.setdefault("permissions", {})
+    allow = permissions.setdefault("allow", [])
+    if allow_bash and "Bash" not in allow:
         allow.append("Bash")
+    if not allow_bash and "Bash" in allow:
+        allow.remove("Bash")
+    # An interactive session may start in auto mode, whose classifier is a server
+    # call: offline it stops at a dialog.
+    permissions["defaultMode"] = "default"
     settings_path.write_text(json.dumps(settings, indent=1))
 
 

@@ -11,7 +11,9 @@ Steps are used in order by requests that carry tools (Claude Code's main loop);
 once they run out, a request whose last message is a tool result is answered
 with that result's text (so a test can read it back), any other with "Done.".
 The script is re-read when the file changes, which starts its steps again.
-Requests without tools (Claude Code's small side queries) always get "Done.".
+Requests without tools (Claude Code's small side queries) always get "Done.",
+and so do the "Warmup" requests that builds before 2.1 send, with tools, for
+their subagents as a session starts.
 
 Every request body is appended to a JSONL log, one ``{"path", "body"}`` object
 a line, so a test can check what reached the model. Standard library only; the
@@ -119,7 +121,7 @@ class FakeAnthropicAPI:
             if isinstance(content, list)
             else []
         )
-        step = self._next_step() if request.get("tools") else None
+        step = self._next_step() if request.get("tools") and not _is_warmup(messages) else None
         if step is not None and isinstance(step.get("bash"), str):
             tool_use = {
                 "type": "tool_use",
@@ -135,6 +137,16 @@ class FakeAnthropicAPI:
         else:
             text = "Done."
         return [{"type": "text", "text": text}], "end_turn"
+
+
+def _is_warmup(messages: list[Any]) -> bool:
+    if len(messages) != 1 or not isinstance(messages[0], dict):
+        return False
+    content = messages[0].get("content")
+    if isinstance(content, list):
+        texts = [c.get("text") for c in content if isinstance(c, dict)]
+        return texts == ["Warmup"]
+    return content == "Warmup"
 
 
 def _result_text(result: dict[str, Any]) -> str:

@@ -11,66 +11,49 @@ through the UserPromptSubmit hook, and the delivery is recorded.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .clare_stack import ClareStack, open_stack
+from .clare_stack import git_project, wait_for
+from .claude import BUILDS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
     from pathlib import Path
 
+    from .clare_stack import ClareStack
     from .claude import ClaudeRunner
     from .fake_api import FakeAnthropicAPI
 
 
-@pytest.fixture
-def stack(claude: ClaudeRunner) -> Iterator[ClareStack]:
-    running = open_stack(claude.claude_dir)
-    try:
-        yield running
-    finally:
-        running.stop()
-        shutil.rmtree(running.home, ignore_errors=True)
+def _tool_outputs(requests: list[dict[str, Any]]) -> list[str]:
+    """The tool results the requests carry back, in order.
 
-
-def _git_project(path: Path, branch: str) -> Path:
-    path.mkdir(parents=True)
-    git = ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev"]
-    subprocess.run([*git, "init", "-q", "-b", branch], cwd=path, check=True)
-    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "start"], cwd=path, check=True)
-    return path
-
-
-def _wait_for(what: str, probe: Callable[[], Any], timeout_s: float = 30) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
-def _tool_output(request: dict[str, Any]) -> str:
-    for block in request["messages"][-1]["content"]:
-        if isinstance(block, dict) and block.get("type") == "tool_result":
-            content = block["content"]
-            return content if isinstance(content, str) else "".join(c["text"] for c in content)
-    raise AssertionError("no tool result in the request")
+    Requests are not only the session's turns: older builds also send warm-up
+    requests of their own, so none is found by its position.
+    """
+    outputs = []
+    for request in requests:
+        content = request["messages"][-1]["content"]
+        for block in content if isinstance(content, list) else []:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                found = block["content"]
+                text = found if isinstance(found, str) else "".join(c["text"] for c in found)
+                outputs.append(text)
+    return outputs
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("claude_code_version", BUILDS, indirect=True)
 def test_a_real_session_is_seen_given_work_and_told_things(
-    claude: ClaudeRunner, fake_api: FakeAnthropicAPI, stack: ClareStack, tmp_path: Path
+    claude: ClaudeRunner,
+    fake_api: FakeAnthropicAPI,
+    stack: ClareStack,
+    tmp_path: Path,
+    claude_code_version: str,
 ) -> None:
-    repo = _git_project(tmp_path / "work" / "alpha", "feature/e2e")
+    repo = git_project(tmp_path / "work" / "alpha", "feature/e2e")
     stack.run("project", "add", "alpha", "--path", str(repo))
     task = stack.run(
         "task", "add", "Build the widget", "-p", "alpha", "--body", "Make it blue."
@@ -88,20 +71,24 @@ def test_a_real_session_is_seen_given_work_and_told_things(
         first = pool.submit(claude.run, "pick up your work", repo, env=env)
 
         def live_session() -> dict[str, Any] | None:
-            # The pid comes from the session file, the branch from the transcript.
+            # The pid comes from the session file (or, in builds without one, from the
+            # hook), the branch from the git HEAD of the cwd, and the version, in
+            # builds without a session file, from the transcript's first line. The
+            # session may be seen idle a moment before its prompt: wait for the turn.
             sessions = stack.json("session", "list")
+            found = sessions[0] if sessions else {}
+            wanted = ("pid", "branch", "version", "status")
             return (
-                sessions[0] if sessions and sessions[0]["pid"] and sessions[0]["branch"] else None
+                found if all(found.get(k) for k in wanted) and found["status"] == "busy" else None
             )
 
         try:
-            session = _wait_for("the poller to find the session", live_session)
+            session = wait_for("the poller to find the session", live_session)
             assert session["cwd"] == str(repo)
             assert session["project"] == "alpha"
             assert session["branch"] == "feature/e2e"
-            assert session["status"] == "busy"
             assert session["host"] == "e2e-host"
-            assert session["version"] == "2.1.328"
+            assert session["version"] == claude_code_version
             session_id = session["id"]
             stack.run("assign", task, session_id[:8])
         finally:
@@ -110,9 +97,12 @@ def test_a_real_session_is_seen_given_work_and_told_things(
     assert run.result["is_error"] is False, run.result
     assert run.result["session_id"] == session_id
 
-    # The agent's `clare pull --json` found its session from Claude Code's
-    # environment and got the assigned task with its body.
-    pulled = json.loads(_tool_output(fake_api.requests()[2]))
+    # The agent's `clare pull --json` found its session (from Claude Code's
+    # environment, or through the process its hook recorded) and got the assigned
+    # task with its body.
+    outputs = _tool_outputs(fake_api.requests())
+    assert len(outputs) == 2, outputs
+    pulled = json.loads(outputs[1])
     assert pulled["session"] == session_id
     assert [t["id"] for t in pulled["tasks"]] == [task]
     assert pulled["tasks"][0]["body"] == "Make it blue."
@@ -122,9 +112,24 @@ def test_a_real_session_is_seen_given_work_and_told_things(
     def ended() -> bool:
         return bool(stack.json("session", "show", session_id)["status"] == "ended")
 
-    _wait_for("the session to be seen ended", ended)
-    shown = stack.json("session", "show", session_id)
-    assert shown["tokens"] > 0
+    wait_for("the session to be seen ended", ended)
+
+    # The SessionEnd hook may record the end first; the poller's last read of the
+    # transcript follows with the exact count: three API messages (two Bash calls
+    # and the last word) of 12 in, 7 out each (the fake API's usage), each counted
+    # once however many lines it spans.
+    last: list[dict[str, Any]] = []
+
+    def counted() -> bool:
+        last[:] = [stack.json("session", "show", session_id)]
+        return (last[0]["tokens_in"], last[0]["tokens_out"]) == (36, 21)
+
+    try:
+        wait_for("the ended session's exact tokens", counted, timeout_s=15)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {last}") from None
+    shown = last[0]
+    assert shown["status"] == "ended"
     assert shown["first_prompt"] == "pick up your work"
     assert shown["task"] == task
 

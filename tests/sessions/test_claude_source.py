@@ -2,18 +2,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clare.sessions import hooked
 from clare.sessions.claude_home import transcript_path
 from clare.sessions.claude_source import LIVENESS_EVERY_MS, ClaudeCodeSource
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from clare.sessions.source import Observation
 
 DOMAIN = "linux:abc:pid:[1]"
@@ -216,3 +217,71 @@ def test_a_crash_is_noticed_at_the_next_liveness_check(tmp_path: Path) -> None:
     del probe.alive[41]  # killed: its file stays behind
     assert only(source.scan(LIVENESS_EVERY_MS - 1).observations).status == "busy"
     assert only(source.scan(LIVENESS_EVERY_MS).observations).status == "ended"
+
+
+OLD_BUILD = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code-2.0.77" / ".claude"
+OLD_SESSION = "82053e5c-a628-43df-adf4-905760099d4a"
+
+
+def test_a_build_without_session_files_is_followed_from_its_hook(tmp_path: Path) -> None:
+    # Claude Code 2.0.77 writes no sessions/<pid>.json: the hook's file stands in.
+    claude = tmp_path / ".claude"
+    shutil.copytree(OLD_BUILD, claude)
+    folder = hooked.hooked_dir(tmp_path / "data")
+    transcript = transcript_path(claude, "/home/dev/work/alpha_svc", OLD_SESSION)
+    probe = Probe({52: "77"})
+    hooked.record(folder, 52, OLD_SESSION, "/home/dev/work/alpha_svc", str(transcript), 5, probe)
+    source = ClaudeCodeSource(claude, probe, hooked_dir=folder)
+    obs = only(source.scan(0).observations)
+    assert (obs.session, obs.pid, obs.branch, obs.version) == (
+        OLD_SESSION, 52, "feature/login", "2.0.77")  # fmt: skip
+    assert obs.status == ""  # the hooks say it
+    assert obs.tokens_out > 0
+    assert obs.first_prompt == "run the allowed command"
+    del probe.alive[52]  # the process is gone (no SessionEnd): ended at the next pass
+    assert only(source.scan(1).observations).status == "ended"
+    assert not (folder / "52.json").exists()
+    assert source.scan(2).observations == []
+
+
+def test_a_session_file_of_its_own_wins_over_the_hooks(tmp_path: Path) -> None:
+    claude = tmp_path / ".claude"
+    write_session(claude, 41)
+    folder = hooked.hooked_dir(tmp_path / "data")
+    hooked.record(folder, 41, SESSION, CWD, "", 5, Probe({41: "77"}))
+    source = ClaudeCodeSource(claude, Probe({41: "77"}), hooked_dir=folder)
+    obs = only(source.scan(0).observations)
+    assert (obs.session, obs.status) == (SESSION, "busy")
+
+
+def test_clear_in_a_hooked_process_ends_the_old_session(tmp_path: Path) -> None:
+    folder = hooked.hooked_dir(tmp_path / "data")
+    probe = Probe({52: "77"})
+    hooked.record(folder, 52, "old", CWD, "", 5, probe)
+    source = ClaudeCodeSource(tmp_path / ".claude", probe, hooked_dir=folder)
+    assert only(source.scan(0).observations).session == "old"
+    hooked.record(folder, 52, "new", CWD, "", 6, probe)
+    os.utime(folder / "52.json", ns=(1, 1))  # a new stamp even within one clock tick
+    seen = {o.session: o.status for o in source.scan(0).observations}
+    assert seen == {"old": "ended", "new": ""}
+
+
+def test_a_background_session_names_its_job(tmp_path: Path) -> None:
+    claude = tmp_path / ".claude"
+    write_session(claude, 41, kind="bg", jobId="7207b01f", status="shell")
+    obs = only(ClaudeCodeSource(claude, Probe({41: "77"})).scan(0).observations)
+    assert (obs.kind, obs.job_id, obs.status) == ("bg", "7207b01f", "shell")
+
+
+def test_a_new_session_has_its_branch_before_any_prompt(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".git" / "HEAD").write_text("ref: refs/heads/feature/login\n")
+    claude = tmp_path / ".claude"
+    write_session(claude, 41, cwd=str(repo), status="idle")
+    source = ClaudeCodeSource(claude, Probe({41: "77"}))
+    assert only(source.scan(0).observations).branch == "feature/login"
+    new_head = repo / ".git" / "HEAD.lock"
+    new_head.write_text("ref: refs/heads/main\n")
+    os.replace(new_head, repo / ".git" / "HEAD")  # as git writes it: a new inode
+    assert only(source.scan(0).observations).branch == "main"

@@ -54,6 +54,19 @@ def test_a_session_missing_from_a_complete_scan_has_ended() -> None:
     assert core.reported == {}  # forgotten once no source mentions it
 
 
+def test_a_session_only_hooks_give_a_status_reports_new_lines() -> None:
+    # The writer needs them to see that a wait for a person is over.
+    core = PollerCore(HOST)
+    hooked = replace(OBS, status="", last_activity=NOW)
+    plan_and_record(core, scan(hooked))
+    assert plan_and_record(core, scan(hooked)) == []
+    (moved,) = plan_and_record(core, scan(replace(hooked, last_activity=NOW + 1)))
+    assert moved.last_activity == NOW + 1
+    with_status = replace(OBS, last_activity=NOW)
+    plan_and_record(core, scan(with_status))
+    assert plan_and_record(core, scan(replace(with_status, last_activity=NOW + 1))) == []
+
+
 def test_sessions_of_another_source_are_left_alone() -> None:
     core = PollerCore(HOST)
     plan_and_record(core, scan(replace(OBS, source="rclaude")))

@@ -80,6 +80,24 @@ def test_missing_and_extra_fields_are_tolerated() -> None:
     assert s.started_at_ms is None
 
 
+NEWEST = Path(__file__).parent.parent / "fixtures" / "claude-code-2.1.332" / ".claude" / "sessions"
+
+
+def test_the_newest_builds_files_name_background_sessions_and_waiting() -> None:
+    idle = read_session_file(NEWEST / "20395.json")
+    assert (idle.kind, idle.job_id, idle.version) == ("interactive", None, "2.1.332")
+    waiting = read_session_file(NEWEST / "waiting-20395.json")
+    assert (waiting.status, waiting.waiting_for) == ("waiting", "permission prompt")
+    bg = read_session_file(NEWEST / "bg-20535.json")
+    assert (bg.kind, bg.job_id, bg.name, bg.status) == ("bg", "7207b01f", "bg-task", "idle")
+    assert bg.tmux_pane is None
+
+
+def test_shell_is_a_status() -> None:
+    raw = {"pid": 7, "sessionId": "s", "cwd": "/w", "status": "shell"}
+    assert parse_session_file(json.dumps(raw)).status == "shell"
+
+
 def test_waiting_for_and_unknown_status() -> None:
     raw = {"pid": 7, "sessionId": "s", "cwd": "/w", "status": "pondering", "waitingFor": "tool"}
     s = parse_session_file(json.dumps(raw).encode())

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from clare.sessions.transcript import (
     AssistantRecord,
+    SettingRecord,
     SkippedLine,
     TitleRecord,
     TranscriptParser,
@@ -15,7 +16,18 @@ from clare.sessions.transcript import (
     parse_timestamp_ms,
 )
 
-from .transcript_data import ALPHA, BETA, EDGE_CASES, REPRESENTATIVE, assistant, line, user
+from .transcript_data import (
+    ALPHA,
+    BETA,
+    EDGE_CASES,
+    NEWEST_BG,
+    NEWEST_INTERACTIVE,
+    OLDEST,
+    REPRESENTATIVE,
+    assistant,
+    line,
+    user,
+)
 
 
 def _parse_whole(data: bytes) -> tuple[list[object], TranscriptParser]:
@@ -40,7 +52,9 @@ def test_real_transcript_with_a_bash_call() -> None:
     assert assistants[0].model == "claude-opus-5-5"
     assert not any(isinstance(r, SkippedLine) for r in records)
     assert parser.lines == 28
-    assert parser.ignored_lines == 24
+    assert parser.ignored_lines == 22
+    settings = [(r.kind, r.value) for r in records if isinstance(r, SettingRecord)]
+    assert settings == [("last-prompt", "list files")] * 2
     assert parser.offset == ALPHA.stat().st_size
 
 
@@ -232,3 +246,33 @@ def test_fast_path_agrees_with_decoding_every_line(data: bytes) -> None:
         if isinstance(r, (UserRecord, AssistantRecord))
     ]
     assert got == wanted
+
+
+def test_the_newest_build_writes_nothing_unknown() -> None:
+    for path in (NEWEST_INTERACTIVE, NEWEST_BG):
+        records, parser = _parse_whole(path.read_bytes())
+        assert not any(isinstance(r, SkippedLine) for r in records), path.name
+        assert parser.offset == path.stat().st_size
+    records, _ = _parse_whole(NEWEST_BG.read_bytes())
+    settings = {(r.kind, r.value) for r in records if isinstance(r, SettingRecord)}
+    assert settings == {
+        ("agent-name", "bg-task"),
+        ("mode", "normal"),
+        ("permission-mode", "default"),
+        ("last-prompt", "background prompt"),
+    }
+    titles = [(r.kind, r.title) for r in records if isinstance(r, TitleRecord)]
+    assert titles[-1] == ("custom-title", "bg-task")
+
+
+def test_the_oldest_build_supported_parses() -> None:
+    records, _ = _parse_whole(OLDEST.read_bytes())
+    assert not any(isinstance(r, SkippedLine) for r in records)
+    prompts = [r.prompt for r in records if isinstance(r, UserRecord) and r.prompt]
+    assert prompts[:2] == ["run the allowed command", "now one that needs permission"]
+    assert {r.version for r in records if isinstance(r, AssistantRecord)} == {"2.0.77"}
+
+
+def test_a_setting_without_a_value_is_nothing() -> None:
+    records, _ = _parse_whole(line({"type": "mode", "sessionId": "s"}))
+    assert records == []

@@ -16,7 +16,7 @@ from clare.sessions.transcript_follow import (
     restart_reason,
 )
 
-from .transcript_data import ALPHA, assistant, user
+from .transcript_data import ALPHA, NEWEST_INTERACTIVE, OLDEST, assistant, user
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -182,3 +182,18 @@ def test_growth_in_steps_equals_one_read(
     reference = TranscriptFollower(path)
     reference.poll()
     assert follower.summary == reference.summary
+
+
+@pytest.mark.parametrize("source", [NEWEST_INTERACTIVE, OLDEST], ids=["2.1.332", "2.0.77"])
+def test_real_transcripts_read_in_small_polls_sum_up_as_a_whole(
+    tmp_path: Path, source: Path
+) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(source.read_bytes())
+    bit_by_bit = TranscriptFollower(path)
+    while bit_by_bit.poll(max_bytes=700).bytes_read:
+        pass
+    whole = TranscriptFollower(path)
+    whole.poll()
+    assert bit_by_bit.summary.to_dict() == whole.summary.to_dict()
+    assert whole.summary.usage.output_tokens > 0

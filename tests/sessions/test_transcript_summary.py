@@ -9,7 +9,18 @@ from hypothesis import strategies as st
 from clare.sessions.transcript import TranscriptParser, Usage, parse_timestamp_ms
 from clare.sessions.transcript_summary import TranscriptSummary
 
-from .transcript_data import ALPHA, BETA, EDGE_CASES, REPRESENTATIVE, assistant, line, user
+from .transcript_data import (
+    ALPHA,
+    BETA,
+    EDGE_CASES,
+    NEWEST_BG,
+    NEWEST_INTERACTIVE,
+    OLDEST,
+    REPRESENTATIVE,
+    assistant,
+    line,
+    user,
+)
 
 
 def _summary(data: bytes) -> TranscriptSummary:
@@ -123,3 +134,33 @@ def test_usage_is_the_sum_of_each_messages_largest_report(
     summary.add_all(parser.feed(data[last:]))
     assert summary.usage.output_tokens == expected_out
     assert summary.usage.input_tokens == 10 * len({m for m, _ in reports})
+
+
+def test_newest_build_summaries() -> None:
+    s = _summary(NEWEST_INTERACTIVE.read_bytes())
+    assert (s.first_prompt, s.last_prompt, s.prompts) == (
+        "run the allowed command", "now one that needs permission", 2)  # fmt: skip
+    assert (s.version, s.git_branch, s.mode, s.permission_mode) == (
+        "2.1.332", "feature/login", "normal", "default")  # fmt: skip
+    assert s.api_messages == 4  # one per message id, however many lines each spans
+    assert (s.garbage_lines, s.unknown_lines) == (0, 0)
+    bg = _summary(NEWEST_BG.read_bytes())
+    assert (bg.title, bg.agent_name, bg.last_prompt) == ("bg-task", "bg-task", "background prompt")
+    again = TranscriptSummary.from_dict(json.loads(json.dumps(bg.to_dict())))
+    assert (again.agent_name, again.permission_mode) == ("bg-task", "default")
+
+
+def test_oldest_build_summary() -> None:
+    s = _summary(OLDEST.read_bytes())
+    assert (s.version, s.git_branch, s.first_prompt) == (
+        "2.0.77", "feature/login", "run the allowed command")  # fmt: skip
+    assert s.api_messages == 4
+    assert s.usage.output_tokens > 0
+    assert (s.mode, s.permission_mode, s.agent_name) == (None, None, None)
+
+
+def test_state_saved_before_settings_were_read_still_loads() -> None:
+    state = _summary(ALPHA.read_bytes()).to_dict()
+    for key in ("mode", "permission_mode", "agent_name"):
+        del state[key]
+    assert TranscriptSummary.from_dict(state).first_prompt == "list files"

@@ -47,3 +47,21 @@ def test_no_session_says_what_to_do(tmp_path: Path) -> None:
 def test_parent_pid_reads_proc() -> None:
     assert parent_pid(os.getpid()) == os.getppid()
     assert parent_pid(-1) is None
+
+
+def test_a_build_without_session_files_is_found_through_its_hook(tmp_path: Path) -> None:
+    # Claude Code 2.0.77 sets neither variable and writes no session file: the file
+    # its hook recorded for the process names the session.
+    hooked = tmp_path / "hooked"
+    hooked.mkdir()
+    (hooked / "30.json").write_text(json.dumps({"pid": 30, "sessionId": "old", "cwd": "/src/a"}))
+    parents = {50: 40, 40: 30, 30: 1}
+    found = identify(tmp_path, hooked=hooked, env={}, start_pid=50, parent_of=parents.get)
+    assert (found.session, found.how, found.pid) == ("old", "parent-process", 30)
+    found = identify(tmp_path, hooked=hooked, env={"CLAUDE_PID": "30"}, start_pid=1)
+    assert (found.session, found.how) == ("old", "claude-pid")
+
+
+def test_a_session_id_too_long_to_record_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="at most 200"):
+        identify(tmp_path, env={"CLAUDE_CODE_SESSION_ID": "s" * 201})
