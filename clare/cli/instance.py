@@ -87,17 +87,22 @@ class Instance:
         from clare.store.sqlite import open_reader
 
         self.config  # noqa: B018
+        seq = self.writer_seq() if fresh else None
+        if seq is not None:
+            # The writer answers before the projector, started just after it, has made
+            # its file: a read right after the first write waits for it, as for a row.
+            deadline = time.monotonic() + FRESHNESS_TIMEOUT_S
+            while not self.paths.views_db.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
         if not self.paths.views_db.exists():
             raise StorageError(
                 f"no views yet at {self.paths.views_db}: start Clare once with `clare up`"
             )
         conn = open_reader(self.paths.views_db)
-        if fresh:
-            seq = self.writer_seq()
-            if seq is not None:
-                deadline = time.monotonic() + FRESHNESS_TIMEOUT_S
-                while _position(conn) < seq and time.monotonic() < deadline:
-                    time.sleep(0.005)
+        if seq is not None:
+            deadline = time.monotonic() + FRESHNESS_TIMEOUT_S
+            while _position(conn) < seq and time.monotonic() < deadline:
+                time.sleep(0.005)
         if _position(conn) < 0:
             conn.close()
             raise StorageError(

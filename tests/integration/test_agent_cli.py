@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
 from typing import TYPE_CHECKING
 
 from clare.bus.client import CommandClient
 from clare.bus.endpoints import WRITER_COMMANDS
 from clare.domain.events import SessionObserved
 from clare.domain.session_ops import snapshot_dict
+from clare.sessions import hooked
+from clare.sessions.hooked import hooked_dir
 
 if TYPE_CHECKING:
     from tests.integration.stack import Stack
@@ -15,9 +18,9 @@ if TYPE_CHECKING:
 SESSION = "5e55a0d1-0000-4000-8000-000000000001"
 
 
-def _observe(s: Stack) -> None:
+def _observe(s: Stack, pid: int) -> None:
     machine = s.json("status")["host"]["machine_id"]
-    snap = SessionObserved(session=SESSION, host=machine, pid=4242, cwd="/tmp", status="busy")
+    snap = SessionObserved(session=SESSION, host=machine, pid=pid, cwd="/tmp", status="busy")
     endpoint = f"ipc://{s.paths.runtime_dir / WRITER_COMMANDS}"
     with CommandClient(endpoint) as client:
         client.call("session.observe", {"snapshot": snapshot_dict(snap)})
@@ -25,7 +28,20 @@ def _observe(s: Stack) -> None:
 
 def test_note_and_done_act_on_the_sessions_current_task(running: Stack) -> None:
     s = running
-    _observe(s)
+    # A live process that the poller takes for Claude Code, recorded as its hook records a
+    # session: a session Claude Code does not show is ended on the poller's next pass,
+    # and a task is not given to an ended session.
+    stand_in = subprocess.Popen(["bash", "-c", "exec -a claude sleep 120"])
+    try:
+        hooked.record(hooked_dir(s.paths.data_dir), stand_in.pid, SESSION, "/tmp", "", 0)
+        _observe(s, stand_in.pid)
+        _note_and_done(s)
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+
+
+def _note_and_done(s: Stack) -> None:
     s.clare("project", "add", "alpha")
     task = s.json("task", "add", "the work", "-p", "alpha")["task"]
     other = s.json("task", "add", "not mine", "-p", "alpha")["task"]
