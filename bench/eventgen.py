@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from clare.core.events import encode_body
+from clare.core.hlc import pack, wall_ms
 from clare.domain.events import (
     DomainEvent,
     ProjectCreated,
@@ -29,9 +31,7 @@ from clare.domain.events import (
     TaskNoted,
     TaskStateChanged,
 )
-from clare.events import encode_body
-from clare.hlc import pack, wall_ms
-from clare.states import TRANSITIONS
+from clare.domain.states import TRANSITIONS
 from clare.store.eventlog import EventLog, open_events_db
 from clare.store.sqlite import transaction
 

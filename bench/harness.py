@@ -28,7 +28,7 @@ from bench.figures import Figure, Section, at_most, missing, number
 from bench.procs import BenchError
 from bench.report import render, this_machine
 from bench.stack import Stack
-from clare.errors import ClareError
+from clare.core.errors import ClareError
 
 if TYPE_CHECKING:
     from collections.abc import Callable

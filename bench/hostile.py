@@ -28,7 +28,7 @@ from typing import Any
 
 from bench.procs import proc_status
 from bench.stack import Stack
-from clare import config as config_mod
+from clare.runtime import config as config_mod
 
 CHUNK_BYTES = 1024 * 1024
 # The shipped limits, read so the same run can measure a version from before them.

@@ -14,9 +14,9 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
+from clare.core.events import encode_body
+from clare.core.hlc import pack, wall_ms
 from clare.domain.events import TaskCreated
-from clare.events import encode_body
-from clare.hlc import pack, wall_ms
 from clare.store.eventlog import iter_after, open_events_db, open_events_reader
 from clare.sync.messages import event_wire_size
 

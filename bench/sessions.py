@@ -28,9 +28,9 @@ from typing import Any
 
 from bench.figures import Figure, Section, at_least, at_most
 from bench.procs import BenchError
+from clare.app.session_poll import PollerCore
 from clare.sessions.claude_home import transcript_path
 from clare.sessions.claude_source import ClaudeCodeSource
-from clare.sessions.poller_core import PollerCore
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "claude-code-2.1.328"
 

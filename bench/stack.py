@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.procs import BenchError, clare_command, proc_status
-from clare import config as config_mod
-from clare import paths as paths_mod
 from clare.bus.client import CommandClient
 from clare.bus.endpoints import GOSSIP_CONTROL, PROJECTOR_CONTROL, WRITER_COMMANDS, Endpoints
-from clare.errors import ClareError
-from clare.nodes.upstate import read_state
+from clare.core.errors import ClareError
+from clare.runtime import config as config_mod
+from clare.runtime import paths as paths_mod
+from clare.runtime.upstate import read_state
 
 if TYPE_CHECKING:
     from types import TracebackType

@@ -29,7 +29,7 @@ from bench.stack import Stack
 from bench.wire import CountingProxy
 from clare.bus import envelope
 from clare.bus.endpoints import PROJECTOR_VIEWS
-from clare.errors import ClareError, ProtocolError
+from clare.core.errors import ClareError, ProtocolError
 from clare.sync.config import SyncConfig
 
 if TYPE_CHECKING:

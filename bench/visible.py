@@ -22,7 +22,7 @@ from bench.figures import Figure, Section, at_most, percentile
 from bench.procs import BenchError
 from clare.bus import envelope
 from clare.bus.endpoints import PROJECTOR_VIEWS
-from clare.errors import ProtocolError
+from clare.core.errors import ProtocolError
 
 if TYPE_CHECKING:
     from bench.stack import Stack

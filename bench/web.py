@@ -25,7 +25,7 @@ import trio
 from bench.figures import Figure, Section, at_most, median, percentile
 from bench.procs import BenchError
 from clare.bus.aclient import AsyncCommandClient
-from clare.errors import ClareError
+from clare.core.errors import ClareError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator

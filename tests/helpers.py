@@ -6,8 +6,8 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from clare.bus import rpc
-from clare.errors import ClareError
-from clare.hlc import HybridClock
+from clare.core.errors import ClareError
+from clare.core.hlc import HybridClock
 from clare.nodes.writer_core import WriterCore
 from clare.store.eventlog import open_events_db
 

@@ -16,7 +16,7 @@ import zmq
 from clare.bus import rpc
 from clare.bus.sockets import make_socket
 from clare.bus.zsock import TrioSocket
-from clare.errors import ClareError, ProtocolError, ServiceUnavailable
+from clare.core.errors import ClareError, ProtocolError, ServiceUnavailable
 
 
 class AsyncCommandClient:

@@ -16,8 +16,8 @@ import zmq
 
 from clare.bus import rpc
 from clare.bus.sockets import make_socket
-from clare.errors import ClareError, ProtocolError
-from clare.nodes.lock import is_held
+from clare.core.errors import ClareError, ProtocolError
+from clare.runtime.lock import is_held
 
 if TYPE_CHECKING:
     from pathlib import Path

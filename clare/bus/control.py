@@ -16,7 +16,7 @@ import zmq
 
 from clare.bus import rpc
 from clare.bus.zsock import open_socket
-from clare.errors import ClareError
+from clare.core.errors import ClareError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

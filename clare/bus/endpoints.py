@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clare.paths import InstancePaths, ipc_endpoint
+from clare.runtime.paths import InstancePaths, ipc_endpoint
 
 WRITER_COMMANDS = "writer.cmd"
 WRITER_EVENTS = "writer.pub"

@@ -12,8 +12,8 @@ from typing import Any
 
 import msgpack
 
-from clare.errors import FrameTooLarge, ProtocolError
-from clare.events import Event
+from clare.core.errors import FrameTooLarge, ProtocolError
+from clare.core.events import Event
 
 VERSION = 1
 #: The largest frame a node accepts on the bus (sync batches are bounded below it).

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from clare.bus import envelope
-from clare.errors import ProtocolError
-from clare.events import Event
+from clare.core.errors import ProtocolError
+from clare.core.events import Event
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clare.bus import envelope
-from clare.errors import ClareError, ProtocolError, ServiceUnavailable, UsageError, from_wire
+from clare.core.errors import ClareError, ProtocolError, ServiceUnavailable, UsageError, from_wire
 
 DEFAULT_TIMEOUT_S = 2.5
 DEFAULT_ATTEMPTS = 3

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from clare.errors import ConfigError, ServiceUnavailable
+from clare.core.errors import ConfigError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

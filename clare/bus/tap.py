@@ -16,12 +16,12 @@ import zmq
 from clare.bus import envelope, published
 from clare.bus.endpoints import PUBLISHERS, Endpoints
 from clare.bus.sockets import make_socket
-from clare.errors import ProtocolError, UsageError
+from clare.core.errors import ProtocolError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from clare.events import Event
+    from clare.core.events import Event
 
 
 @dataclass

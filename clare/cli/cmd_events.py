@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from clare.app.instance import Instance
 from clare.bus.tap import Tap
-from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
 from clare.store import eventlog, queries
 

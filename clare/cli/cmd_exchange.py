@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from clare.cli.instance import Instance
+from clare.app.instance import Instance
 from clare.cli.output import emit_json, safe, short_time
-from clare.errors import UsageError
+from clare.core.errors import UsageError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

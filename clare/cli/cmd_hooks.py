@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 import typer
 
-from clare.cli.cmd_agent import claude_folder
-from clare.cli.instance import Instance
+from clare.app.agent import claude_folder
+from clare.app.instance import Instance
 from clare.cli.output import emit_json
-from clare.errors import ConfigError
+from clare.core.errors import ConfigError
 from clare.sessions import hook_files, hooks_settings
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import socket
 import sqlite3
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from clare import config as config_mod
+from clare.app import status as app_status
+from clare.app.instance import Instance
 from clare.bus.endpoints import PROJECTOR_CONTROL
 from clare.cli import cmd_sessions
-from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
-from clare.errors import ServiceUnavailable, StorageError
+from clare.core.errors import StorageError
 from clare.nodes import run as run_mod
-from clare.nodes import upstate
-from clare.nodes.lock import NodeLock, is_held
+from clare.runtime import config as config_mod
+from clare.runtime import node_names
+from clare.runtime.lock import NodeLock, is_held
 from clare.store import queries
 from clare.store.space import data_space
 
@@ -65,7 +65,7 @@ def init(
     config, created = config_mod.init(
         inst.paths, name=name, web_port=web_port, gossip_port=gossip_port, gossip_bind=gossip_bind
     )
-    from clare.sync.keys import ensure_keypair  # the host's sync identity: `clare keys show`
+    from clare.runtime.keys import ensure_keypair  # the host's sync identity: `clare keys show`
 
     ensure_keypair(inst.paths)
     changed = {
@@ -74,7 +74,7 @@ def init(
         if before is not None and getattr(before, field) != getattr(config, field)
     }
     # Nodes read their config when they start: a change reaches a running one at its restart.
-    running = [n for n in run_mod.available_nodes() if is_held(inst.paths.lock_file(n))]
+    running = [n for n in node_names.START_ORDER if is_held(inst.paths.lock_file(n))]
     restart_needed = bool(changed and running)
     if json_out:
         emit_json(
@@ -128,14 +128,14 @@ def up(
     if not inst.paths.config_file.exists():
         config, _ = config_mod.init(inst.paths)
         _tell(f"created instance {config.machine_id} at {inst.paths.config_file}")
-    names = run_mod.available_nodes() if nodes is None else [n.strip() for n in nodes.split(",")]
-    unknown = [n for n in names if n not in run_mod.NODES]
+    names = node_names.START_ORDER if nodes is None else [n.strip() for n in nodes.split(",")]
+    unknown = [n for n in names if n not in node_names.NODES]
     if unknown:
         raise typer.BadParameter(f"unknown node(s) {', '.join(unknown)}", param_hint="--nodes")
     inst.paths.ensure_runtime_dir()
     with NodeLock(inst.paths.lock_file("up")) as lock:
         lock.acquire("`clare up`")
-        from clare import logs
+        from clare.runtime import logs
 
         logs.setup("supervisor")
 
@@ -182,44 +182,10 @@ def node(
 ) -> None:
     """Run one node in the foreground (what `clare up` and the systemd units run)."""
     inst: Instance = ctx.obj
-    if name not in run_mod.NODES:
-        known = ", ".join(run_mod.available_nodes())
+    if name not in node_names.NODES:
+        known = ", ".join(node_names.START_ORDER)
         raise typer.BadParameter(f"unknown node {name!r}; known: {known}", param_hint="NAME")
     run_mod.run_node(name, inst.paths)
-
-
-def _node_health(inst: Instance) -> dict[str, dict[str, Any]]:
-    state = upstate.read_state(inst.paths) or {}
-    supervised = state.get("nodes", {}) if isinstance(state.get("nodes"), dict) else {}
-    health: dict[str, dict[str, Any]] = {}
-    for name in run_mod.available_nodes():
-        info = supervised.get(name, {}) if isinstance(supervised, dict) else {}
-        entry: dict[str, Any] = {
-            "running": is_held(inst.paths.lock_file(name)),
-            "pid": info.get("pid") or None,
-            "restarts": info.get("restarts", 0),
-            "answering": None,
-            # Set when `clare up` stopped restarting it (a configuration error).
-            "given_up": info.get("given_up") or None,
-        }
-        health[name] = entry
-    try:
-        reply = inst.client(timeout_s=1.0, attempts=1).call("ping")
-        health["writer"].update(
-            answering=True,
-            pid=reply["pid"],
-            seq=reply["seq"],
-            storage_error=reply.get("storage_error"),
-        )
-    except ServiceUnavailable:
-        health["writer"]["answering"] = False
-    try:
-        with inst.node_client("projector", PROJECTOR_CONTROL, timeout_s=1.0) as client:
-            reply = client.call("status")
-        health["projector"].update(answering=True, pid=reply["pid"], position=reply["position"])
-    except ServiceUnavailable:
-        health["projector"]["answering"] = False
-    return health
 
 
 def _views_summary(inst: Instance, data: dict[str, Any], *, fresh: bool) -> None:
@@ -255,17 +221,8 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """This host, its nodes (pid and health) and what the views hold."""
     inst: Instance = ctx.obj
     config = inst.config
-    health = _node_health(inst)
-    data: dict[str, Any] = {
-        "host": {
-            "name": config.name,
-            "machine_id": config.machine_id,
-            "hostname": socket.gethostname(),
-        },
-        "home": inst.paths.home_hint,
-        "up": bool(upstate.read_state(inst.paths)),
-        "nodes": health,
-    }
+    health = app_status.probed_health(inst.paths)
+    data: dict[str, Any] = {**app_status.live_status(inst.paths, config), "nodes": health}
     space = data_space(inst.paths.data_dir)
     data["disk"] = {**space.to_dict(), "storage_error": health["writer"].get("storage_error")}
     if inst.paths.views_db.exists():

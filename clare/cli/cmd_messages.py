@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from clare.cli.instance import Instance
+from clare.app.instance import Instance
 from clare.cli.output import emit_json, short_time
-from clare.errors import UsageError
-from clare.sessions.targets import MAX_TTL_MS, parse_target
+from clare.core.errors import UsageError
+from clare.domain.targets import MAX_TTL_MS, parse_target
 from clare.store import queries
 
 MAX_TTL_HOURS = MAX_TTL_MS / 3_600_000
@@ -76,7 +76,7 @@ def broadcast(
     )
     delivered: list[dict[str, Any]] = []
     if now or target.startswith("session:"):
-        from clare.cli.deliver_now import deliver_now
+        from clare.app.delivery import deliver_now
 
         delivered = deliver_now(inst, result["message"], sent_at)
     if json_out:
@@ -96,7 +96,7 @@ def inbox(
     json_out: JsonOpt = False,
 ) -> None:
     """List messages and who got them (with --session: also what still waits for it)."""
-    from clare.sessions.recipients import pending_messages, recipient_for
+    from clare.app.recipients import pending_messages, recipient_for
 
     inst: Instance = ctx.obj
     views = inst.views()

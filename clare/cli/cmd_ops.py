@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from clare.cli.instance import Instance
+from clare.app.instance import Instance
 from clare.cli.output import emit_json
-from clare.nodes import run as run_mod
 from clare.ops import checks as checks_mod
 from clare.ops import systemd
+from clare.runtime import node_names
 
 systemd_app = typer.Typer(
     help="systemd user units: one per node, grouped by clare.target.", no_args_is_help=True
@@ -65,7 +65,7 @@ def install(
     else:
         for path in systemd.install(units, folder, force=force):
             print(f"wrote {path}", file=sys.stderr)
-    nodes = run_mod.available_nodes()
+    nodes = node_names.START_ORDER
     planned = [n for n in systemd.UNIT_NODES if n not in nodes]
     if not inst.paths.config_file.exists():
         print(f"no instance at {inst.paths.home_hint} yet: run `clare init` first", file=sys.stderr)

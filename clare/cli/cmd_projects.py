@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from clare.cli.instance import Instance
+from clare.app.instance import Instance
 from clare.cli.output import emit_json, short_time, table
-from clare.errors import UsageError
+from clare.core.errors import UsageError
 from clare.store import queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from clare.cli.instance import Instance
+from clare.app.instance import Instance
 from clare.cli.output import emit_json, short_time, table
 from clare.store import lookups, queries
 

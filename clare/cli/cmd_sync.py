@@ -13,12 +13,12 @@ from typing import Annotated, Any
 
 import typer
 
-from clare import config as config_mod
+from clare.app.instance import Instance
 from clare.bus.endpoints import GOSSIP_CONTROL
-from clare.cli.instance import Instance
 from clare.cli.output import emit_json, short_time, table
-from clare.errors import NotFound, ServiceUnavailable, UsageError
-from clare.sync import keys as keys_mod
+from clare.core.errors import NotFound, ServiceUnavailable, UsageError
+from clare.runtime import config as config_mod
+from clare.runtime import keys as keys_mod
 from clare.sync.peers import check_endpoint, check_name
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -173,7 +173,7 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         data = _gossip(inst, "status", {}, 2.0)
         data["running"] = True
     except ServiceUnavailable:
-        from clare.sync.transport import bind_endpoint
+        from clare.nodes.gossip_transport import bind_endpoint
 
         data = {
             "running": False,

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
-from clare.cli.instance import Instance
+from clare.app.instance import Instance
 from clare.cli.output import emit_json, safe, short_time, table
-from clare.errors import UsageError
-from clare.states import MAX_PRIORITY, STATES
+from clare.core.errors import UsageError
+from clare.domain.states import MAX_PRIORITY, STATES
 
 # clare.store.queries (and with it the event log and the HLC) is imported by the
 # functions that read the views, not here: `task add`, run for every new task,
@@ -321,7 +321,7 @@ def note(
     if len(words) == 2:
         full, author = resolve(inst, words[0]), inst.author
     elif len(words) == 1:
-        from clare.cli.cmd_agent import current_session
+        from clare.app.agent import current_session
         from clare.store import queries
 
         session_id, _ = current_session(inst, session)

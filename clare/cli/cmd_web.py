@@ -8,14 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clare.cli.instance import Instance
+from clare.app.instance import Instance
+from clare.runtime.node_names import EX_CONFIG
 
 if TYPE_CHECKING:
-    from clare.errors import ClareError
-
-#: Exit status for a configuration error (sysexits.h EX_CONFIG), as the nodes use:
-#: starting again with the same config cannot help.
-EX_CONFIG = 78
+    from clare.core.errors import ClareError
 
 
 def register(app: typer.Typer) -> None:
@@ -46,10 +43,10 @@ def serve(
     """
     import trio
 
-    from clare import logs
-    from clare.errors import ConfigError
-    from clare.nodes.lock import NodeLock
+    from clare.core.errors import ConfigError
     from clare.nodes.web import serve_web
+    from clare.runtime import logs
+    from clare.runtime.lock import NodeLock
     from clare.web.guard import policy_for
 
     inst: Instance = ctx.obj
@@ -93,7 +90,7 @@ def serve(
 
 def _expected(group: BaseExceptionGroup[BaseException]) -> ClareError | None:
     """The ClareError a group holds if it holds nothing else; None otherwise (a bug)."""
-    from clare.errors import ClareError
+    from clare.core.errors import ClareError
 
     matched, rest = group.split(ClareError)
     if matched is None or rest is not None:

@@ -34,7 +34,7 @@ from clare.sessions.hook_events import CONTEXT_EVENTS, HOOK_EVENTS
 from clare.sessions.hook_input import parse_call, read_bounded
 
 if TYPE_CHECKING:
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
     from clare.sessions.hook_input import HookCall
 
 WRITER_TIMEOUT_S = 0.3
@@ -75,7 +75,7 @@ def _parse_argv(argv: list[str]) -> tuple[str, str | None]:
 
 def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) -> dict[str, Any]:
     """The hook's work; returns the command it sent or spooled (empty if none)."""
-    from clare import paths as paths_mod
+    from clare.runtime import paths as paths_mod
 
     event, home = _parse_argv(argv)
     raw = b"" if stdin.isatty() else read_bounded(stdin)
@@ -142,11 +142,11 @@ def _note_process(paths: InstancePaths, call: HookCall, now_ms: int) -> int:
 def _identity(paths: InstancePaths) -> tuple[str, str]:
     """This host's machine id and name from clare.toml.
 
-    Read here with tomllib alone: ``clare.config`` would cost the hook a third of
+    Read here with tomllib alone: ``clare.runtime.config`` would cost the hook a third of
     its start-up in imports it has no use for. Even tomllib (about 1.5 ms of
     CPU) is paid only when clare.toml changed: the two values are kept in the
     runtime folder beside the file's device, inode, size and mtime, and used
-    while clare.toml still has those. ``clare.config.save`` replaces the file
+    while clare.toml still has those. ``clare.runtime.config.save`` replaces the file
     (a new inode) and an edit by hand changes its mtime, so a stale copy is
     never used: the key is taken before the file is read (a change in between
     leaves a key that no longer matches), and a file changed in the last two
@@ -209,7 +209,7 @@ def _deliver(
         return "", []
     import sqlite3
 
-    from clare.sessions.recipients import (
+    from clare.app.recipients import (
         format_messages,
         not_in_prompt,
         pending_messages,
@@ -264,7 +264,7 @@ def _send(paths: InstancePaths, request: Any) -> bool:
     """
     from clare.bus import rpc
     from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
-    from clare.nodes.lock import is_held
+    from clare.runtime.lock import is_held
 
     endpoints = Endpoints(paths)
     if not os.path.exists(endpoints.socket_file(WRITER_COMMANDS)):
@@ -285,7 +285,7 @@ def _send(paths: InstancePaths, request: Any) -> bool:
                 return False
             reply_id, outcome = rpc.parse_reply(sock.recv())
             if reply_id == request.id:
-                from clare.errors import StorageError
+                from clare.core.errors import StorageError
 
                 return not isinstance(outcome, StorageError)
         return False

@@ -25,7 +25,7 @@ def main() -> None:
         from clare.cli.hook import main as hook_main
 
         exit_now(hook_main(sys.argv[2:]))
-    from clare.errors import ClareError
+    from clare.core.errors import ClareError
 
     try:
         from clare.cli.root import for_argv

@@ -7,6 +7,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from clare.core.text import safe, short_time
+
+__all__ = ["emit_json", "safe", "short_time", "table"]
+
 
 def emit_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
@@ -24,16 +28,6 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
-# Control characters in stored text (a title, a note, a message from a peer)
-# would reach the person's terminal as escape sequences; shown escaped instead.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
-
-
-def safe(text: str) -> str:
-    """Text with control characters escaped, fit to print on a terminal."""
-    return text.translate(_CONTROLS)
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -41,9 +35,3 @@ def _cell(value: Any) -> str:
         return ",".join(str(v) for v in value) or "-"
     text = safe(str(value).replace("\n", " "))
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def short_time(iso: str | None) -> str:
-    if not iso:
-        return "-"
-    return iso.replace("T", " ")[:19]

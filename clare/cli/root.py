@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clare.cli.instance import Instance
+from clare.app.instance import Instance
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

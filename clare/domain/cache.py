@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import DomainEvent, project_entity
-from clare.domain.fold import fold_for, refold
+from clare.domain.registry import fold_for, refold
 from clare.domain.tasks import EventMeta, Task
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from clare.events import Event
+    from clare.core.events import Event
 
 _ABSENT = object()
 

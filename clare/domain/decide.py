@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
-from clare import ids
+from clare.core import ids
+from clare.core.errors import InvalidTransition, NotFound, UsageError
 from clare.domain.events import (
     DomainEvent,
     HostNamed,
@@ -29,9 +30,8 @@ from clare.domain.events import (
     TaskStateChanged,
     TaskUnassigned,
 )
+from clare.domain.states import MAX_PRIORITY
 from clare.domain.tasks import Task, check_transition
-from clare.errors import InvalidTransition, NotFound, UsageError
-from clare.states import MAX_PRIORITY
 
 if TYPE_CHECKING:
     from clare.domain.entities import Group, Host, Project, Session

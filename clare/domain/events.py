@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from clare.errors import ProtocolError
+from clare.core.errors import ProtocolError
 
 #: Integers an event may carry: SQLite's INTEGER, the column every one of them lands in.
 MIN_INT = -(2**63)

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
+from clare.core.errors import ProtocolError
 from clare.domain import entities, tasks
 from clare.domain.events import DomainEvent, decode
-from clare.errors import ProtocolError
 
 if TYPE_CHECKING:
-    from clare.events import Event
+    from clare.core.events import Event
 
 Fold = Callable[[Any, DomainEvent, tasks.EventMeta], Any]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from clare import ids
+from clare.core import ids
+from clare.core.errors import UsageError
 from clare.domain.decide import (
     MAX_TITLE,
     Context,
@@ -32,8 +33,7 @@ from clare.domain.events import (
     TaskStateChanged,
 )
 from clare.domain.lifecycle_events import ProjectDeleted, ProjectRenamed, TaskDeleted, TaskMoved
-from clare.errors import UsageError
-from clare.states import TRANSITIONS
+from clare.domain.states import TRANSITIONS
 
 # --- projects ---------------------------------------------------------------------------
 

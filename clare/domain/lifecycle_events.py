@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from clare.core.errors import ProtocolError
 from clare.domain.events import DomainEvent, register
-from clare.errors import ProtocolError
 
 
 @dataclass(frozen=True)

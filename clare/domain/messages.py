@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from clare import ids
+from clare.core import ids
+from clare.core.errors import NotFound, UsageError
 from clare.domain.decide import (
     Context,
     Decision,
@@ -31,14 +32,13 @@ from clare.domain.decide import (
 )
 from clare.domain.events import DomainEvent, register
 from clare.domain.fold import register_fold
-from clare.errors import NotFound, UsageError
-from clare.sessions.targets import DEFAULT_TTL_MS, MAX_TTL_MS, parse_target, reaches
+from clare.domain.targets import DEFAULT_TTL_MS, MAX_TTL_MS, parse_target, reaches
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from clare.domain.targets import Recipient
     from clare.domain.tasks import EventMeta
-    from clare.sessions.targets import Recipient
 
 MAX_MESSAGE = 16 * 1024
 VIAS = ("hook", "pull", "tmux", "inbox")

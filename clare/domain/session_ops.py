@@ -18,7 +18,9 @@ import dataclasses
 from dataclasses import replace
 from typing import Any
 
-from clare import ids
+from clare.core import ids
+from clare.core.errors import NotFound, ProtocolError, UsageError
+from clare.core.ids import MAX_SESSION_ID
 from clare.domain.decide import (
     Context,
     Decision,
@@ -37,8 +39,6 @@ from clare.domain.events import (
     decode,
 )
 from clare.domain.messages import deliveries
-from clare.errors import NotFound, ProtocolError, UsageError
-from clare.ids import MAX_SESSION_ID
 
 #: Fields whose every change is worth an event.
 EXACT_FIELDS = (
@@ -179,9 +179,9 @@ def _session_hook(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
             source=arg_str(args, "source", default="", max_len=64),
         )
         changes: dict[str, Any] = {"status": status, "last_activity": at}
-        changes["waiting_for"] = (
-            arg_str(args, "waiting_for", default="", max_len=300) if status == "waiting" else ""
-        )
+        # Checked whatever the status: a malformed field is refused, not ignored by luck.
+        waiting_for = arg_str(args, "waiting_for", default="", max_len=300)
+        changes["waiting_for"] = waiting_for if status == "waiting" else ""
         for name in ("cwd", "project"):
             value = arg_str(args, name, default="", max_len=4096)
             if value and not getattr(base, name):

@@ -1,4 +1,4 @@
-"""Task transitions and the fold of a task's events (the states table is in clare.states).
+"""Task transitions and the fold of a task's events (the states table is in clare.domain.states).
 
 The fold is applied to a task's events in the order every host agrees on,
 ``(hlc, origin)``, so every host computes the same task from the same events
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from clare.core.errors import InvalidTransition
 from clare.domain.events import (
     DomainEvent,
     TaskAssigned,
@@ -25,8 +26,7 @@ from clare.domain.events import (
     TaskUnassigned,
 )
 from clare.domain.lifecycle_events import TaskDeleted, TaskMoved
-from clare.errors import InvalidTransition
-from clare.states import STATES, TRANSITIONS, VERBS
+from clare.domain.states import STATES, TRANSITIONS, VERBS
 
 
 def check_transition(task_id: str, current: str, target: str) -> None:

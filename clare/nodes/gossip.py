@@ -9,7 +9,7 @@ full outbox drops it, the protocol repairs), a read or an ingest becomes a
 task of its own that reports back with another job. So the node is never
 touched from two places, and nothing the owner does can block it.
 
-Around it: the transport (:mod:`clare.sync.transport`), the writer's PUB as
+Around it: the transport (:mod:`clare.nodes.gossip_transport`), the writer's PUB as
 a doorbell (a gap or a quiet spell is filled from SQLite, invariant 5), the
 writer's ``ingest`` command for remote batches, ``clare.toml`` watched for
 peer changes, and a control socket for ``clare sync status`` and ``now``.
@@ -30,38 +30,38 @@ from typing import TYPE_CHECKING, Any
 import trio
 import zmq
 
-from clare import config as config_mod
 from clare.bus.aclient import AsyncCommandClient, wait_until_up
 from clare.bus.control import serve_control
 from clare.bus.endpoints import GOSSIP_CONTROL, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
-from clare.errors import ClareError, UsageError
-from clare.hlc import wall_ms
-from clare.logs import get
-from clare.store import eventlog
-from clare.sync import status as status_mod
-from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, ReadEvents, Send
-from clare.sync.keys import ensure_keypair
-from clare.sync.local_bus import follow_writer, open_client_pool
-from clare.sync.messages import Advert, encode
-from clare.sync.node import SyncNode
-from clare.sync.peers import AllowList, changes
-from clare.sync.sqlite_log import SqliteLog, ingest_args
-from clare.sync.transport import (
+from clare.core.errors import ClareError, UsageError
+from clare.core.hlc import wall_ms
+from clare.nodes.gossip_bus import follow_writer, open_client_pool
+from clare.nodes.gossip_log import SqliteLog, ingest_args
+from clare.nodes.gossip_transport import (
     bind_endpoint,
     open_context,
     serve_inbound,
     serve_outbound,
     serve_zap,
 )
+from clare.runtime import config as config_mod
+from clare.runtime.keys import ensure_keypair
+from clare.runtime.logs import get
+from clare.store import eventlog
+from clare.sync import status as status_mod
+from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, ReadEvents, Send
+from clare.sync.messages import Advert, encode
+from clare.sync.node import SyncNode
+from clare.sync.peers import AllowList, changes
 
 if TYPE_CHECKING:
     from clare.bus import rpc
-    from clare.config import Config, Peer
-    from clare.events import Event
-    from clare.paths import InstancePaths
+    from clare.core.events import Event
+    from clare.runtime.config import Config, Peer
+    from clare.runtime.keys import KeyPair
+    from clare.runtime.paths import InstancePaths
     from clare.sync.config import SyncConfig
-    from clare.sync.keys import KeyPair
 
 log = get("clare.gossip")
 

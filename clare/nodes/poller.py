@@ -19,24 +19,24 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from clare.app.recipients import project_paths
+from clare.app.session_poll import PollerCore
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
+from clare.core.errors import ClareError, ServiceUnavailable, StorageError
 from clare.domain.events import SessionObserved, decode
 from clare.domain.session_ops import snapshot_dict
-from clare.errors import ClareError, ServiceUnavailable, StorageError
-from clare.logs import get
+from clare.runtime.logs import get
 from clare.sessions import spool
 from clare.sessions.claude_home import claude_dir
 from clare.sessions.claude_source import ClaudeCodeSource
 from clare.sessions.hooked import hooked_dir
-from clare.sessions.poller_core import PollerCore
 from clare.sessions.rclaude_source import RclaudeSource
-from clare.sessions.recipients import project_paths
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
-    from clare.config import Config
-    from clare.paths import InstancePaths
+    from clare.runtime.config import Config
+    from clare.runtime.paths import InstancePaths
     from clare.sessions.source import SessionSource
 
 log = get("clare.poller")

@@ -25,8 +25,8 @@ from clare.bus import envelope, published, rpc
 from clare.bus.control import serve_control
 from clare.bus.endpoints import PROJECTOR_CONTROL, PROJECTOR_VIEWS, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
-from clare.errors import DatabaseDamaged, ProtocolError, StorageError, UsageError
-from clare.logs import get
+from clare.core.errors import DatabaseDamaged, ProtocolError, StorageError, UsageError
+from clare.runtime.logs import get
 from clare.store import views
 from clare.store.eventlog import open_events_db, open_events_reader
 from clare.store.projection import GapError, Projection
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from clare.bus.zsock import TrioSocket
-    from clare.config import Config
-    from clare.events import Event
-    from clare.paths import InstancePaths
+    from clare.core.events import Event
+    from clare.runtime.config import Config
+    from clare.runtime.paths import InstancePaths
 
 log = get("clare.projector")
 

@@ -11,37 +11,18 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from clare import config as config_mod
-from clare import logs
-from clare.errors import ClareError, ConfigError
-from clare.nodes.lock import NodeLock
+from clare.core.errors import ClareError, ConfigError
+from clare.runtime import config as config_mod
+from clare.runtime import logs
+from clare.runtime.lock import NodeLock
+from clare.runtime.node_names import EX_CONFIG, NODES
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     import trio
 
-    from clare.paths import InstancePaths
-
-#: node name -> "module:function" of its serve_* coroutine.
-NODES: dict[str, str] = {
-    "writer": "clare.nodes.writer:serve_writer",
-    "projector": "clare.nodes.projector:serve_projector",
-    "gossip": "clare.nodes.gossip:serve_gossip",
-    "poller": "clare.nodes.poller:serve_poller",
-    "web": "clare.nodes.web:serve_web",
-}
-
-#: Exit status of a node stopped by its configuration (sysexits.h EX_CONFIG): restarting
-#: it cannot help, so a supervisor leaves it stopped until the person fixes the config.
-EX_CONFIG = 78
-
-#: The order `clare up` starts them in (the writer first: the others talk to it).
-START_ORDER = ("writer", "projector", "poller", "gossip", "web")
-
-
-def available_nodes() -> list[str]:
-    return [name for name in START_ORDER if name in NODES]
+    from clare.runtime.paths import InstancePaths
 
 
 def load_serve(name: str) -> Callable[..., Awaitable[Any]]:

@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from clare.logs import get
-from clare.nodes.run import EX_CONFIG
-from clare.nodes.upstate import NodeStatus, UpState, state_file
+from clare.runtime.logs import get
+from clare.runtime.node_names import EX_CONFIG
+from clare.runtime.upstate import NodeStatus, UpState, state_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 log = get("clare.supervisor")
 

@@ -29,8 +29,8 @@ from clare.bus import envelope, published
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import SUB_HWM, Endpoints
 from clare.bus.zsock import TrioSocket, open_socket
-from clare.errors import ProtocolError, ServiceUnavailable
-from clare.logs import get
+from clare.core.errors import ProtocolError, ServiceUnavailable
+from clare.runtime.logs import get
 from clare.web.app import create_app
 from clare.web.context import WebContext
 from clare.web.guard import policy_for
@@ -40,8 +40,8 @@ from clare.web.links import GossipLinks
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from clare.config import Config
-    from clare.paths import InstancePaths
+    from clare.runtime.config import Config
+    from clare.runtime.paths import InstancePaths
 
 log = get("clare.web")
 

@@ -17,15 +17,15 @@ import zmq
 from clare.bus import envelope, published, rpc
 from clare.bus.endpoints import SUB_HWM, WRITER_COMMANDS, WRITER_EVENTS, Endpoints
 from clare.bus.zsock import open_socket
+from clare.core.hlc import HybridClock
 from clare.domain.entities import Host
-from clare.hlc import HybridClock
-from clare.logs import get
 from clare.nodes.writer_core import WriterCore
+from clare.runtime.logs import get
 from clare.store.eventlog import open_events_db
 
 if TYPE_CHECKING:
-    from clare.config import Config
-    from clare.paths import InstancePaths
+    from clare.runtime.config import Config
+    from clare.runtime.paths import InstancePaths
 
 log = get("clare.writer")
 

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from clare.bus import rpc
+from clare.core.errors import ClareError, StorageError
+from clare.core.events import Event, encode_body
 from clare.domain.cache import EntityCache
-from clare.domain.decide import Context, decide
+from clare.domain.decide import Context
 from clare.domain.fold import meta_of
-from clare.errors import ClareError, StorageError
-from clare.events import Event, encode_body
-from clare.logs import get
+from clare.domain.registry import decide
 from clare.nodes.writer_ingest import RemoteIngest
+from clare.runtime.logs import get
 from clare.store import eventlog, replies
 from clare.store.sqlite import transaction
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Sequence
 
-    from clare.hlc import HybridClock
+    from clare.core.hlc import HybridClock
 
 log = get("clare.writer")
 

@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
-from clare import hlc as hlc_mod
-from clare.domain.events import DomainEvent
-from clare.domain.events import decode as decode_domain
+from clare.core import hlc as hlc_mod
+from clare.core.errors import ClareError, ProtocolError, UsageError
+from clare.core.events import Event
+from clare.core.hlc import ClockAheadError
 from clare.domain.fold import meta_of
-from clare.errors import ClareError, ProtocolError, UsageError
-from clare.events import Event
-from clare.hlc import ClockAheadError
-from clare.logs import get
+from clare.domain.registry import decode as decode_domain
+from clare.runtime.logs import get
 
 if TYPE_CHECKING:
+    from clare.core.hlc import HybridClock
     from clare.domain.cache import EntityCache
-    from clare.hlc import HybridClock
+    from clare.domain.events import DomainEvent
     from clare.store.eventlog import EventLog
 
 log = get("clare.writer")

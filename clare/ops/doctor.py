@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from clare.errors import ClareError
+from clare.core.errors import ClareError
 from clare.ops import doctor_claude, doctor_files, doctor_nodes, doctor_peers
 from clare.ops.checks import Check, Status, failure
 from clare.sessions import hook_files
@@ -19,7 +19,7 @@ from clare.sessions import hook_files
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 
 def run_checks(paths: InstancePaths, env: Mapping[str, str] | None = None) -> list[Check]:

@@ -19,7 +19,7 @@ from clare.sessions.claude_home import claude_dir
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from clare.config import Config
+    from clare.runtime.config import Config
 
 #: The hook events `clare hooks install` sets up: each must run `clare hook`.
 HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "Stop", "SessionEnd", "Notification")

@@ -12,15 +12,15 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clare import config as config_mod
-from clare.errors import ClareError
+from clare.core.errors import ClareError
 from clare.ops.checks import Check, failure, group_or_other_bits, ok, warning
+from clare.runtime import config as config_mod
 from clare.store import eventlog, maintenance, queries
 from clare.store.space import data_space
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 _PUBLIC_KEY_LINE = re.compile(r'^\s*public-key\s*=\s*"([^"]+)"', re.MULTILINE)
 

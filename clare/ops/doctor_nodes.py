@@ -4,16 +4,16 @@ A node is up when some process holds its lock file (the kernel drops the lock
 when the process dies, so this is never stale). It answers when a probe over
 its own socket gets a reply: ``ping`` for the writer, ``status`` for the
 projector; other nodes have no probe yet, so for them holding the lock is all
-we can say. The nodes looked at are those of :data:`clare.nodes.run.NODES` at
+we can say. The nodes looked at are those of :data:`clare.runtime.node_names.NODES` at
 run time, so a node added later is checked without a change here.
 """
 
 from __future__ import annotations
 
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from clare.bus.client import CommandClient
+from clare.app.status import PROBE_TIMEOUT_S, PROBES, probe
 from clare.bus.endpoints import (
     GOSSIP_CONTROL,
     PROJECTOR_CONTROL,
@@ -23,24 +23,14 @@ from clare.bus.endpoints import (
     WRITER_EVENTS,
     Endpoints,
 )
-from clare.errors import ClareError
-from clare.nodes import run as run_mod
-from clare.nodes.lock import is_held, read_holder
 from clare.ops import peercred
 from clare.ops.checks import Check, failure, ok, warning
+from clare.runtime import node_names
+from clare.runtime.lock import is_held, read_holder
 
 if TYPE_CHECKING:
-    from clare.config import Config
-    from clare.paths import InstancePaths
-
-PROBE_TIMEOUT_S = 1.0
-
-#: The command socket each node answers on, and the op that asks it how it is.
-PROBES = {
-    "writer": (WRITER_COMMANDS, "ping"),
-    "projector": (PROJECTOR_CONTROL, "status"),
-    "gossip": (GOSSIP_CONTROL, "status"),
-}
+    from clare.runtime.config import Config
+    from clare.runtime.paths import InstancePaths
 
 #: The sockets a running node must have bound (nodes not named here bind as they please).
 EXPECTED = {
@@ -67,22 +57,6 @@ def _restart_fix(node: str) -> str:
         f"restart it (`systemctl --user restart clare-{node}`, or stop and start `clare up`); "
         f"its log says why: `journalctl --user -u clare-{node}`"
     )
-
-
-def probe(paths: InstancePaths, node: str) -> dict[str, Any] | str:
-    """The node's answer to its probe, or why there was none."""
-    name, op = PROBES[node]
-    endpoints = Endpoints(paths)
-    try:
-        with CommandClient(
-            endpoints.ipc(name),
-            endpoints.socket_file(name),
-            timeout_s=PROBE_TIMEOUT_S,
-            attempts=1,
-        ) as client:
-            return client.call(op)
-    except ClareError as exc:
-        return str(exc)
 
 
 def check_node(paths: InstancePaths, node: str, config: Config | None = None) -> Check:
@@ -167,7 +141,7 @@ def check_endpoints(paths: InstancePaths, node: str) -> Check | None:
 
 def check_nodes(paths: InstancePaths, config: Config | None = None) -> list[Check]:
     checks = []
-    for node in run_mod.available_nodes():
+    for node in node_names.START_ORDER:
         checks.append(check_node(paths, node, config))
         endpoints = check_endpoints(paths, node)
         if endpoints is not None:

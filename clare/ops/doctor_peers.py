@@ -14,15 +14,15 @@ import socket
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from clare.hlc import DEFAULT_MAX_OFFSET_MS
-from clare.nodes import run as run_mod
-from clare.nodes.lock import is_held
+from clare.app.status import probe
+from clare.core.hlc import DEFAULT_MAX_OFFSET_MS
 from clare.ops.checks import Check, Status, failure, ok, warning
-from clare.ops.doctor_nodes import probe
+from clare.runtime import node_names
+from clare.runtime.lock import is_held
 
 if TYPE_CHECKING:
-    from clare.config import Config, Peer
-    from clare.paths import InstancePaths
+    from clare.runtime.config import Config, Peer
+    from clare.runtime.paths import InstancePaths
 
 PEER_CONNECT_TIMEOUT_S = 2.0
 
@@ -67,7 +67,7 @@ def check_peer_config(peer: Peer, own_keys: set[str]) -> Check | None:
 
 def gossip_status(paths: InstancePaths) -> dict[str, Any] | None:
     """The gossip node's status document (``clare sync status --json``), if it answers."""
-    if "gossip" not in run_mod.NODES or not is_held(paths.lock_file("gossip")):
+    if "gossip" not in node_names.NODES or not is_held(paths.lock_file("gossip")):
         return None
     answer = probe(paths, "gossip")
     return answer if isinstance(answer, dict) else None
@@ -93,7 +93,7 @@ def check_peers(
         problem = check_peer_config(peer, own_keys)
         if problem is not None:
             checks.append(problem)
-        elif "gossip" not in run_mod.NODES:
+        elif "gossip" not in node_names.NODES:
             checks.append(
                 warning(
                     f"peer:{peer.name}",

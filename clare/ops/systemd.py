@@ -22,7 +22,7 @@ import sysconfig
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clare.errors import ConfigError, UsageError
+from clare.core.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

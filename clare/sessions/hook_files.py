@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 FILE_NAME = "hook-settings"
 

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from clare.ids import MAX_SESSION_ID
+from clare.core.ids import MAX_SESSION_ID
 
 MAX_STDIN_BYTES = 4 << 20
 #: Claude Code has written its JSON long before a hook process has started.

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from clare.errors import ServiceUnavailable
+from clare.core.errors import ServiceUnavailable
 from clare.sessions.claude_home import sessions_dir
 from clare.sessions.inbox_wire import encode_delivery, key_file_name, parse_key_file
 from clare.sessions.session_file import (

@@ -29,7 +29,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from clare.errors import ProtocolError
+from clare.core.errors import ProtocolError
 
 PEER_PROTOCOL = 1
 #: How Claude Code records the sender; it must match ``[A-Za-z0-9%:_/.\\-]{1,300}``.

@@ -22,7 +22,7 @@ import shlex
 import subprocess
 from typing import Any
 
-from clare.ids import MAX_SESSION_ID
+from clare.core.ids import MAX_SESSION_ID
 from clare.sessions.source import STATUSES, Observation, ScanResult
 from clare.sessions.transcript import parse_timestamp_ms
 

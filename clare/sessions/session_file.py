@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from clare.errors import ProtocolError
+from clare.core.errors import ProtocolError
 
 if TYPE_CHECKING:
     from pathlib import Path

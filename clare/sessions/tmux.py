@@ -18,7 +18,7 @@ import subprocess
 import time
 from typing import TYPE_CHECKING, Protocol
 
-from clare.errors import ServiceUnavailable, UsageError
+from clare.core.errors import ServiceUnavailable, UsageError
 from clare.sessions.transcript import TranscriptParser, UserRecord
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from clare.errors import UsageError
-from clare.ids import MAX_SESSION_ID
+from clare.core.errors import UsageError
+from clare.core.ids import MAX_SESSION_ID
 from clare.sessions.claude_home import session_file_path
 from clare.sessions.hooked import parent_pid
 from clare.sessions.session_file import MalformedSessionFile, read_session_file

@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from clare.events import Event
+from clare.core.events import Event
 from clare.store import schema
 from clare.store.sqlite import migrate, open_reader, open_writer
 

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from clare.errors import ClareError, UsageError
+from clare.core.errors import ClareError, UsageError
 from clare.store import lookups, queries
 
 if TYPE_CHECKING:
@@ -47,9 +47,9 @@ def export_document(views: sqlite3.Connection, events: sqlite3.Connection) -> di
 
 def notes_by_task(events: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
     """Every task's notes, oldest first, read from the log (the views keep only a count)."""
+    from clare.core.events import Event
     from clare.domain.events import TaskNoted
     from clare.domain.fold import decode_body
-    from clare.events import Event
 
     notes: dict[str, list[dict[str, Any]]] = {}
     for row in events.execute(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clare import hlc
-from clare.errors import NotFound
+from clare.core import hlc
+from clare.core.errors import NotFound
 
 if TYPE_CHECKING:
     import sqlite3

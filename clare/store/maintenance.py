@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clare.errors import StorageError
+from clare.core.errors import StorageError
 from clare.store import views
 from clare.store.eventlog import last_seq, open_events_db, open_events_reader
 from clare.store.projection import Projection
 from clare.store.sqlite import is_damage, open_reader, storage_error
 
 if TYPE_CHECKING:
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 MAX_DIFFERENCES = 50
 #: How long verify waits for a running projector to reach the newest event.

@@ -30,10 +30,11 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from clare.domain.fold import FOLDS, decode_body, fold_failure, refold
+from clare.core.errors import ClareError
+from clare.domain.fold import fold_failure
+from clare.domain.registry import FOLDS, decode_body, refold
 from clare.domain.tasks import EventMeta
-from clare.errors import ClareError
-from clare.logs import get
+from clare.runtime.logs import get
 from clare.store import eventlog, views
 from clare.store.sqlite import transaction
 from clare.store.state_size import approx_bytes
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Iterable, Iterator
 
-    from clare.events import Event
+    from clare.core.events import Event
 
 log = get("clare.projection")
 

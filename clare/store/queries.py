@@ -11,14 +11,14 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-from clare import hlc, ids
-from clare.errors import ClareError, NotFound, UsageError
+from clare.core import hlc, ids
+from clare.core.errors import ClareError, NotFound, UsageError
 from clare.store import eventlog
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from clare.events import Event
+    from clare.core.events import Event
 
 
 def iso(stamp_or_ms: int, *, is_hlc: bool = True) -> str | None:
@@ -183,7 +183,7 @@ def get_task(
 
 
 def event_dict(event: Event, host_names: dict[str, str] | None = None) -> dict[str, Any]:
-    from clare.domain.fold import decode_event  # the whole domain: only when events are shown
+    from clare.domain.registry import decode_event  # the whole domain: only when events are shown
 
     try:
         data: dict[str, Any] | None = decode_event(event).to_body()
@@ -420,12 +420,6 @@ def get_session(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
     return session
 
 
-def session_snapshot(conn: sqlite3.Connection, session_id: str) -> dict[str, Any] | None:
-    """The raw ``SessionObserved`` body of a session, or None."""
-    row = conn.execute("SELECT snapshot FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    return None if row is None else dict(json.loads(row[0]))
-
-
 def list_groups(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return [
         {"name": name, "members": json.loads(members)}
@@ -471,3 +465,14 @@ def list_messages(
         ]
         out.append(_message_dict(row, delivered))
     return out
+
+
+def lost_assignments(conn: sqlite3.Connection) -> list[tuple[str, str, str, int]]:
+    """(task, losing event id, description, hlc) of every assignment that lost a race."""
+    return [
+        (str(task), str(event_id), str(description), int(stamp))
+        for task, event_id, description, stamp in conn.execute(
+            "SELECT task, event_id, description, hlc FROM conflicts "
+            "WHERE field = 'assignee' AND applied = 0"
+        )
+    ]

@@ -15,7 +15,7 @@ import sqlite3
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from clare.errors import DatabaseDamaged, DiskFull, StorageError
+from clare.core.errors import DatabaseDamaged, DiskFull, StorageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
+from clare.core.errors import StorageError
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import SessionObserved
 from clare.domain.messages import Delivery, Message
 from clare.domain.tasks import Conflict, Task
-from clare.errors import StorageError
 from clare.store import schema
 from clare.store.sqlite import is_damage, migrate, open_writer, storage_error
 

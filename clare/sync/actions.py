@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from clare.events import Event
+    from clare.core.events import Event
     from clare.sync.messages import Message
     from clare.sync.vector import Range
 

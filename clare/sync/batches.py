@@ -9,7 +9,7 @@ from clare.sync.messages import event_wire_size
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from clare.events import Event
+    from clare.core.events import Event
     from clare.sync.config import SyncConfig
     from clare.sync.messages import Batch
     from clare.sync.peer import Pending

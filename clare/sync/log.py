@@ -26,15 +26,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from clare.errors import ClockError
-from clare.events import Event
+from clare.core.errors import ClockError
+from clare.core.events import Event
 from clare.sync.messages import event_wire_size
 from clare.sync.vector import Range, SeqSet
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from clare.hlc import HybridClock
+    from clare.core.hlc import HybridClock
 
 
 @dataclass(frozen=True, slots=True)

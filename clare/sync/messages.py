@@ -5,7 +5,7 @@ msgpack types) and ``from_wire(dict)``. A frame is one msgpack map with ``v``
 (the protocol version), ``t`` (the message type) and the fields of that type.
 Decoding validates every field, because the bytes come from another machine:
 a wrong type, a negative seq, an oversized list or string all raise
-:class:`~clare.errors.ProtocolError` (or :class:`~clare.errors.FrameTooLarge`),
+:class:`~clare.core.errors.ProtocolError` (or :class:`~clare.core.errors.FrameTooLarge`),
 never anything else. Unknown keys are ignored, so a later minor revision can
 add optional fields without a version bump.
 
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgpack
 
-from clare.errors import FrameTooLarge, ProtocolError
-from clare.events import Event
+from clare.core.errors import FrameTooLarge, ProtocolError
+from clare.core.events import Event
 from clare.sync.vector import Range
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from clare.errors import ProtocolError
+from clare.core.errors import ProtocolError
 from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, Send
 from clare.sync.batches import check_batch, request_size, served_to, split
 from clare.sync.config import SyncConfig
@@ -52,7 +52,7 @@ from clare.sync.vector import Range, SeqSet, chunks, count, subtract
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from clare.events import Event
+    from clare.core.events import Event
     from clare.sync.log import IngestResult
 
 

@@ -17,12 +17,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from clare.errors import UsageError
+from clare.core.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from clare.config import Peer
+    from clare.runtime.config import Peer
 
 LOG_EVERY_S = 60.0
 #: Refusal log lines per ``LOG_EVERY_S`` over all addresses.

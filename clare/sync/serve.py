@@ -21,7 +21,7 @@ from clare.sync.messages import Batch, Request
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from clare.events import Event
+    from clare.core.events import Event
     from clare.sync.config import SyncConfig
     from clare.sync.peer import PeerLink
 

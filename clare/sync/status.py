@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from clare.config import Peer
+    from clare.runtime.config import Peer
     from clare.sync.actions import Notice
     from clare.sync.peer import PeerStatus
     from clare.sync.peers import Refusal

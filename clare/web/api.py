@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
-from clare.errors import UsageError
-from clare.states import STATES
+from clare.core.errors import UsageError
+from clare.domain.states import STATES
 from clare.store import queries
 from clare.store import views as views_mod
 from clare.web import body as body_mod

@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from clare.errors import ClareError
-from clare.logs import get
+from clare.core.errors import ClareError
+from clare.runtime.logs import get
 from clare.web.api import Api
 from clare.web.guard import GuardMiddleware, Policy
 from clare.web.pages import Pages

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from clare.errors import UsageError
+from clare.core.errors import UsageError
 
 if TYPE_CHECKING:
     from starlette.requests import Request

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable
 
-    from clare.config import Config
-    from clare.paths import InstancePaths
+    from clare.runtime.config import Config
+    from clare.runtime.paths import InstancePaths
 
 T = TypeVar("T")
 

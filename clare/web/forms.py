@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from clare.errors import UsageError
+from clare.core.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

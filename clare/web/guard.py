@@ -34,7 +34,7 @@ from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from clare.errors import ConfigError
+from clare.core.errors import ConfigError
 from clare.web import peeruid
 
 if TYPE_CHECKING:

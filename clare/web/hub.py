@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import trio
 
-from clare.errors import ServiceUnavailable
+from clare.core.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from clare.events import Event
+    from clare.core.events import Event
 
 #: Items a subscriber may have waiting before it is marked lagged.
 SUBSCRIBER_BUFFER = 256

@@ -14,11 +14,11 @@ import trio
 
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import GOSSIP_CONTROL, Endpoints
-from clare.errors import ClareError
-from clare.nodes.lock import is_held
+from clare.core.errors import ClareError
+from clare.runtime.lock import is_held
 
 if TYPE_CHECKING:
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 CACHE_S = 1.0
 TIMEOUT_S = 0.5

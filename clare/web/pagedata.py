@@ -7,28 +7,21 @@ API returns the same dicts, so the page and ``/api/v1`` never disagree.
 
 from __future__ import annotations
 
-import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
-from clare.nodes import run as run_mod
-from clare.nodes.lock import is_held
-from clare.states import STATES, TRANSITIONS, VERBS
+from clare.app.status import live_status
+from clare.domain.states import STATES, TRANSITIONS, VERBS
 from clare.store import lookups, queries
 from clare.store import views as views_mod
 from clare.web import reads
 from clare.web.tally import OriginTally
 
-try:
-    from clare.nodes.upstate import read_state
-except ImportError:  # pragma: no cover - before the state file moved out of the supervisor
-    from clare.nodes.supervisor import read_state  # type: ignore[attr-defined,no-redef]
-
 if TYPE_CHECKING:
     import sqlite3
 
-    from clare.config import Config
-    from clare.paths import InstancePaths
+    from clare.runtime.config import Config
+    from clare.runtime.paths import InstancePaths
 
 
 class SyncCache:
@@ -91,35 +84,6 @@ class StatusCache:
                 self._key = key
             stored = self._value
         return {**live_status(paths, config), **stored}
-
-
-def node_health(paths: InstancePaths) -> dict[str, dict[str, Any]]:
-    """Each node: running (its lock is held), pid and restarts as `clare up` recorded them."""
-    state = read_state(paths) or {}
-    supervised = state.get("nodes") if isinstance(state.get("nodes"), dict) else {}
-    health = {}
-    for name in run_mod.available_nodes():
-        info = supervised.get(name, {}) if isinstance(supervised, dict) else {}
-        health[name] = {
-            "running": is_held(paths.lock_file(name)),
-            "pid": info.get("pid") or None,
-            "restarts": info.get("restarts", 0),
-        }
-    return health
-
-
-def live_status(paths: InstancePaths, config: Config) -> dict[str, Any]:
-    """The part of the status that is not in the databases: this host, its nodes."""
-    return {
-        "host": {
-            "name": config.name,
-            "machine_id": config.machine_id,
-            "hostname": socket.gethostname(),
-        },
-        "home": paths.home_hint,
-        "up": bool(read_state(paths)),
-        "nodes": node_health(paths),
-    }
 
 
 def stored_status(

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.responses import RedirectResponse, Response
 
-from clare.errors import ClareError, UsageError
+from clare.core.errors import ClareError, UsageError
 from clare.store import lookups, queries
 from clare.web import body as body_mod
 from clare.web import forms, guard, pagedata, reads

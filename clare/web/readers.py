@@ -23,7 +23,7 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-from clare.errors import ClareError, StorageError
+from clare.core.errors import ClareError, StorageError
 from clare.store.eventlog import open_events_reader
 from clare.store.sqlite import open_reader
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import fnmatch
 from typing import TYPE_CHECKING, Any
 
-from clare.errors import UsageError
-from clare.events import Event
+from clare.core.errors import UsageError
+from clare.core.events import Event
 from clare.store import eventlog, queries
 from clare.store.queries import event_dict, iso
 from clare.web.tally import Held, OriginTally
@@ -20,7 +20,7 @@ from clare.web.tally import Held, OriginTally
 if TYPE_CHECKING:
     import sqlite3
 
-    from clare.config import Config
+    from clare.runtime.config import Config
 
 MAX_EVENTS = 1000
 LIVE_STATUSES = ("busy", "shell", "idle", "waiting", "")

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse, JSONResponse
 
-from clare.cli.output import short_time
-from clare.errors import (
+from clare.core.errors import (
     ClareError,
     ConfigError,
     InvalidTransition,
@@ -22,6 +21,7 @@ from clare.errors import (
     StorageError,
     UsageError,
 )
+from clare.core.text import short_time
 from clare.web.body import BodyTooLarge
 
 if TYPE_CHECKING:

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from clare.events import Event
-from clare.logs import get
+from clare.core.events import Event
+from clare.runtime.logs import get
 from clare.store import queries
 from clare.store import views as views_mod
 from clare.web import reads, sse

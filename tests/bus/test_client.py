@@ -9,7 +9,7 @@ import zmq
 
 from clare.bus import rpc
 from clare.bus.client import CommandClient
-from clare.errors import NotFound, ServiceUnavailable
+from clare.core.errors import NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -11,7 +11,7 @@ import zmq
 
 from clare.bus.client import CommandClient
 from clare.bus.control import serve_control
-from clare.errors import UsageError
+from clare.core.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

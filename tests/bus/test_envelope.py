@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clare.bus import envelope, rpc
-from clare.errors import FrameTooLarge, NotFound, ProtocolError
-from clare.events import Event
+from clare.core.errors import FrameTooLarge, NotFound, ProtocolError
+from clare.core.events import Event
 
 values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text() | st.binary(),

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clare.bus import envelope, published
-from clare.errors import ProtocolError
-from clare.events import Event
+from clare.core.errors import ProtocolError
+from clare.core.events import Event
 
 EVENTS = st.lists(
     st.builds(

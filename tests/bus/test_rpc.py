@@ -7,7 +7,7 @@ import pytest
 
 from clare.bus import rpc
 from clare.bus.rpc import Request, parse_request
-from clare.errors import UsageError
+from clare.core.errors import UsageError
 
 
 def test_command_ids_are_uuid7_unique_and_grow_with_time() -> None:

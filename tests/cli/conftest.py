@@ -5,9 +5,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from clare import config as config_mod
-from clare import paths as paths_mod
-from clare.errors import ClareError
+from clare.core.errors import ClareError
+from clare.runtime import config as config_mod
+from clare.runtime import paths as paths_mod
 from tests.sessions.views_data import HOST, Fleet
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from click.testing import Result
 
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ class Cli:
     def __init__(
         self, paths: InstancePaths, monkeypatch: pytest.MonkeyPatch, machine_id: str = HOST
     ) -> None:
-        from clare.cli.instance import Instance
+        from clare.app.instance import Instance
 
         self.paths = paths
         self.fleet = Fleet(paths.data_dir, machine_id=machine_id)

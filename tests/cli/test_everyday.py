@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from clare import config as config_mod
-from clare import paths as paths_mod
-from clare.config import DEFAULT_GOSSIP_PORT
-from clare.errors import UsageError
-from clare.nodes.lock import NodeLock
+from clare.core.errors import UsageError
 from clare.nodes.writer_ingest import remote_event_wire
 from clare.ops import doctor
 from clare.ops.checks import Status
+from clare.runtime import config as config_mod
+from clare.runtime import paths as paths_mod
+from clare.runtime.config import DEFAULT_GOSSIP_PORT
+from clare.runtime.lock import NodeLock
 from clare.store import queries
 from clare.store.eventlog import read_after
 from tests.cli.conftest import Cli

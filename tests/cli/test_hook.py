@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import zmq
 
-from clare import config as config_mod
 from clare.bus import rpc
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.cli import hook
-from clare.errors import DiskFull, UsageError
-from clare.ids import MAX_SESSION_ID
-from clare.nodes.lock import NodeLock
+from clare.core.errors import DiskFull, UsageError
+from clare.core.ids import MAX_SESSION_ID
+from clare.runtime import config as config_mod
+from clare.runtime.lock import NodeLock
 from clare.sessions import hooked, spool
 from clare.sessions.session_file import read_session_file
 from tests.sessions.views_data import HOST, Fleet
@@ -27,7 +27,7 @@ from tests.sessions.views_data import HOST, Fleet
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 NOW = 1_800_000_000_000
 

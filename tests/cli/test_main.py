@@ -11,7 +11,7 @@ from clare.sessions import spool
 from tests.sessions.views_data import Fleet
 
 if TYPE_CHECKING:
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 
 def _buffered_env() -> dict[str, str]:

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import clare.domain.messages  # registers its event kinds
+from clare.core.errors import ProtocolError
 from clare.domain.events import (
     EVENT_TYPES,
     MAX_INT,
@@ -27,7 +28,6 @@ from clare.domain.events import (
     _checker,
     decode,
 )
-from clare.errors import ProtocolError
 
 assert clare.domain.messages.MessageSent.kind in EVENT_TYPES
 

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from clare.core.errors import NotFound, UsageError
 from clare.domain.messages import (
     Message,
     MessageDelivered,
@@ -11,9 +12,8 @@ from clare.domain.messages import (
     apply_message,
     matches,
 )
+from clare.domain.targets import Recipient
 from clare.domain.tasks import EventMeta
-from clare.errors import NotFound, UsageError
-from clare.sessions.targets import Recipient
 from tests.helpers import call, make_core
 
 if TYPE_CHECKING:

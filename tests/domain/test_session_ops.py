@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clare.core.errors import NotFound, UsageError
+from clare.core.ids import MAX_SESSION_ID
 from clare.domain.entities import Group, Session
 from clare.domain.events import SessionObserved
 from clare.domain.session_ops import (
@@ -16,8 +18,6 @@ from clare.domain.session_ops import (
     hook_status,
     significant_change,
 )
-from clare.errors import NotFound, UsageError
-from clare.ids import MAX_SESSION_ID
 from clare.nodes.writer_ingest import remote_event_wire
 from clare.sessions.hook_events import HOOK_EVENTS
 from clare.store import eventlog

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from clare.core.errors import InvalidTransition
 from clare.domain.events import (
     TaskAssigned,
     TaskCreated,
@@ -11,7 +12,6 @@ from clare.domain.events import (
     TaskUnassigned,
 )
 from clare.domain.tasks import EventMeta, Task, apply, check_transition, is_ready
-from clare.errors import InvalidTransition
 
 
 def meta(n: int, origin: str = "a") -> EventMeta:

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clare.nodes import upstate
-from clare.nodes.run import START_ORDER
-from clare.paths import resolve
+from clare.runtime import upstate
+from clare.runtime.node_names import START_ORDER
+from clare.runtime.paths import resolve
 from clare.store import eventlog
 
 

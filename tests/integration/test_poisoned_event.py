@@ -21,7 +21,7 @@ import msgpack
 import pytest
 import trio
 
-from clare.paths import resolve
+from clare.runtime.paths import resolve
 from tests.helpers import call, make_core
 from tests.sync.cluster import Host, wait_converged
 

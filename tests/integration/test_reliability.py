@@ -24,8 +24,8 @@ from clare.bus.endpoints import (
     WRITER_COMMANDS,
     WRITER_EVENTS,
 )
-from clare.errors import UsageError
-from clare.nodes.lock import is_held
+from clare.core.errors import UsageError
+from clare.runtime.lock import is_held
 from tests.integration.stack import stored_events
 
 if TYPE_CHECKING:

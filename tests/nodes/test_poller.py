@@ -14,11 +14,11 @@ import trio
 
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import Endpoints
-from clare.config import Config
 from clare.nodes.poller import Poller, serve_poller, state_file
 from clare.nodes.projector import serve_projector
 from clare.nodes.writer import serve_writer
-from clare.paths import resolve
+from clare.runtime.config import Config
+from clare.runtime.paths import resolve
 from clare.sessions import spool
 from clare.sessions.source import Observation, ScanResult
 from clare.store import eventlog
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from clare.nodes.writer_core import WriterCore
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 MACHINE = "00000000-0000-4000-8000-0000000000dd"
 CONFIG = Config(machine_id=MACHINE, name="poll-test")

@@ -20,9 +20,9 @@ import zmq
 from clare.bus import envelope
 from clare.bus.endpoints import Endpoints
 from clare.bus.zsock import TrioSocket, open_socket
-from clare.config import Config
 from clare.nodes.projector import serve_projector
-from clare.paths import resolve
+from clare.runtime.config import Config
+from clare.runtime.paths import resolve
 from clare.store import eventlog
 from tests.helpers import call, make_core
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from clare.nodes.writer_core import WriterCore
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
     from clare.store.projection import Projection
 
 MACHINE = "00000000-0000-4000-8000-0000000000ee"

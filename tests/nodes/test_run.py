@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from clare.errors import ConfigError, ServiceUnavailable
+from clare.core.errors import ConfigError, ServiceUnavailable
 from clare.nodes import run
+from clare.runtime import node_names
 
 
 def test_expected_failures_in_a_group_unwrap_to_one_error() -> None:
@@ -21,9 +22,9 @@ def test_a_bug_in_the_group_is_not_hidden() -> None:
 
 
 def test_every_registered_node_can_be_loaded() -> None:
-    for name in run.available_nodes():
+    for name in node_names.START_ORDER:
         assert callable(run.load_serve(name))
-    assert run.available_nodes()[:2] == ["writer", "projector"]
+    assert node_names.START_ORDER[:2] == ("writer", "projector")
 
 
 def test_unknown_node_is_refused_by_the_cli() -> None:

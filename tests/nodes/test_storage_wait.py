@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio.testing
 
-from clare.errors import DatabaseDamaged, DiskFull
+from clare.core.errors import DatabaseDamaged, DiskFull
 from clare.nodes.projector import StorageWait
 
 

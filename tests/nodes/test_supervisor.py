@@ -12,15 +12,15 @@ import pytest
 import trio
 
 from clare.nodes import supervisor
-from clare.nodes.run import EX_CONFIG
-from clare.nodes.upstate import UpState, state_file
-from clare.paths import resolve
+from clare.runtime.node_names import EX_CONFIG
+from clare.runtime.paths import resolve
+from clare.runtime.upstate import UpState, state_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 
 def _exits_at_once(paths: InstancePaths, name: str) -> list[str]:

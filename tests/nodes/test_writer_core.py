@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from clare.bus import envelope, rpc
-from clare.errors import InvalidTransition, NotFound, ProtocolError, StorageError, UsageError
+from clare.core.errors import InvalidTransition, NotFound, ProtocolError, StorageError, UsageError
 from clare.store import eventlog
 from tests.helpers import Clock, call, count_events, make_core
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from clare.events import encode_body
+from clare.core.events import encode_body
 from clare.nodes.writer_ingest import remote_event_wire
 from clare.store import eventlog
 from tests.helpers import Clock, call, count_events, make_core

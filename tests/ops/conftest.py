@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from clare import config as config_mod
-from clare.nodes.lock import is_held
-from clare.paths import InstancePaths, resolve
+from clare.runtime import config as config_mod
+from clare.runtime.lock import is_held
+from clare.runtime.paths import InstancePaths, resolve
 from tests.integration.stack import short_home
 
 if TYPE_CHECKING:

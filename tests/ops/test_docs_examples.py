@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from clare.errors import ClareError
+from clare.core.errors import ClareError
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -28,9 +28,9 @@ def test_the_web_api_page_names_every_error_code() -> None:
     page = (ROOT / "docs" / "web-api.md").read_text()
 
     def codes(cls: type[ClareError]) -> set[str]:
-        # The tree of clare.errors: what a web request can meet (node-internal
+        # The tree of clare.core.errors: what a web request can meet (node-internal
         # errors, such as a held lock, never reach it).
-        own = {cls.code} if cls.__module__ == "clare.errors" else set()
+        own = {cls.code} if cls.__module__ == "clare.core.errors" else set()
         return own.union(*(codes(sub) for sub in cls.__subclasses__()))
 
     missing = sorted(c for c in codes(ClareError) - {"error"} if f"`{c}`" not in page)

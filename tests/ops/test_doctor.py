@@ -19,7 +19,7 @@ from clare.store.sqlite import open_writer
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
     from tests.ops.conftest import Nodes
 
 
@@ -105,7 +105,7 @@ def test_text_output_names_each_check_and_its_fix(paths: InstancePaths, claude_d
 
 
 def test_a_missing_instance_is_one_failure_not_a_crash(tmp_path: Path) -> None:
-    from clare.paths import resolve
+    from clare.runtime.paths import resolve
 
     found = run_checks(resolve(tmp_path / "nothing"), env={})
     by_name = {c.name: c for c in found}

@@ -4,7 +4,6 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from clare.config import Config
 from clare.ops.checks import Status
 from clare.ops.doctor_claude import (
     HOOK_EVENTS,
@@ -13,6 +12,7 @@ from clare.ops.doctor_claude import (
     clare_hook_events,
     claude_folder,
 )
+from clare.runtime.config import Config
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -21,7 +21,7 @@ from clare.store.sqlite import open_writer
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 PUBLIC = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 

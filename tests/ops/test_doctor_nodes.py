@@ -6,18 +6,18 @@ from typing import TYPE_CHECKING
 
 import zmq
 
-from clare.config import Config
-from clare.nodes import run as run_mod
-from clare.nodes.lock import NodeLock
 from clare.ops.checks import Status
 from clare.ops.doctor_nodes import (
     check_endpoints,
     check_node,
     check_nodes,
 )
+from clare.runtime import node_names
+from clare.runtime.config import Config
+from clare.runtime.lock import NodeLock
 
 if TYPE_CHECKING:
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
     from tests.ops.conftest import Nodes
 
 CONFIG = Config(machine_id="6f7c904f-df3a-4c9c-a97f-75a53e07e8b3", name="laptop")
@@ -33,7 +33,7 @@ def test_running_nodes_answer_and_own_their_sockets(paths: InstancePaths, nodes:
     found = _by_name(paths)
     ours = {"node:writer", "endpoints:writer", "node:projector", "endpoints:projector"}
     # Nodes landed later (poller, ...) are checked too; here they are not started.
-    assert {f"node:{n}" for n in run_mod.available_nodes()} <= set(found)
+    assert {f"node:{n}" for n in node_names.START_ORDER} <= set(found)
     assert all(found[name][0] is Status.OK for name in ours), found
     assert f"pid {writer.pid}" in found["node:writer"][1]
     assert f"pid {projector.pid}" in found["endpoints:projector"][1]
@@ -98,7 +98,7 @@ def test_a_stopped_node_with_nothing_left_behind_has_no_endpoint_check(
     paths: InstancePaths,
 ) -> None:
     assert check_endpoints(paths, "projector") is None
-    assert [c.name for c in check_nodes(paths)] == [f"node:{n}" for n in run_mod.available_nodes()]
+    assert [c.name for c in check_nodes(paths)] == [f"node:{n}" for n in node_names.START_ORDER]
 
 
 def test_the_web_node_is_probed_on_its_port(

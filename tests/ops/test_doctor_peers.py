@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from clare.config import Config, Peer
-from clare.nodes import run as run_mod
 from clare.ops.checks import Status
 from clare.ops.doctor_peers import (
     check_peer_config,
@@ -12,6 +10,8 @@ from clare.ops.doctor_peers import (
     is_curve_public_key,
     parse_tcp_endpoint,
 )
+from clare.runtime import node_names
+from clare.runtime.config import Config, Peer
 
 KEY_A = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 KEY_B = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
@@ -48,7 +48,7 @@ def test_a_wrong_peer_key_or_endpoint_is_a_failure(peer: Peer, found: str) -> No
 def test_peers_are_not_probed_before_there_is_a_gossip_node(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delitem(run_mod.NODES, "gossip", raising=False)
+    monkeypatch.delitem(node_names.NODES, "gossip", raising=False)
     config = Config(
         CONFIG.machine_id,
         "laptop",
@@ -65,7 +65,7 @@ def test_peers_are_not_probed_before_there_is_a_gossip_node(
 def test_a_sync_port_on_loopback_with_peers_elsewhere_is_flagged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delitem(run_mod.NODES, "gossip", raising=False)
+    monkeypatch.delitem(node_names.NODES, "gossip", raising=False)
     remote = Peer("server", "tcp://10.0.0.2:8766", KEY_B)
     config = Config(CONFIG.machine_id, "laptop", peers=(remote,))
     first = check_peers(config, set())[0]
@@ -83,7 +83,7 @@ def test_a_sync_port_on_loopback_with_peers_elsewhere_is_flagged(
 
 @pytest.fixture
 def gossip(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(run_mod.NODES, "gossip", "clare.nodes.gossip:serve_gossip")
+    monkeypatch.setitem(node_names.NODES, "gossip", "clare.nodes.gossip:serve_gossip")
 
 
 def _config(*peers: Peer) -> Config:

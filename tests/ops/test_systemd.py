@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from clare.cli.app import app
-from clare.errors import UsageError
+from clare.core.errors import UsageError
 from clare.ops import systemd
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")

@@ -18,7 +18,7 @@ import pytest
 import zmq
 
 from clare.bus import envelope
-from clare.paths import InstancePaths, resolve
+from clare.runtime.paths import InstancePaths, resolve
 from tests.integration.stack import short_home
 
 if TYPE_CHECKING:

@@ -17,17 +17,17 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from clare import config as config_mod
 from clare.bus.client import CommandClient
 from clare.bus.endpoints import WRITER_COMMANDS
-from clare.errors import ClareError
-from clare.nodes.run import START_ORDER
+from clare.core.errors import ClareError
+from clare.runtime import config as config_mod
+from clare.runtime.node_names import START_ORDER
 from tests.integration.stack import Stack, short_home, stored_events
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from clare.events import Event
+    from clare.core.events import Event
 
 NODES = START_ORDER
 

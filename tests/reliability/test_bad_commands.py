@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from clare.bus import envelope, rpc
 from clare.bus.endpoints import PUBLISHERS, WRITER_COMMANDS
-from clare.domain.decide import DECIDERS
-from clare.errors import ClareError
+from clare.core.errors import ClareError
+from clare.domain.registry import DECIDERS
 from clare.nodes import writer_core  # noqa: F401 - registers every op the writer knows
 from tests.reliability.harness import client, node_pids, own_event_count
 

@@ -20,9 +20,9 @@ import msgpack
 import pytest
 import zmq
 
-from clare import config as config_mod
-from clare import hlc
-from clare.events import Event, encode_body
+from clare.core import hlc
+from clare.core.events import Event, encode_body
+from clare.runtime import config as config_mod
 from clare.sync import messages
 from tests.reliability.harness import event_count, node_pids, stored_events, wait_converged
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from clare import config as config_mod
+from clare.runtime import config as config_mod
 from tests.reliability.harness import (
     NODES,
     Load,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from clare.errors import StorageError
+from clare.core.errors import StorageError
 from clare.store.sqlite import open_reader
 from tests.integration.stack import Stack
 from tests.reliability.disk import fill, mounted_tmpfs

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clare.ids import MAX_SESSION_ID
+from clare.core.ids import MAX_SESSION_ID
 from clare.sessions.hook_input import HookCall, parse_call, read_bounded
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

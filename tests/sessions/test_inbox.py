@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from clare.errors import ServiceUnavailable
+from clare.core.errors import ServiceUnavailable
 from clare.sessions.inbox import Inbox, deliver_to_inbox, find_inbox, send_to_inbox, wait_for_queued
 from clare.sessions.inbox_wire import AuthLine, UserLine
 from tests.sessions.inbox_fake import FakeInbox, LiveProbe, write_session

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clare.errors import ProtocolError
+from clare.core.errors import ProtocolError
 from clare.sessions.session_file import (
     Liveness,
     MalformedSessionFile,

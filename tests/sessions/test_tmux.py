@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from clare.errors import ServiceUnavailable, UsageError
+from clare.core.errors import ServiceUnavailable, UsageError
 from clare.sessions.tmux import TmuxTyper, deliver_to_pane, pane_target, wait_for_prompt
 
 if TYPE_CHECKING:

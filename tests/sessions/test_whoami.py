@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from clare.errors import UsageError
+from clare.core.errors import UsageError
 from clare.sessions.whoami import identify, parent_pid
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clare.errors import ClareError
+from clare.core.errors import ClareError
 from clare.nodes.writer_ingest import remote_event_wire
 from clare.store import eventlog, views
 from clare.store.maintenance import compare

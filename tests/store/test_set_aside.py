@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import clare.domain.messages  # registers its event kinds and folds
 from clare.domain import fold as fold_mod
 from clare.domain.events import EVENT_TYPES
-from clare.paths import resolve
+from clare.runtime.paths import resolve
 from clare.store import eventlog, maintenance, queries, views
 from clare.store.maintenance import compare
 from clare.store.projection import SKIPPED, Projection

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from clare.errors import DatabaseDamaged, DiskFull, StorageError
+from clare.core.errors import DatabaseDamaged, DiskFull, StorageError
 from clare.store import views
 from clare.store.sqlite import is_damage, open_writer, transaction
 

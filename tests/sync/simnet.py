@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from clare.hlc import HybridClock, unpack
+from clare.core.hlc import HybridClock, unpack
 from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, ReadEvents, Send
 from clare.sync.config import SyncConfig
 from clare.sync.log import MemoryLog
@@ -21,7 +21,7 @@ from clare.sync.messages import encode
 from clare.sync.node import SyncNode
 
 if TYPE_CHECKING:
-    from clare.events import Event
+    from clare.core.events import Event
 
 BOUND_MS = 500
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from clare.events import Event
+from clare.core.events import Event
 from clare.sync.batches import check_batch, request_size, served_to, split
 from clare.sync.config import SyncConfig
 from clare.sync.messages import Batch, event_wire_size

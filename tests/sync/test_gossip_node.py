@@ -14,22 +14,22 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import trio
 
-from clare import config as config_mod
-from clare import paths as paths_mod
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import Endpoints
 from clare.nodes.gossip import Gossip, serve_gossip
 from clare.nodes.writer import serve_writer
 from clare.ops.checks import Status
 from clare.ops.doctor_files import check_slot_conflicts
+from clare.runtime import config as config_mod
+from clare.runtime import paths as paths_mod
+from clare.runtime.keys import ensure_keypair
 from clare.store import eventlog
 from clare.sync.config import SyncConfig
-from clare.sync.keys import ensure_keypair
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from clare.paths import InstancePaths
+    from clare.runtime.paths import InstancePaths
 
 FAST = SyncConfig(
     round_interval_ms=300, heartbeat_interval_ms=200, peer_timeout_ms=1500, reject_backoff_ms=200

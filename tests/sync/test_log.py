@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from clare.events import Event
-from clare.hlc import HybridClock, pack
+from clare.core.events import Event
+from clare.core.hlc import HybridClock, pack
 from clare.sync.log import MemoryLog
 from clare.sync.messages import event_wire_size
 from clare.sync.vector import Range

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clare.errors import FrameTooLarge, ProtocolError
-from clare.events import Event
+from clare.core.errors import FrameTooLarge, ProtocolError
+from clare.core.events import Event
 from clare.sync.messages import (
     MAX_EVENTS,
     MAX_HLC,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clare.events import Event
+from clare.core.events import Event
 from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, ReadEvents, Send
 from clare.sync.log import IngestResult
 from clare.sync.messages import Advert, Batch, Error, Heartbeat, Hello, Push, Request

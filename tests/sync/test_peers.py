@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clare.config import Peer
-from clare.errors import UsageError
+from clare.core.errors import UsageError
+from clare.runtime.config import Peer
 from clare.sync import peers
 from clare.sync.peers import AllowList, changes
 

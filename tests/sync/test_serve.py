@@ -3,7 +3,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from clare.events import Event
+from clare.core.events import Event
 from clare.sync.actions import ReadEvents
 from clare.sync.messages import Batch, Request
 from clare.sync.peer import PeerLink

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from clare.config import Peer
+from clare.runtime.config import Peer
 from clare.sync.actions import Notice
 from clare.sync.peer import PeerStats, PeerStatus
 from clare.sync.peers import Refusal

@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
-from clare import hlc
 from clare.bus import rpc
-from clare.config import Config
+from clare.core import hlc
+from clare.core.errors import ClareError
+from clare.core.events import encode_body
+from clare.core.hlc import HybridClock
 from clare.domain.events import SessionObserved
-from clare.errors import ClareError
-from clare.events import encode_body
-from clare.hlc import HybridClock
 from clare.nodes.writer_core import WriterCore
-from clare.paths import InstancePaths, resolve
+from clare.runtime.config import Config
+from clare.runtime.paths import InstancePaths, resolve
 from clare.store.eventlog import open_events_db, open_events_reader
 from clare.store.projection import Projection
 from clare.store.views import open_views_db

@@ -15,12 +15,12 @@ from typing import Any
 
 import trio
 
-from clare import hlc
 from clare.bus.client import CommandClient
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
+from clare.core import hlc
+from clare.core.events import encode_body
 from clare.domain.events import HostNamed, SessionObserved
-from clare.events import encode_body
-from clare.paths import resolve
+from clare.runtime.paths import resolve
 from tests.web.cdp import open_browser
 from tests.web.test_browser import running_clare
 

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 import pytest
 import trio
 
-from clare.config import Config
-from clare.errors import StorageError
-from clare.paths import resolve
+from clare.core.errors import StorageError
+from clare.runtime.config import Config
+from clare.runtime.paths import resolve
 from clare.store import views as views_mod
 from clare.web import context as context_mod
 from clare.web.context import WebContext, default_author

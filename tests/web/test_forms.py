@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clare.errors import UsageError
+from clare.core.errors import UsageError
 from clare.web.forms import form_args, json_args
 
 NOW = 1_700_000_000_000

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from clare.errors import ConfigError
+from clare.core.errors import ConfigError
 from clare.web.guard import (
     Policy,
     RequestFacts,

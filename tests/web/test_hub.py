@@ -6,7 +6,7 @@ import pytest
 import trio
 import trio.testing
 
-from clare.events import Event
+from clare.core.events import Event
 from clare.web.hub import (
     MAX_CHANGED,
     Demand,

@@ -10,8 +10,8 @@ import zmq
 from clare.bus import rpc
 from clare.bus.endpoints import GOSSIP_CONTROL, Endpoints
 from clare.bus.zsock import open_socket
-from clare.nodes.lock import NodeLock
-from clare.paths import resolve
+from clare.runtime.lock import NodeLock
+from clare.runtime.paths import resolve
 from clare.web import links as links_mod
 from clare.web.links import GossipLinks, NoLinks, summary
 

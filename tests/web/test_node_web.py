@@ -15,14 +15,14 @@ import zmq
 from clare.bus import envelope
 from clare.bus.endpoints import Endpoints
 from clare.bus.zsock import open_socket
-from clare.config import Config
-from clare.errors import ConfigError, ProtocolError
-from clare.events import Event
+from clare.core.errors import ConfigError, ProtocolError
+from clare.core.events import Event
 from clare.nodes import web as web_node
 from clare.nodes.projector import serve_projector
 from clare.nodes.web import serve_web, view_notice
 from clare.nodes.writer import serve_writer
-from clare.paths import resolve
+from clare.runtime.config import Config
+from clare.runtime.paths import resolve
 from clare.web.hub import Hub, ViewNotice
 
 if TYPE_CHECKING:

@@ -18,9 +18,9 @@ import httpx
 import pytest
 import trio
 
-from clare.config import Config
 from clare.nodes.web import serve_web
-from clare.paths import resolve
+from clare.runtime.config import Config
+from clare.runtime.paths import resolve
 from clare.web import peeruid
 
 if TYPE_CHECKING:

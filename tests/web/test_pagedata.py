@@ -6,7 +6,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from clare import hlc
+from clare.app import status as app_status
+from clare.core import hlc
 from clare.web import pagedata
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ def test_task_page_moves_dependents_and_notes(web: Web) -> None:
 
 
 def test_node_health_without_clare_up(web: Web) -> None:
-    health = pagedata.node_health(web.paths)
-    assert health["writer"] == {"running": False, "pid": None, "restarts": 0}
+    health = app_status.node_health(web.paths)
+    assert health["writer"] == {"running": False, "pid": None, "restarts": 0, "given_up": None}
 
 
 def test_the_sync_summary_is_computed_once_per_new_event(web: Web) -> None:
@@ -86,7 +87,7 @@ def test_the_status_is_read_once_per_state_of_the_databases(
     assert status()["tasks"] is first["tasks"]
     assert len(made) == 1
     # What is not in the databases is read every time.
-    monkeypatch.setattr(pagedata, "node_health", lambda paths: {"writer": {"running": True}})
+    monkeypatch.setattr(app_status, "node_health", lambda paths: {"writer": {"running": True}})
     assert status()["nodes"] == {"writer": {"running": True}}
     assert len(made) == 1
     web.writer.call_sync("project.add", {"name": "p"})

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from clare.errors import NotFound, StorageError
+from clare.core.errors import NotFound, StorageError
 from clare.store import views as views_mod
 from clare.store.eventlog import open_events_db
 from clare.store.views import open_views_db

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from clare.errors import NotFound, UsageError
+from clare.core.errors import NotFound, UsageError
 from clare.web import reads
 from tests.web.conftest import MACHINE, PEER
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clare import errors
+from clare.core import errors
 from clare.web.render import ENV, error_json, status_of
 
 
