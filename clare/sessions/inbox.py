@@ -28,6 +28,7 @@ from clare.sessions.session_file import (
     check_liveness,
     read_session_file,
 )
+from clare.sessions.transcript_wait import transcript_end, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -122,16 +123,10 @@ def wait_for_queued(
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
     """Whether ``path`` records, past ``offset``, a queued message holding ``needle`` in time."""
-    position, partial = offset, b""
-    deadline = clock() + timeout_s
-    while True:
-        try:
-            with open(path, "rb") as f:
-                f.seek(position)
-                data = f.read()
-        except OSError:
-            data = b""
-        position += len(data)
+    partial = b""
+
+    def found(data: bytes) -> bool:
+        nonlocal partial
         *lines, partial = (partial + data).split(b"\n")
         for line in lines:
             try:
@@ -140,9 +135,11 @@ def wait_for_queued(
                 continue
             if _holds(record, needle):
                 return True
-        if clock() >= deadline:
-            return False
-        sleep(poll_s)
+        return False
+
+    return wait_for(
+        path, found, offset=offset, timeout_s=timeout_s, poll_s=poll_s, clock=clock, sleep=sleep
+    )
 
 
 def deliver_to_inbox(
@@ -155,9 +152,6 @@ def deliver_to_inbox(
     send: Callable[[Inbox, str], None] | None = None,
 ) -> bool:
     """Send ``text`` to ``inbox`` and wait for ``needle`` to be queued in ``transcript``."""
-    try:
-        start = transcript.stat().st_size
-    except OSError:
-        start = 0
+    start = transcript_end(transcript)
     (send or send_to_inbox)(inbox, text)
     return wait_for_queued(transcript, needle, offset=start, timeout_s=timeout_s)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from clare.core.errors import ServiceUnavailable, UsageError
 from clare.sessions.transcript import TranscriptParser, UserRecord
+from clare.sessions.transcript_wait import transcript_end, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,13 +77,6 @@ class TmuxTyper:
         self._run("send-keys", "-t", target, "Enter")
 
 
-def transcript_end(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
 def wait_for_prompt(
     path: Path,
     needle: str,
@@ -95,22 +89,16 @@ def wait_for_prompt(
 ) -> bool:
     """Whether a prompt holding ``needle`` is written to ``path`` past ``offset`` in time."""
     parser = TranscriptParser(offset)
-    position = offset
-    deadline = clock() + timeout_s
-    while True:
-        try:
-            with open(path, "rb") as f:
-                f.seek(position)
-                data = f.read()
-        except OSError:
-            data = b""
-        position += len(data)
+
+    def found(data: bytes) -> bool:
         for record in parser.feed(data):
             if isinstance(record, UserRecord) and record.prompt and needle in record.prompt:
                 return True
-        if clock() >= deadline:
-            return False
-        sleep(poll_s)
+        return False
+
+    return wait_for(
+        path, found, offset=offset, timeout_s=timeout_s, poll_s=poll_s, clock=clock, sleep=sleep
+    )
 
 
 def deliver_to_pane(
