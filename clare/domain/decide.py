@@ -237,7 +237,14 @@ def _task_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decisio
         task_id = ctx.new_task_id()
     deps = arg_list(args, "depends_on")
     check_dependencies(state, task_id, deps)
-    event = TaskCreated(
+    return Decision([task_created(args, task_id, project, title, deps)], {"task": task_id})
+
+
+def task_created(
+    args: dict[str, Any], task_id: str, project: str, title: str, deps: tuple[str, ...]
+) -> TaskCreated:
+    """The TaskCreated a command's remaining arguments (body, priority, tags, author) make."""
+    return TaskCreated(
         task=task_id,
         project=project,
         title=title,
@@ -247,7 +254,6 @@ def _task_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decisio
         depends_on=deps,
         author=arg_str(args, "author", default="", max_len=200),
     )
-    return Decision([event], {"task": task_id})
 
 
 @decider("task.update")

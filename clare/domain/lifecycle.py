@@ -17,7 +17,6 @@ from clare.domain.decide import (
     Context,
     Decision,
     StateReader,
-    arg_int,
     arg_list,
     arg_str,
     check_dependencies,
@@ -25,11 +24,11 @@ from clare.domain.decide import (
     need_free_name,
     need_project,
     need_task,
+    task_created,
 )
 from clare.domain.events import (
     DomainEvent,
     ProjectCreated,
-    TaskCreated,
     TaskStateChanged,
 )
 from clare.domain.lifecycle_events import ProjectDeleted, ProjectRenamed, TaskDeleted, TaskMoved
@@ -97,18 +96,7 @@ def _task_import(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
     deps = arg_list(args, "depends_on")
     check_dependencies(state, task_id, deps)
     author = arg_str(args, "author", default="", max_len=200)
-    events: list[DomainEvent] = [
-        TaskCreated(
-            task=task_id,
-            project=project,
-            title=title,
-            body=arg_str(args, "body", default=""),
-            priority=arg_int(args, "priority", default=0),
-            tags=arg_list(args, "tags", max_item=64),
-            depends_on=deps,
-            author=author,
-        )
-    ]
+    events: list[DomainEvent] = [task_created(args, task_id, project, title, deps)]
     if target != "todo":
         # Where the export says it was: no transition is checked, as none happened here.
         events.append(TaskStateChanged(task=task_id, state=target, previous="todo", author=author))
