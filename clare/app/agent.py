@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clare.core.errors import ClareError, NotFound
+from clare.core.errors import ClareError, NotFound, UsageError
 from clare.domain.states import OPEN_STATES
 from clare.sessions.claude_home import claude_dir
 from clare.store import eventlog, queries
@@ -189,3 +189,25 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
         "lost_claims": lost_claims(views, inst.events(), session_id, now_ms),
         "next": next_step(tasks, claimed, claim_tried=claim, project=who.project or None),
     }
+
+
+def finish(inst: Instance, session_id: str, cwd: str, note: str) -> dict[str, Any]:
+    """The session's current task finished: to review or done (its project decides), with
+    the git record of the work read here, in the session's folder, on the session's host."""
+    current = queries.session_tasks(inst.views()).get(session_id)
+    if current is None:
+        raise UsageError(f"session {session_id} has no open task: see `clare pull`")
+    from clare.app.work import read_work
+
+    work = read_work(cwd)
+    result = inst.call(
+        "task.finish",
+        {
+            "task": current[0],
+            "session": session_id,
+            "note": note,
+            "author": f"session:{session_id}",
+            "work": work.to_args(),
+        },
+    )
+    return {**result, "work": work.to_args()}

@@ -212,10 +212,13 @@ def _task_from_row(row: tuple[Any, ...]) -> Task:
 
 
 def _project_from_row(row: tuple[Any, ...]) -> Project:
-    name, description, paths, created_at, updated_at, last_hlc, last_origin, deleted, renamed = row
+    (
+        name, description, paths, created_at, updated_at, last_hlc, last_origin, deleted,
+        renamed, review,
+    ) = row  # fmt: skip
     return Project(
         name, description, json.loads(paths), created_at, updated_at, (last_hlc, last_origin),
-        bool(deleted), renamed,
+        bool(deleted), renamed, bool(review),
     )  # fmt: skip
 
 
@@ -248,7 +251,7 @@ def save_states(conn: sqlite3.Connection, states: Iterable[Any]) -> None:
                 (
                     state.name, state.description, json.dumps(state.paths, sort_keys=True),
                     state.created_at, state.updated_at, *state.last_key,
-                    int(state.deleted), state.renamed_to,
+                    int(state.deleted), state.renamed_to, int(state.review),
                 )
             )  # fmt: skip
         elif isinstance(state, Host):
@@ -270,7 +273,7 @@ def save_states(conn: sqlite3.Connection, states: Iterable[Any]) -> None:
 
 
 _SESSION_ROW = "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-_PROJECT_ROW = "INSERT OR REPLACE INTO projects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_PROJECT_ROW = "INSERT OR REPLACE INTO projects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _HOST_ROW = "INSERT OR REPLACE INTO hosts VALUES (?, ?, ?, ?, ?)"
 _GROUP_ROW = "INSERT OR REPLACE INTO groups_ VALUES (?, ?, ?, ?, ?)"
 _TASK_ROW = "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
