@@ -372,6 +372,7 @@ def _session_dict(
         "tokens": snap.get("tokens_in", 0) + snap.get("tokens_out", 0),
         "tokens_in": snap.get("tokens_in", 0),
         "tokens_out": snap.get("tokens_out", 0),
+        "usage": snap.get("usage") or {},
         "tmux_pane": snap.get("tmux_pane") or None,
         "source": snap.get("source") or None,
         "kind": snap.get("session_kind") or None,

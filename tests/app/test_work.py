@@ -54,4 +54,5 @@ def test_work_on_main_without_a_remote_has_no_base(tmp_path: Path) -> None:
 def test_a_folder_that_is_no_repository_or_a_git_that_fails(tmp_path: Path) -> None:
     assert "not a git repository" in read_work(str(tmp_path), gh=False).problem
     hung = read_work(str(tmp_path), runner=lambda argv, cwd, timeout_s: None)
-    assert hung.problem and hung.branch == ""
+    assert hung.problem
+    assert hung.branch == ""

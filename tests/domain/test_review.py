@@ -33,7 +33,8 @@ WORK = {
 def core(tmp_path: Path) -> WriterCore:
     core = make_core(tmp_path / "events.db")
     call(core, "project.add", name="alpha")
-    call(core, "session.observe", snapshot={"session": "s1", "status": "busy", "last_activity": NOW})
+    snapshot = {"session": "s1", "status": "busy", "last_activity": NOW}
+    call(core, "session.observe", snapshot=snapshot)
     return core
 
 
@@ -50,7 +51,8 @@ def test_finish_goes_to_done_unless_the_project_asks_for_review(core: WriterCore
     other = claimed_task(core)
     assert call(core, "task.finish", task=other, session="s1")["state"] == "review"
     project = core.cache.project("alpha")
-    assert project is not None and project.review
+    assert project is not None
+    assert project.review
     call(core, "project.update", name="alpha", review=False)
     assert core.cache.project("alpha").review is False  # type: ignore[union-attr]
 
@@ -60,7 +62,9 @@ def test_finish_records_the_work_with_the_state(core: WriterCore) -> None:
     call(core, "task.finish", task=task, session="s1", note="did it", work=WORK)
     kinds = [
         row[0]
-        for row in core.conn.execute("SELECT kind FROM events WHERE entity = ? ORDER BY seq", (task,))
+        for row in core.conn.execute(
+            "SELECT kind FROM events WHERE entity = ? ORDER BY seq", (task,)
+        )
     ]
     assert kinds[-3:] == ["TaskStateChanged", "TaskNoted", "TaskWorkRecorded"]
 
