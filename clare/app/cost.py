@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import ClareError, UsageError
-from clare.domain.cost import Series, Total, day_bounds, holdings
+from clare.domain.cost import Series, Total, day_bounds, holdings, stamp
 from clare.domain.prices import SOURCE, TAKEN_ON, Rates
 from clare.store import eventlog, queries
 
@@ -45,7 +45,7 @@ def session_series(events: sqlite3.Connection, session_id: str) -> Series:
         except ClareError:
             continue
         if isinstance(snapshot, SessionObserved):
-            points.append((event.hlc >> 16, snapshot.usage))
+            points.append((event.hlc, snapshot.usage))
     return Series(points)
 
 
@@ -82,7 +82,14 @@ def cost_report(
     if by not in GROUPINGS:
         raise UsageError(f"--by must be one of {', '.join(GROUPINGS)}, not {by!r}")
     sessions = {s["id"]: s for s in queries.list_sessions(views, include_ended=True)}
-    series = {sid: session_series(events, sid) for sid in sessions}
+    series: dict[str, Series] = {}
+
+    def line_of(sid: str) -> Series:
+        # Read once, and only for the sessions asked about (a task's page asks for few).
+        if sid not in series:
+            series[sid] = session_series(events, sid)
+        return series[sid]
+
     groups: dict[str, Total] = {}
     total = Total()
 
@@ -90,24 +97,25 @@ def cost_report(
         if usage:
             groups.setdefault(key, Total()).add(usage)
 
+    # Spans hold the events stamped after their start and by their end: from the
+    # millisecond ``since_ms`` on, up to the end of the millisecond ``now_ms``.
+    since, now = stamp(since_ms - 1) if since_ms else 0, stamp(now_ms)
     if by == "task":
         ids = task_ids if task_ids is not None else eventlog.entities_with_prefix(events, "t-")
         for held in task_holdings(events, ids):
-            line = series.get(held.session)
-            if line is None:
-                continue
-            end = now_ms if held.end_ms is None else min(held.end_ms, now_ms)
-            usage = line.between(max(held.start_ms, since_ms), end)
+            end = now if held.end is None else min(held.end, now)
+            usage = line_of(held.session).between(max(held.start, since), end)
             charge(held.task, usage)
             total.add(usage)
     else:
-        for sid, line in series.items():
+        for sid in sessions:
+            line = line_of(sid)
             if by == "day":
                 if not line.times:
                     continue
-                # From just before the first snapshot: its usage belongs to its own day.
-                for day, start, end in day_bounds(since_ms or line.times[0] - 1, now_ms):
-                    charge(day, line.between(start, end))
+                first_ms = line.times[0] >> 16
+                for day, start, end in day_bounds(since_ms or first_ms, now_ms + 1):
+                    charge(day, line.between(stamp(start - 1), stamp(end - 1)))
             else:
                 session = sessions[sid]
                 key = {
@@ -115,8 +123,8 @@ def cost_report(
                     "project": session["project"] or "(no project)",
                     "host": session["host"],
                 }[by]
-                charge(key, line.between(since_ms, now_ms))
-            total.add(line.between(since_ms, now_ms))
+                charge(key, line.between(since, now))
+            total.add(line.between(since, now))
     price = overrides(config)
     rows = [{"key": key, **groups[key].report(price)} for key in sorted(groups)]
     return {

@@ -9,6 +9,7 @@ import typer
 
 from clare.app.instance import Instance
 from clare.cli.output import emit_json, safe, table
+from clare.domain.cost import money
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -69,11 +70,3 @@ def _row(key: str, figures: dict[str, Any]) -> list[Any]:
         tokens["cache_read"],
         money(figures),
     ]
-
-
-def money(figures: dict[str, Any]) -> str:
-    """``$1.23``, ``$1.23 + price unknown``, or ``price unknown``."""
-    if figures["cost_usd"] is None:
-        return "price unknown"
-    text = f"${figures['cost_usd']:,.2f}"
-    return text + " + price unknown" if figures["unpriced"] else text

@@ -60,7 +60,8 @@ def add_usage(total: Usage, more: Mapping[str, Counts]) -> None:
 
 
 class Series:
-    """One session's usage as a step function of time (ms since the epoch).
+    """One session's usage as a step function of time: the events' HLC stamps, which
+    order a snapshot and a claim made in the same millisecond as every host does.
 
     Counts only grow: a snapshot showing less than an earlier one (a hook's,
     made from older knowledge) is taken as showing no change.
@@ -77,15 +78,15 @@ class Series:
             self.times.append(at)
             self.values.append(running)
 
-    def at(self, moment_ms: int) -> Usage:
-        i = bisect_right(self.times, moment_ms)
+    def at(self, stamp: int) -> Usage:
+        i = bisect_right(self.times, stamp)
         return self.values[i - 1] if i else {}
 
-    def between(self, start_ms: int, end_ms: int) -> Usage:
-        """The usage recorded after ``start_ms`` and by ``end_ms``."""
-        if end_ms <= start_ms:
+    def between(self, start: int, end: int) -> Usage:
+        """The usage recorded after stamp ``start`` and by stamp ``end``."""
+        if end <= start:
             return {}
-        before, after = self.at(start_ms), self.at(end_ms)
+        before, after = self.at(start), self.at(end)
         out: Usage = {}
         for model, counts in after.items():
             spent = _sub(counts, before.get(model, _ZERO))
@@ -96,12 +97,12 @@ class Series:
 
 @dataclass(frozen=True)
 class Holding:
-    """A session held a task in progress from ``start_ms`` until ``end_ms`` (None: still)."""
+    """A session held a task in progress from HLC stamp ``start`` until ``end`` (None: still)."""
 
     task: str
     session: str
-    start_ms: int
-    end_ms: int | None
+    start: int
+    end: int | None
 
 
 def holdings(task_id: str, events: Iterable[tuple[DomainEvent, EventMeta]]) -> list[Holding]:
@@ -119,7 +120,7 @@ def holdings(task_id: str, events: Iterable[tuple[DomainEvent, EventMeta]]) -> l
         state = apply(state, event, meta)
         if state is None:
             continue
-        now = meta.hlc >> 16
+        now = meta.hlc
         working = (
             state.assignee
             if state.assignee_kind == "session" and state.state == "in_progress"
@@ -169,6 +170,11 @@ class Total:
         }
 
 
+def stamp(ms: int) -> int:
+    """The HLC stamp at the very end of millisecond ``ms``: everything made by then."""
+    return (ms << 16) | 0xFFFF
+
+
 def day_bounds(start_ms: int, end_ms: int) -> list[tuple[str, int, int]]:
     """The UTC days ``[start_ms, end_ms)`` touches: (YYYY-MM-DD, start, end), each clipped."""
     import datetime as dt
@@ -207,3 +213,13 @@ def parse_when(text: str, now_ms: int) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return int(moment.timestamp() * 1000)
+
+
+def money(figures: Mapping[str, Any] | None) -> str:
+    """A report's cost as text: ``$1.23``, ``$1.23 + price unknown``, or ``price unknown``."""
+    if not figures:
+        return "-"
+    if figures["cost_usd"] is None:
+        return "price unknown"
+    text = f"${figures['cost_usd']:,.2f}"
+    return text + " + price unknown" if figures["unpriced"] else text

@@ -59,7 +59,8 @@ class Pages:
         prefix = request.path_params["task_id"]
 
         def read(v: Any, e: Any) -> dict[str, Any]:
-            return pagedata.task_page(v, e, pagedata.resolve_task(v, prefix, deleted_too=True))
+            task_id = pagedata.resolve_task(v, prefix, deleted_too=True)
+            return pagedata.task_page(v, e, task_id, self.ctx.config, int(time.time() * 1000))
 
         data = await self.ctx.read(read)
         return page(self.ctx, request, "task.html", data)
@@ -173,6 +174,7 @@ def describe(name: str, result: dict[str, Any]) -> str:
         "task.assign": "task {task} assigned to {assignee}",
         "task.unassign": "task {task} unassigned",
         "task.note": "note added to {task}",
+        "task.review": "task {task} is now {state}",
         "task.delete": "task {task} deleted",
         "project.rename": "project {previous} renamed to {project}",
         "project.delete": "project {project} deleted, with {tasks_deleted} tasks",

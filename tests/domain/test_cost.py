@@ -79,7 +79,7 @@ def test_a_task_is_held_while_a_session_has_it_in_progress() -> None:
         TaskAssigned(task="t-1", assignee_kind="session", assignee="s2"),
     ]
     held = holdings("t-1", [(e, meta(i, 100 + 10 * i)) for i, e in enumerate(events)])
-    assert [(h.session, h.start_ms, h.end_ms) for h in held] == [
+    assert [(h.session, h.start >> 16, None if h.end is None else h.end >> 16) for h in held] == [
         ("s1", 120, 130),
         ("s1", 140, 150),
         ("s2", 160, None),

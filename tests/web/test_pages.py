@@ -252,3 +252,42 @@ def test_deleting_a_task_and_renaming_and_deleting_a_project_from_the_page(web: 
     gone = web.form("/actions/project.delete", {"name": "shop"})
     assert _flash(gone)["ok"] == ["project shop deleted, with 1 tasks"]
     assert "/projects/shop" not in web.client.get("/projects").text
+
+
+def test_a_task_in_review_shows_its_work_cost_and_the_two_actions(web: Web) -> None:
+    first, _ = _seed(web)
+    web.writer.call_sync("project.update", {"name": "demo", "review": True})
+    model = "claude-sonnet-4-5"
+
+    def observe(status: str, input_tokens: int) -> None:
+        # On this host, so the writer's clock orders it after the claim, as it happened.
+        snapshot = {"session": "sess-dddd-4444", "status": status, "last_activity": 1,
+                    "usage": {model: [input_tokens, 100, 0, 0, 0]}}  # fmt: skip
+        web.writer.call_sync("session.observe", {"snapshot": snapshot})
+
+    observe("busy", 1000)
+    web.writer.call_sync("task.claim", {"session": "sess-dddd-4444", "candidates": [first]})
+    observe("idle", 1_001_000)
+    work = {
+        "cwd": "/w/demo", "branch": "feature/parser", "base": "main",
+        "commits": ["ab" * 20 + " Write the <parser>"], "commits_total": 1,
+        "files": ["12\t3\tparser.py"], "files_total": 1,
+    }  # fmt: skip
+    web.writer.call_sync("task.finish", {"task": first, "session": "sess-dddd-4444", "work": work})
+    html = web.client.get(f"/tasks/{first}").text
+    assert "feature/parser" in html
+    assert "Write the &lt;parser&gt;" in html
+    assert "parser.py" in html
+    assert "+12 -3" in html
+    assert "$3.00" in html  # a million input tokens of Sonnet 4.5 while it held the task
+    assert 'value="approve"' in html
+    assert 'value="request_changes"' in html
+    sent = web.form(
+        "/actions/task.review",
+        {"task": first, "verdict": "request_changes", "text": "add tests"},
+    )
+    assert "in_progress" in _flash(sent)["ok"][0]
+    (message,) = web.client.get("/api/v1/messages").json()
+    assert message["target"] == "session:sess-dddd-4444"
+    assert "add tests" in message["text"]
+    assert 'value="approve"' not in web.client.get(f"/tasks/{first}").text
