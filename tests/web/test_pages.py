@@ -291,3 +291,7 @@ def test_a_task_in_review_shows_its_work_cost_and_the_two_actions(web: Web) -> N
     assert message["target"] == "session:sess-dddd-4444"
     assert "add tests" in message["text"]
     assert 'value="approve"' not in web.client.get(f"/tasks/{first}").text
+    web.writer.call_sync("task.finish", {"task": first, "session": "sess-dddd-4444"})
+    approved = web.post_json(f"/api/v1/tasks/{first}/review", {"verdict": "approve"})
+    assert approved.status_code == 200, approved.text
+    assert web.client.get(f"/api/v1/tasks/{first}").json()["state"] == "done"
