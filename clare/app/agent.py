@@ -155,6 +155,7 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
                 "session": session_id,
                 "candidates": claim_candidates(views, session_id, who),
                 "author": f"session:{session_id}",
+                "usage": session_usage(inst, session_id),
             },
         )
         claimed = result.get("task")
@@ -208,6 +209,34 @@ def finish(inst: Instance, session_id: str, cwd: str, note: str) -> dict[str, An
             "note": note,
             "author": f"session:{session_id}",
             "work": work.to_args(),
+            "usage": session_usage(inst, session_id),
         },
     )
     return {**result, "work": work.to_args()}
+
+
+#: A transcript larger than this is not read by the CLI: the poller's snapshots stand.
+MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024
+
+
+def session_usage(inst: Instance, session_id: str) -> dict[str, list[int]] | None:
+    """The session's usage so far by model, read from its transcript now; None if unread.
+
+    Sent with a claim and a finish, it bounds the session's work on the task
+    exactly, where the poller's snapshots are a turn apart.
+    """
+    from clare.sessions.transcript import TranscriptParser
+    from clare.sessions.transcript_summary import TranscriptSummary
+
+    found = sorted(claude_folder(inst).glob(f"projects/*/{session_id}.jsonl"))
+    try:
+        if not found or found[0].stat().st_size > MAX_TRANSCRIPT_BYTES:
+            return None
+        data = found[0].read_bytes()
+    except OSError:
+        return None
+    parser = TranscriptParser()
+    summary = TranscriptSummary()
+    summary.add_all(parser.feed(data))
+    summary.add_all(parser.flush())
+    return {model: list(counts) for model, counts in summary.usage_counts().items()}

@@ -33,6 +33,7 @@ from clare.domain.decide import (
 from clare.domain.events import DomainEvent, TaskNoted, TaskStateChanged, register
 from clare.domain.lifecycle_events import _Bounded
 from clare.domain.messages import MAX_MESSAGE, MessageSent
+from clare.domain.session_ops import usage_now
 from clare.domain.targets import DEFAULT_TTL_MS
 from clare.domain.tasks import check_transition
 from clare.domain.work import MAX_COMMITS, MAX_FILES, MAX_PATH, MAX_UNCOMMITTED
@@ -137,7 +138,8 @@ def _task_finish(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
     author = arg_str(args, "author", default=f"session:{session}", max_len=200)
     note = arg_str(args, "note", default="")
     events: list[DomainEvent] = [
-        TaskStateChanged(task=task.id, state=target, previous=task.state, note=note, author=author)
+        *usage_now(state, session, args, ctx),
+        TaskStateChanged(task=task.id, state=target, previous=task.state, note=note, author=author),
     ]
     if note:
         events.append(TaskNoted(task=task.id, text=note, author=author))

@@ -260,8 +260,31 @@ def _task_claim(args: dict[str, Any], state: StateReader, ctx: Context) -> Decis
         events.append(
             TaskStateChanged(task=task.id, state="in_progress", previous="todo", author=author)
         )
-        return Decision(events, {"task": task.id})
+        return Decision([*usage_now(state, session, args, ctx), *events], {"task": task.id})
     return Decision([], {"task": None})
+
+
+def usage_now(
+    state: StateReader, session: str, args: dict[str, Any], ctx: Context
+) -> list[DomainEvent]:
+    """A snapshot of the session with its usage as the caller just read it, to come first.
+
+    Given by the session's own ``clare pull --claim`` and ``clare done`` (read from its
+    transcript), it marks where its work on a task begins and ends, which the
+    poller's coarser snapshots would blur (a task taken and finished in one turn).
+    None when no usage was given or the session is not known here yet.
+    """
+    usage = args.get("usage")
+    current = state.session(session)
+    if usage is None or current is None or current.snapshot.host != ctx.machine_id:
+        return []  # only the session's own host says what it has spent
+    new = _snapshot({**snapshot_dict(current.snapshot), "usage": usage}, ctx.machine_id)
+    return [] if _counts(new) == _counts(current.snapshot) else [new]
+
+
+def _counts(snapshot: SessionObserved) -> dict[str, tuple[int, ...]]:
+    # Decoded bodies hold lists where a poller's snapshot holds tuples.
+    return {model: tuple(counts) for model, counts in snapshot.usage.items()}
 
 
 # --- groups -----------------------------------------------------------------------------

@@ -253,16 +253,7 @@ class ClaudeCodeSource:
             kind=session.kind or "",
             job_id=session.job_id or "",
             permission_mode=summary.permission_mode or "",
-            usage={
-                model: (
-                    u.input_tokens,
-                    u.output_tokens,
-                    u.cache_creation_input_tokens,
-                    u.cache_read_input_tokens,
-                    u.cache_creation_1h_tokens,
-                )
-                for model, u in list(summary.usage_by_model.items())[:MAX_MODELS]
-            },
+            usage=summary.usage_counts(MAX_MODELS),
         )
 
     def _ended(self, tracked: _Tracked, result: ScanResult) -> Observation:

@@ -81,6 +81,20 @@ class TranscriptSummary:
         """Distinct API messages seen (not lines)."""
         return len(self._message_usage)
 
+    def usage_counts(self, max_models: int = 16) -> dict[str, tuple[int, ...]]:
+        """Usage by model as plain counts: (input, output, cache writes, cache reads,
+        1-hour cache writes), the shape a session snapshot carries."""
+        return {
+            model: (
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_creation_input_tokens,
+                u.cache_read_input_tokens,
+                u.cache_creation_1h_tokens,
+            )
+            for model, u in list(self.usage_by_model.items())[:max_models]
+        }
+
     def add(self, record: Record) -> None:
         """Take one record into account."""
         if isinstance(record, AssistantRecord):

@@ -97,3 +97,21 @@ def test_approve_and_request_changes(core: WriterCore) -> None:
     assert core.cache.task(task).state == "in_progress"  # type: ignore[union-attr]
     call(core, "task.finish", task=task, session="s1")
     assert call(core, "task.review", task=task, verdict="approve")["state"] == "done"
+
+
+def test_a_finish_with_usage_records_the_session_s_snapshot_first(core: WriterCore) -> None:
+    task = claimed_task(core)
+    usage = {"claude-sonnet-4-5": [10, 20, 0, 0, 0]}
+    call(core, "task.finish", task=task, session="s1", usage=usage)
+    rows = core.conn.execute("SELECT kind, entity FROM events ORDER BY seq").fetchall()
+    assert rows[-2:] == [("SessionObserved", "s:s1"), ("TaskStateChanged", task)]
+    found = core.cache.session("s1")
+    assert found is not None
+    assert {m: list(c) for m, c in found.snapshot.usage.items()} == usage
+    other = claimed_task(core)
+    before = core.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    call(core, "task.finish", task=other, session="s1", usage=usage)  # unchanged: no snapshot
+    after = core.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    assert after - before == 1
+    with pytest.raises(UsageError):
+        call(core, "task.finish", task=other, session="s1", usage={"m": [-1]})

@@ -109,6 +109,13 @@ def test_an_agent_finishes_its_work_and_a_reviewer_sends_it_back(
     assert "feature/widget" in text_shown
     assert "widget.txt" in text_shown
 
+    # The task cost what the session spent between its claim and its `clare done`,
+    # both of which read the session's transcript: the two API messages after the
+    # claim's (the git call and the done call) of 12 in, 7 out each (the fake API's).
+    by_task = {r["key"]: r for r in host.json("cost", "--by", "task")["rows"]}
+    tokens = by_task[task]["tokens"]
+    assert (tokens["input"], tokens["output"]) == (24, 14), by_task
+
     # The reviewer, on the peer, sends it back; the session's host learns it by sync.
     sent = peer.json("task", "review", task, "--request-changes", "Make it green")
     assert (sent["state"], sent["session"]) == ("in_progress", session_id)
