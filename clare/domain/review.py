@@ -134,13 +134,20 @@ def _task_finish(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
     session = arg_str(args, "session", max_len=ids.MAX_SESSION_ID)
     project = need_project(state, task.project)
     target = "review" if project.review else "done"
-    check_transition(task.id, task.state, target)
     author = arg_str(args, "author", default=f"session:{session}", max_len=200)
     note = arg_str(args, "note", default="")
-    events: list[DomainEvent] = [
-        *usage_now(state, session, args, ctx),
-        TaskStateChanged(task=task.id, state=target, previous=task.state, note=note, author=author),
-    ]
+    events: list[DomainEvent] = [*usage_now(state, session, args, ctx)]
+    previous = task.state
+    if previous == "todo" and target == "review":
+        # Work handed in on a task never started: it was in progress all the same.
+        events.append(
+            TaskStateChanged(task=task.id, state="in_progress", previous="todo", author=author)
+        )
+        previous = "in_progress"
+    check_transition(task.id, previous, target)
+    events.append(
+        TaskStateChanged(task=task.id, state=target, previous=previous, note=note, author=author)
+    )
     if note:
         events.append(TaskNoted(task=task.id, text=note, author=author))
     if args.get("work") is not None:

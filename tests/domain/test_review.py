@@ -115,3 +115,12 @@ def test_a_finish_with_usage_records_the_session_s_snapshot_first(core: WriterCo
     assert after - before == 1
     with pytest.raises(UsageError):
         call(core, "task.finish", task=other, session="s1", usage={"m": [-1]})
+
+
+def test_work_on_a_task_never_started_still_goes_to_review(core: WriterCore) -> None:
+    call(core, "project.update", name="alpha", review=True)
+    task = call(core, "task.add", project="alpha", title="x")["task"]
+    call(core, "task.assign", task=task, assignee_kind="session", assignee="s1")
+    assert call(core, "task.finish", task=task, session="s1")["state"] == "review"
+    with pytest.raises(InvalidTransition):
+        call(core, "task.finish", task=task, session="s1")  # already in review
