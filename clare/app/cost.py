@@ -135,3 +135,12 @@ def cost_report(
         "total": total.report(price),
         "prices": {"source": SOURCE, "taken_on": TAKEN_ON, "overridden": sorted(price)},
     }
+
+
+def usage_report(usage: dict[str, Any], config: Config) -> dict[str, Any]:
+    """What one snapshot's usage by model (a session's so far) comes to."""
+    from clare.domain.cost import counts_of
+
+    total = Total()
+    total.add({model: counts_of(counts) for model, counts in usage.items()})
+    return total.report(overrides(config))

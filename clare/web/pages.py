@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.responses import RedirectResponse, Response
 
+from clare.app.cost import usage_report
 from clare.core.errors import ClareError, UsageError
 from clare.store import lookups, queries
 from clare.web import body as body_mod
@@ -81,7 +82,9 @@ class Pages:
 
         def read(v: Any, e: Any) -> dict[str, Any]:
             full = queries.resolve_session(v, prefix)
-            return {"session": reads.get_session(v, e, full), "seq": reads.last_seq(e)}
+            session = reads.get_session(v, e, full)
+            session["cost"] = usage_report(session.get("usage") or {}, self.ctx.config)
+            return {"session": session, "seq": reads.last_seq(e)}
 
         data = await self.ctx.read(read)
         return page(self.ctx, request, "session.html", data)

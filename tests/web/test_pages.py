@@ -79,7 +79,8 @@ def test_task_page_shows_history_notes_and_moves(web: Web) -> None:
 
 def test_sessions_and_session_page(web: Web) -> None:
     web.writer.observe("sess-aaaa-1111", name="agent-a", status="busy")
-    web.writer.observe("sess-aaaa-1111", name="agent-a", status="waiting", waiting_for="input")
+    web.writer.observe("sess-aaaa-1111", name="agent-a", status="waiting", waiting_for="input",
+                       usage={"claude-opus-4-5": [0, 1_000_000, 0, 2_000_000, 0]})  # fmt: skip
     web.writer.observe("sess-bbbb-2222", name="agent-b", status="ended")
     live = web.client.get("/sessions").text
     assert "agent-a" in live
@@ -88,6 +89,8 @@ def test_sessions_and_session_page(web: Web) -> None:
     page = web.client.get("/sessions/sess-aaaa")
     assert page.status_code == 200
     assert "Status timeline" in page.text
+    assert "$26.00" in page.text  # a million output tokens of Opus 4.5, two million cache reads
+    assert "2.0M" in page.text
     assert "waiting" in page.text
     assert "input" in page.text
     assert web.client.get("/sessions/nobody").status_code == 404
