@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -7,6 +8,8 @@ from clare.app.work import read_work
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pytest
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -56,3 +59,20 @@ def test_a_folder_that_is_no_repository_or_a_git_that_fails(tmp_path: Path) -> N
     hung = read_work(str(tmp_path), runner=lambda argv, cwd, timeout_s: None)
     assert hung.problem
     assert hung.branch == ""
+
+
+def test_a_pull_request_link_comes_from_gh_when_it_knows_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    # A stand-in for gh: no network, it answers as `gh pr view --json url -q .url` does.
+    gh = tools / "gh"
+    gh.write_text("#!/bin/sh\necho https://example.com/acme/repo/pull/7\n")
+    gh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    assert read_work(str(repo)).pr_url == "https://example.com/acme/repo/pull/7"
+    gh.write_text("#!/bin/sh\necho 'no pull requests found' >&2\nexit 1\n")
+    assert read_work(str(repo)).pr_url == ""
+    assert read_work(str(repo), gh=False).pr_url == ""
