@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clare.core.errors import ClareError, NotFound
+from clare.core.errors import ClareError, NotFound, UsageError
 from clare.domain.states import OPEN_STATES
 from clare.sessions.claude_home import claude_dir
 from clare.store import eventlog, queries
@@ -155,6 +155,7 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
                 "session": session_id,
                 "candidates": claim_candidates(views, session_id, who),
                 "author": f"session:{session_id}",
+                "usage": session_usage(inst, session_id),
             },
         )
         claimed = result.get("task")
@@ -189,3 +190,53 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
         "lost_claims": lost_claims(views, inst.events(), session_id, now_ms),
         "next": next_step(tasks, claimed, claim_tried=claim, project=who.project or None),
     }
+
+
+def finish(inst: Instance, session_id: str, cwd: str, note: str) -> dict[str, Any]:
+    """The session's current task finished: to review or done (its project decides), with
+    the git record of the work read here, in the session's folder, on the session's host."""
+    current = queries.session_tasks(inst.views()).get(session_id)
+    if current is None:
+        raise UsageError(f"session {session_id} has no open task: see `clare pull`")
+    from clare.app.work import read_work
+
+    work = read_work(cwd)
+    result = inst.call(
+        "task.finish",
+        {
+            "task": current[0],
+            "session": session_id,
+            "note": note,
+            "author": f"session:{session_id}",
+            "work": work.to_args(),
+            "usage": session_usage(inst, session_id),
+        },
+    )
+    return {**result, "work": work.to_args()}
+
+
+#: A transcript larger than this is not read by the CLI: the poller's snapshots stand.
+MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024
+
+
+def session_usage(inst: Instance, session_id: str) -> dict[str, list[int]] | None:
+    """The session's usage so far by model, read from its transcript now; None if unread.
+
+    Sent with a claim and a finish, it bounds the session's work on the task
+    exactly, where the poller's snapshots are a turn apart.
+    """
+    from clare.sessions.transcript import TranscriptParser
+    from clare.sessions.transcript_summary import TranscriptSummary
+
+    found = sorted(claude_folder(inst).glob(f"projects/*/{session_id}.jsonl"))
+    try:
+        if not found or found[0].stat().st_size > MAX_TRANSCRIPT_BYTES:
+            return None
+        data = found[0].read_bytes()
+    except OSError:
+        return None
+    parser = TranscriptParser()
+    summary = TranscriptSummary()
+    summary.add_all(parser.feed(data))
+    summary.add_all(parser.flush())
+    return {model: list(counts) for model, counts in summary.usage_counts().items()}

@@ -49,6 +49,7 @@ def snapshot_of(obs: Observation, machine_id: str, project: str) -> SessionObser
         session_kind=obs.kind,
         job_id=obs.job_id,
         permission_mode=obs.permission_mode,
+        usage=obs.usage,
     )
     # The writer refuses longer text: a transcript with a huge title must not cost
     # its session the whole record.

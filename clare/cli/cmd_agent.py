@@ -9,6 +9,7 @@ reads the options and prints.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated, Any
 
@@ -17,8 +18,6 @@ import typer
 from clare.app import agent
 from clare.app.instance import Instance
 from clare.cli.output import emit_json
-from clare.core.errors import UsageError
-from clare.store import queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 SessionOpt = Annotated[
@@ -77,17 +76,27 @@ def done(
     session: SessionOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Mark this session's current task done (run it from inside a session)."""
+    """Finish this session's current task (run it from inside a session).
+
+    The task goes to review when its project asks for review, else to done; the
+    branch, commits and changed files of this folder's git are recorded with it.
+    """
     inst: Instance = ctx.obj
-    session_id, _ = agent.current_session(inst, session)
-    current = queries.session_tasks(inst.views()).get(session_id)
-    if current is None:
-        raise UsageError(f"session {session_id} has no open task: see `clare pull`")
-    result = inst.call(
-        "task.state",
-        {"task": current[0], "state": "done", "note": note, "author": f"session:{session_id}"},
-    )
+    session_id, session_cwd = agent.current_session(inst, session)
+    # Run by the agent, this runs in its folder; for a session named from outside,
+    # the session's own folder is read.
+    cwd = session_cwd if session else os.getcwd()
+    result = agent.finish(inst, session_id, cwd, note)
     if json_out:
         emit_json(result)
-    else:
-        print(f"{current[0]} done")
+        return
+    work = result["work"]
+    print(f"{result['task']} {result['state']}")
+    if work["problem"]:
+        print(f"  work not fully recorded: {work['problem']}")
+    if work["branch"]:
+        base = f" (since {work['base']})" if work["base"] else ""
+        print(
+            f"  branch {work['branch']}{base}: {work['commits_total']} commits, "
+            f"{work['files_total']} files changed"
+        )

@@ -63,12 +63,20 @@ def update(
         str | None, typer.Option(help="The repository's folder on this host (it must exist).")
     ] = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    review: Annotated[
+        bool | None,
+        typer.Option(
+            "--review/--no-review",
+            help="Whether a task a session finishes (`clare done`) goes to review first.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Change a project's description, or its repository path on this host."""
+    """Change a project's description, its repository path on this host, or its review rule."""
     inst: Instance = ctx.obj
     result = inst.call(
-        "project.update", {"name": name, "path": _abs(path), "description": description}
+        "project.update",
+        {"name": name, "path": _abs(path), "description": description, "review": review},
     )
     if json_out:
         emit_json(result)
@@ -149,6 +157,8 @@ def show(ctx: typer.Context, name: str, json_out: JsonOpt = False) -> None:
     for machine, path in sorted(project["paths"].items()):
         print(f"  path on {hosts.get(machine, machine[:8])}: {path}")
     print(f"  created {short_time(project['created_at'])}")
+    if project["review"]:
+        print("  finished tasks go to review (`clare task review T --approve`)")
     rows = [
         [
             t["id"],

@@ -188,6 +188,8 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
         for c in task["conflicts"]:
             print(f"  {short_time(c['at'])} {c['field']}: {c['description']}")
     hosts = queries.host_names(views)
+    if task["work"]:
+        _print_work(task["work"])
     print("\nhistory:")
     for e in task["history"]:
         data = e["data"] or {}
@@ -196,6 +198,31 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
         )
         who = data.get("author") or hosts.get(e["origin"], e["origin"][:8])
         print(f"  {short_time(e['at'])}  {e['kind']:<16} {safe(str(detail))}  ({safe(str(who))})")
+
+
+def _print_work(work: dict[str, Any]) -> None:
+    where = work["host_name"] or work["host"][:8]
+    print(f"\nwork (recorded {short_time(work['at'])} on {where}, in {safe(work['cwd'])}):")
+    if work["problem"]:
+        print(f"  not fully read: {safe(work['problem'])}")
+    if work["branch"]:
+        base = f" since {safe(work['base'])} ({work['base_commit'][:10]})" if work["base"] else ""
+        print(f"  branch {safe(work['branch'])}{base}, head {work['head'][:10]}")
+    if work["pr_url"]:
+        print(f"  pull request {safe(work['pr_url'])}")
+    more = work["commits_total"] - len(work["commits"])
+    print(f"  {work['commits_total']} commits" + (f" ({more} more not listed)" if more > 0 else ""))
+    for c in work["commits"]:
+        print(f"    {c['hash'][:10]} {safe(c['subject'])}")
+    more = work["files_total"] - len(work["files"])
+    print(f"  {work['files_total']} files changed" + (f" ({more} more)" if more > 0 else ""))
+    for f in work["files"]:
+        counts = "binary" if f["added"] is None else f"+{f['added']} -{f['deleted']}"
+        print(f"    {counts:>14}  {safe(f['path'])}")
+    if work["uncommitted"]:
+        print(f"  {len(work['uncommitted'])} uncommitted changes:")
+        for line in work["uncommitted"]:
+            print(f"    {safe(line)}")
 
 
 def _set_state(
@@ -229,9 +256,61 @@ def block(ctx: typer.Context, task_id: str, note: NoteOpt = "", json_out: JsonOp
 
 
 @task_app.command("review")
-def review(ctx: typer.Context, task_id: str, note: NoteOpt = "", json_out: JsonOpt = False) -> None:
-    """Send a task to review."""
-    _set_state(ctx, task_id, "review", note, json_out)
+def review(
+    ctx: typer.Context,
+    task_id: str,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Accept the work: the task is done.")
+    ] = False,
+    request_changes: Annotated[
+        str | None,
+        typer.Option(
+            "--request-changes",
+            metavar="TEXT",
+            help="Send the task back to in progress; TEXT reaches the session that did the "
+            "work once, at its next turn (at once through its inbox when it runs here).",
+        ),
+    ] = None,
+    note: NoteOpt = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Review a task: --approve or --request-changes TEXT; with neither, send it to review."""
+    if approve and request_changes is not None:
+        raise UsageError("give either --approve or --request-changes, not both")
+    if not approve and request_changes is None:
+        _set_state(ctx, task_id, "review", note, json_out)
+        return
+    import time
+
+    inst: Instance = ctx.obj
+    full = resolve(inst, task_id)
+    now_ms = int(time.time() * 1000)
+    result = inst.call(
+        "task.review",
+        {
+            "task": full,
+            "verdict": "approve" if approve else "request_changes",
+            "text": note if approve else request_changes,
+            "author": inst.author,
+            "sent_at": now_ms,
+        },
+    )
+    delivered: list[dict[str, Any]] = []
+    if result.get("message"):
+        from clare.app.delivery import deliver_now
+
+        delivered = deliver_now(inst, result["message"], now_ms)
+    if json_out:
+        emit_json({**result, "delivered_now": delivered})
+        return
+    print(f"{full} {result['state']}")
+    if result.get("message"):
+        print(f"  sent to session {result['session'][:8]} ({result['message']})")
+    elif not approve:
+        print("  no session holds the task: nobody was told")
+    for entry in delivered:
+        state = "delivered" if entry["confirmed"] else f"not confirmed ({entry['error']})"
+        print(f"  {entry['via']} {entry['session'][:8]}: {state}")
 
 
 @task_app.command("done")

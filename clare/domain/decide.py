@@ -184,10 +184,16 @@ def _project_update(args: dict[str, Any], state: StateReader, ctx: Context) -> D
     need_project(state, name)
     path = arg_path(args, "path")
     description = arg_opt_str(args, "description")
-    if path is None and description is None:
-        raise UsageError("nothing to change: give a description or a path")
+    review = args.get("review")
+    if review is not None and not isinstance(review, bool):
+        raise UsageError("review must be true or false")
+    if path is None and description is None and review is None:
+        raise UsageError("nothing to change: give a description, a path or --review/--no-review")
     event = ProjectUpdated(
-        project=name, description=description, paths={ctx.machine_id: path} if path else {}
+        project=name,
+        description=description,
+        paths={ctx.machine_id: path} if path else {},
+        review=review,
     )
     return Decision([event], {"project": name})
 

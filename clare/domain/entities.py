@@ -34,6 +34,7 @@ class Project:
     last_key: tuple[int, str] = (0, "")
     deleted: bool = False
     renamed_to: str = ""  # set with ``deleted`` when a rename replaced it
+    review: bool = False  # a task a session finishes goes to review, not straight to done
 
 
 def apply_project(project: Project | None, event: DomainEvent, meta: EventMeta) -> Project | None:
@@ -68,6 +69,7 @@ def apply_project(project: Project | None, event: DomainEvent, meta: EventMeta) 
             project,
             description=project.description if event.description is None else event.description,
             paths={**project.paths, **event.paths},
+            review=project.review if event.review is None else event.review,
             updated_at=meta.hlc,
             last_key=meta.key,
         )

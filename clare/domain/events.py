@@ -89,6 +89,8 @@ class ProjectUpdated(DomainEvent):
     project: str
     description: str | None = None
     paths: dict[str, str] = field(default_factory=dict)  # set these hosts' paths
+    #: Whether a task a session finishes goes to review first (None: unchanged).
+    review: bool | None = None
 
     entity_field: ClassVar[str] = "project"
     entity_prefix: ClassVar[str] = "p:"
@@ -241,6 +243,9 @@ class SessionObserved(DomainEvent):
     job_id: str = ""
     #: Claude Code's permission mode (default, acceptEdits, plan, bypassPermissions ...).
     permission_mode: str = ""
+    #: Tokens so far by model: (input, output, cache writes, cache reads, of the cache
+    #: writes those kept for an hour), each message counted once. See clare.domain.cost.
+    usage: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     entity_field: ClassVar[str] = "session"
     entity_prefix: ClassVar[str] = "s:"

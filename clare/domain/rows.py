@@ -139,14 +139,18 @@ def _project_row(state: Project) -> Row:
     return (
         state.name, state.description, json.dumps(state.paths, sort_keys=True),
         state.created_at, state.updated_at, *state.last_key, int(state.deleted), state.renamed_to,
+        int(state.review),
     )  # fmt: skip
 
 
 def _project_from_row(row: Row, _children: Mapping[str, list[Row]]) -> Project:
-    name, description, paths, created_at, updated_at, last_hlc, last_origin, deleted, renamed = row
+    (
+        name, description, paths, created_at, updated_at, last_hlc, last_origin, deleted,
+        renamed, review,
+    ) = row  # fmt: skip
     return Project(
         name, description, json.loads(paths), created_at, updated_at, (last_hlc, last_origin),
-        bool(deleted), renamed,
+        bool(deleted), renamed, bool(review),
     )  # fmt: skip
 
 

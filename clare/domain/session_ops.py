@@ -64,6 +64,7 @@ WAITING_NOTIFICATIONS = frozenset({"permission_prompt", "elicitation_dialog", "a
 MAX_MEMBERS = 1000
 MAX_SNAPSHOT_TEXT = 4096
 MAX_SNAPSHOT_INT = 2**53
+MAX_USAGE_MODELS = 16
 
 
 def significant_change(old: SessionObserved | None, new: SessionObserved) -> bool:
@@ -73,14 +74,28 @@ def significant_change(old: SessionObserved | None, new: SessionObserved) -> boo
     if any(getattr(old, f) != getattr(new, f) for f in EXACT_FIELDS):
         return True
     old_tokens = old.tokens_in + old.tokens_out
-    if new.status == "ended" and (new.tokens_in, new.tokens_out) != (old.tokens_in, old.tokens_out):
+    if new.status == "ended" and (
+        (new.tokens_in, new.tokens_out) != (old.tokens_in, old.tokens_out)
+        or (new.usage and _usage_total(new) != _usage_total(old))
+    ):
         # The last word on a session is exact: its end may be recorded first by its
         # SessionEnd hook, before the poller's last read of the transcript.
         return True
     grown = abs(new.tokens_in + new.tokens_out - old_tokens)
     if grown and grown >= max(TOKEN_STEP, old_tokens // 20):
         return True
+    # Cache reads are most of an agent's tokens and none of tokens_in: the usage by
+    # model moves in the same coarse steps (a hook keeps the last usage: no change).
+    old_usage = _usage_total(old)
+    grown = _usage_total(new) - old_usage if new.usage else 0
+    if grown and grown >= max(TOKEN_STEP, old_usage // 20):
+        return True
     return new.last_activity - old.last_activity >= ACTIVITY_STEP_MS
+
+
+def _usage_total(snapshot: SessionObserved) -> int:
+    # The first four counts: the fifth (hour-long cache writes) is part of the third.
+    return sum(sum(counts[:4]) for counts in snapshot.usage.values())
 
 
 def hook_status(
@@ -128,6 +143,14 @@ def _snapshot(data: object, machine_id: str) -> SessionObserved:
             raise UsageError(f"snapshot {f.name} is over {MAX_SNAPSHOT_TEXT} characters")
         if isinstance(value, int) and not 0 <= value <= MAX_SNAPSHOT_INT:
             raise UsageError(f"snapshot {f.name} must be between 0 and {MAX_SNAPSHOT_INT}")
+    if len(event.usage) > MAX_USAGE_MODELS or any(
+        len(model) > 200 or len(counts) > 5 or not all(0 <= n <= MAX_SNAPSHOT_INT for n in counts)
+        for model, counts in event.usage.items()
+    ):
+        raise UsageError(
+            f"snapshot usage must name at most {MAX_USAGE_MODELS} models, each with at most "
+            f"5 counts from 0 to {MAX_SNAPSHOT_INT}"
+        )
     return event
 
 
@@ -237,8 +260,31 @@ def _task_claim(args: dict[str, Any], state: StateReader, ctx: Context) -> Decis
         events.append(
             TaskStateChanged(task=task.id, state="in_progress", previous="todo", author=author)
         )
-        return Decision(events, {"task": task.id})
+        return Decision([*usage_now(state, session, args, ctx), *events], {"task": task.id})
     return Decision([], {"task": None})
+
+
+def usage_now(
+    state: StateReader, session: str, args: dict[str, Any], ctx: Context
+) -> list[DomainEvent]:
+    """A snapshot of the session with its usage as the caller just read it, to come first.
+
+    Given by the session's own ``clare pull --claim`` and ``clare done`` (read from its
+    transcript), it marks where its work on a task begins and ends, which the
+    poller's coarser snapshots would blur (a task taken and finished in one turn).
+    None when no usage was given or the session is not known here yet.
+    """
+    usage = args.get("usage")
+    current = state.session(session)
+    if usage is None or current is None or current.snapshot.host != ctx.machine_id:
+        return []  # only the session's own host says what it has spent
+    new = _snapshot({**snapshot_dict(current.snapshot), "usage": usage}, ctx.machine_id)
+    return [] if _counts(new) == _counts(current.snapshot) else [new]
+
+
+def _counts(snapshot: SessionObserved) -> dict[str, tuple[int, ...]]:
+    # Decoded bodies hold lists where a poller's snapshot holds tuples.
+    return {model: tuple(counts) for model, counts in snapshot.usage.items()}
 
 
 # --- groups -----------------------------------------------------------------------------

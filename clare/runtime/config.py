@@ -65,6 +65,9 @@ class Config:
     #: Done and cancelled tasks unchanged this long leave the board and the default
     #: list (they stay in the log and in `task list --all`); 0 keeps them shown.
     archive_after_days: int = DEFAULT_ARCHIVE_AFTER_DAYS
+    #: ``[prices."MODEL"]`` tables: dollars per million tokens, in the order of
+    #: ``PRICE_FIELDS``; they replace the bundled rates of those models.
+    prices: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
     def to_toml(self) -> str:
         q = json.dumps  # a JSON string literal is a valid TOML basic string
@@ -94,6 +97,9 @@ class Config:
             "[tasks]",
             f"archive_after_days = {self.archive_after_days}",
         ]
+        for model, rates in self.prices:
+            lines += ["", f"[prices.{q(model)}]"]
+            lines += [f"{name} = {rate!r}" for name, rate in zip(PRICE_FIELDS, rates, strict=True)]
         for peer in self.peers:
             lines += [
                 "",
@@ -103,6 +109,32 @@ class Config:
                 f"key = {q(peer.key)}",
             ]
         return "\n".join(lines) + "\n"
+
+
+PRICE_FIELDS = ("input", "output", "cache_write", "cache_write_1h", "cache_read")
+
+
+def _prices(raw: object, source: str) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """``[prices."MODEL"]`` tables, each with every one of ``PRICE_FIELDS``: a rate left
+    out would otherwise have to be guessed."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [prices] must hold one table per model")
+    out = []
+    for model, table in raw.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f'{source}: [prices."{model}"] must be a table of rates')
+        missing = [name for name in PRICE_FIELDS if name not in table]
+        if missing:
+            raise ConfigError(
+                f'{source}: [prices."{model}"] lacks {", ".join(missing)} (dollars per '
+                "million tokens; every one is needed)"
+            )
+        rates = tuple(
+            float(_bounded(table[name], f"prices.{model}.{name}", 0, 1_000_000, float))
+            for name in PRICE_FIELDS
+        )
+        out.append((model, rates))
+    return tuple(out)
 
 
 def _port(value: object, what: str) -> int:
@@ -214,6 +246,7 @@ def parse(text: str, source: str = "clare.toml") -> Config:
         claude_config_dir=_text(sessions.get("claude_config_dir", ""), "claude_config_dir"),
         rclaude_command=_text(sessions.get("rclaude_command", ""), "rclaude_command"),
         archive_after_days=archive,
+        prices=_prices(raw.get("prices", {}), source),
     )
 
 

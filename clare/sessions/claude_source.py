@@ -41,6 +41,8 @@ from clare.sessions.session_file import (
 from clare.sessions.source import Observation, ScanResult
 from clare.sessions.transcript_follow import TranscriptFollower
 
+#: Models one session's usage is kept for (a session uses one or a few).
+MAX_MODELS = 16
 NAME = "claude-code"
 #: Prefix of the tracking keys of files from ``hooked_dir``.
 HOOKED = "hooked/"
@@ -251,6 +253,7 @@ class ClaudeCodeSource:
             kind=session.kind or "",
             job_id=session.job_id or "",
             permission_mode=summary.permission_mode or "",
+            usage=summary.usage_counts(MAX_MODELS),
         )
 
     def _ended(self, tracked: _Tracked, result: ScanResult) -> Observation:

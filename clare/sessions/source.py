@@ -42,6 +42,8 @@ class Observation:
     kind: str = ""  # interactive, bg (a background session), ...
     job_id: str = ""  # a background session's id for ``claude attach``
     permission_mode: str = ""  # default, acceptEdits, plan, bypassPermissions ...
+    #: Tokens by model: (input, output, cache writes, cache reads, 1-hour cache writes).
+    usage: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass

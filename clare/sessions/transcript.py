@@ -125,6 +125,9 @@ class Usage:
     output_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    #: Of the cache writes, those kept for an hour (priced higher than the 5-minute
+    #: ones); builds that do not split them report 0 here.
+    cache_creation_1h_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -132,6 +135,7 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cache_read_input_tokens + other.cache_read_input_tokens,
             self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            self.cache_creation_1h_tokens + other.cache_creation_1h_tokens,
         )
 
     def __sub__(self, other: Usage) -> Usage:
@@ -140,6 +144,7 @@ class Usage:
             self.output_tokens - other.output_tokens,
             self.cache_read_input_tokens - other.cache_read_input_tokens,
             self.cache_creation_input_tokens - other.cache_creation_input_tokens,
+            self.cache_creation_1h_tokens - other.cache_creation_1h_tokens,
         )
 
     def max(self, other: Usage) -> Usage:
@@ -149,6 +154,7 @@ class Usage:
             max(self.output_tokens, other.output_tokens),
             max(self.cache_read_input_tokens, other.cache_read_input_tokens),
             max(self.cache_creation_input_tokens, other.cache_creation_input_tokens),
+            max(self.cache_creation_1h_tokens, other.cache_creation_1h_tokens),
         )
 
 
@@ -388,11 +394,15 @@ def _assistant(obj: dict[str, Any]) -> AssistantRecord:
     raw_usage = message.get("usage")
     usage = None
     if isinstance(raw_usage, dict):
+        split = raw_usage.get("cache_creation")
+        written = _int(raw_usage.get("cache_creation_input_tokens"))
+        hour = _int(split.get("ephemeral_1h_input_tokens")) if isinstance(split, dict) else 0
         usage = Usage(
             _int(raw_usage.get("input_tokens")),
             _int(raw_usage.get("output_tokens")),
             _int(raw_usage.get("cache_read_input_tokens")),
-            _int(raw_usage.get("cache_creation_input_tokens")),
+            written,
+            min(hour, written),
         )
     return AssistantRecord(
         uuid=_str(obj.get("uuid")),

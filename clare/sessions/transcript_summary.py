@@ -5,7 +5,9 @@ content block of an API message, and every line repeats that message's
 ``usage``; summing lines would count a message several times. So usage is kept
 per ``message.id`` and a message's total is the field-wise maximum of what its
 lines report (a streamed line may carry a smaller, earlier count than a later
-one). A line without a message id is keyed by its own uuid.
+one). A line without a message id is keyed by its own uuid. The same totals are
+kept per model (``usage_by_model``), each message under the model that answered
+it, since prices are per model and a session can change model mid-way.
 
 The summary is plain data: :meth:`TranscriptSummary.to_dict` and
 :meth:`TranscriptSummary.from_dict` carry it across restarts of the poller.
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TranscriptSummary"]
 
-_STATE_VERSION = 1
+_STATE_VERSION = 2  # 2: usage per model (an older state is read again)
 
 
 @dataclass
@@ -65,7 +67,9 @@ class TranscriptSummary:
     usage: Usage = field(default_factory=Usage)
     garbage_lines: int = 0
     unknown_lines: int = 0
+    usage_by_model: dict[str, Usage] = field(default_factory=dict)
     _message_usage: dict[str, Usage] = field(default_factory=dict, repr=False)
+    _message_model: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def title(self) -> str | None:
@@ -76,6 +80,20 @@ class TranscriptSummary:
     def api_messages(self) -> int:
         """Distinct API messages seen (not lines)."""
         return len(self._message_usage)
+
+    def usage_counts(self, max_models: int = 16) -> dict[str, tuple[int, ...]]:
+        """Usage by model as plain counts: (input, output, cache writes, cache reads,
+        1-hour cache writes), the shape a session snapshot carries."""
+        return {
+            model: (
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_creation_input_tokens,
+                u.cache_read_input_tokens,
+                u.cache_creation_1h_tokens,
+            )
+            for model, u in list(self.usage_by_model.items())[:max_models]
+        }
 
     def add(self, record: Record) -> None:
         """Take one record into account."""
@@ -146,17 +164,24 @@ class TranscriptSummary:
         if record.usage is None:
             return
         key = record.message_id or record.uuid
+        model = record.model or ""
         if key is None:
-            self.usage += record.usage
+            self._count(model, record.usage)
             return
         before = self._message_usage.get(key)
         if before is None:
             self._message_usage[key] = record.usage
-            self.usage += record.usage
+            self._message_model[key] = model
+            self._count(model, record.usage)
         else:
             after = before.max(record.usage)
             self._message_usage[key] = after
-            self.usage += after - before
+            self._count(self._message_model.get(key, model), after - before)
+
+    def _count(self, model: str, usage: Usage) -> None:
+        self.usage += usage
+        if usage != _NOTHING or model in self.usage_by_model:
+            self.usage_by_model[model] = self.usage_by_model.get(model, _NOTHING) + usage
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/msgpack-able state, for :meth:`from_dict`."""
@@ -182,6 +207,8 @@ class TranscriptSummary:
             "garbage_lines": self.garbage_lines,
             "unknown_lines": self.unknown_lines,
             "messages": {k: _usage_list(u) for k, u in self._message_usage.items()},
+            "models": {k: _usage_list(u) for k, u in self.usage_by_model.items()},
+            "message_models": dict(self._message_model),
         }
 
     @classmethod
@@ -221,7 +248,9 @@ class TranscriptSummary:
             usage=Usage(*state["usage"]),
             garbage_lines=state["garbage_lines"],
             unknown_lines=state["unknown_lines"],
+            usage_by_model={k: Usage(*u) for k, u in state["models"].items()},
             _message_usage={k: Usage(*u) for k, u in state["messages"].items()},
+            _message_model=dict(state["message_models"]),
         )
 
 
@@ -231,4 +260,8 @@ def _usage_list(usage: Usage) -> list[int]:
         usage.output_tokens,
         usage.cache_read_input_tokens,
         usage.cache_creation_input_tokens,
+        usage.cache_creation_1h_tokens,
     ]
+
+
+_NOTHING = Usage()

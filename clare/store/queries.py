@@ -179,7 +179,30 @@ def get_task(
     task["history"] = (
         [event_dict(e, names) for e in eventlog.entity_events(events, task_id)] if events else []
     )
+    task["work"] = work_of(task["history"], names)
     return task
+
+
+def work_of(history: list[dict[str, Any]], host_names: dict[str, str]) -> dict[str, Any] | None:
+    """The newest work record among a task's events, its lines expanded; None if none."""
+    from clare.domain.work import parse_commit_line, parse_file_line
+
+    for e in reversed(history):
+        data = e["data"]
+        if e["kind"] != "TaskWorkRecorded" or data is None:
+            continue
+        files = [f for f in map(parse_file_line, data["files"]) if f is not None]
+        return {
+            **data,
+            "host_name": host_names.get(data["host"]),
+            "at": e["at"],
+            "commits": [
+                {"hash": h, "subject": subject}
+                for h, subject in map(parse_commit_line, data["commits"])
+            ],
+            "files": [{"path": f.path, "added": f.added, "deleted": f.deleted} for f in files],
+        }
+    return None
 
 
 def event_dict(event: Event, host_names: dict[str, str] | None = None) -> dict[str, Any]:
@@ -216,9 +239,11 @@ def list_projects(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             "created_at": iso(created_at),
             "updated_at": iso(updated_at),
             "tasks": counts.get(name, {}),
+            "review": bool(review),
         }
-        for name, description, paths, created_at, updated_at, _h, _o, _d, _r in conn.execute(
-            "SELECT * FROM projects WHERE deleted = 0 ORDER BY name"
+        for name, description, paths, created_at, updated_at, review in conn.execute(
+            "SELECT name, description, paths, created_at, updated_at, review FROM projects "
+            "WHERE deleted = 0 ORDER BY name"
         )
     ]
 
@@ -347,6 +372,7 @@ def _session_dict(
         "tokens": snap.get("tokens_in", 0) + snap.get("tokens_out", 0),
         "tokens_in": snap.get("tokens_in", 0),
         "tokens_out": snap.get("tokens_out", 0),
+        "usage": snap.get("usage") or {},
         "tmux_pane": snap.get("tmux_pane") or None,
         "source": snap.get("source") or None,
         "kind": snap.get("session_kind") or None,

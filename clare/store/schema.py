@@ -213,4 +213,13 @@ _VIEWS_V5 = """
         """
 
 
-VIEWS_MIGRATIONS: list[Migration] = [_VIEWS_V1, _VIEWS_V2, _VIEWS_V3, _VIEWS_V4, _VIEWS_V5]
+# Whether a project's finished tasks go to review. No event made before this
+# version sets it, so every project already there is rightly 0.
+_VIEWS_V6 = """
+        ALTER TABLE projects ADD COLUMN review INTEGER NOT NULL DEFAULT 0;
+        """
+
+
+VIEWS_MIGRATIONS: list[Migration] = [
+    _VIEWS_V1, _VIEWS_V2, _VIEWS_V3, _VIEWS_V4, _VIEWS_V5, _VIEWS_V6,
+]  # fmt: skip

@@ -63,6 +63,9 @@ def create_app(ctx: WebContext, policy: Policy | None = None) -> Starlette:
             methods=["POST"],
         ),
         Route("/api/v1/tasks/{task_id}/notes", api.poster("task.note", "task"), methods=["POST"]),
+        Route(
+            "/api/v1/tasks/{task_id}/review", api.poster("task.review", "task"), methods=["POST"]
+        ),
         Route("/api/v1/sessions", api.sessions),
         Route("/api/v1/sessions/{session_id}", api.session),
         Route("/api/v1/hosts", api.hosts),

@@ -25,6 +25,7 @@ ACTIONS = {
     "task.assign": "task.assign",
     "task.unassign": "task.unassign",
     "task.note": "task.note",
+    "task.review": "task.review",
     "task.delete": "task.delete",
     "project.rename": "project.rename",
     "project.delete": "project.delete",
@@ -102,6 +103,13 @@ def form_args(action: str, fields: Mapping[str, str], author: str, now_ms: int) 
         args.update(name=_text(fields, "name"), new_name=_text(fields, "new_name"))
     elif action == "project.delete":
         args["name"] = _text(fields, "name")
+    elif action == "task.review":
+        args.update(
+            task=_text(fields, "task"),
+            verdict=_text(fields, "verdict"),
+            text=fields.get("text", "").strip(),
+            sent_at=now_ms,
+        )
     elif action == "task.note":
         args.update(task=_text(fields, "task"), text=fields.get("text", "").strip())
     elif action == "broadcast":
@@ -124,6 +132,8 @@ def json_args(action: str, body: object, author: str, now_ms: int) -> dict[str, 
         assignee = args.get("assignee")
         if isinstance(assignee, str) and ":" in assignee:
             args["assignee_kind"], _, args["assignee"] = assignee.partition(":")
+    if action == "task.review":
+        args.setdefault("sent_at", now_ms)
     if action == "broadcast":
         args.setdefault("target", "all")
         args.setdefault("sent_at", now_ms)

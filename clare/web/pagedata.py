@@ -198,8 +198,13 @@ def board(
 
 
 def task_page(
-    views: sqlite3.Connection, events: sqlite3.Connection, task_id: str
+    views: sqlite3.Connection,
+    events: sqlite3.Connection,
+    task_id: str,
+    config: Config | None = None,
+    now_ms: int = 0,
 ) -> dict[str, Any]:
+    """The task with its work record and, given the config (for prices), what it cost."""
     task = queries.get_task(views, events, task_id)
     states = {t["id"]: (t["state"], t["title"]) for t in queries.list_tasks(views)}
     task["deps"] = [
@@ -215,6 +220,12 @@ def task_page(
     task["moves"] = [
         {"state": target, "verb": VERBS[target]} for target in sorted(TRANSITIONS[task["state"]])
     ]
+    task["cost"] = None
+    if config is not None:
+        from clare.app.cost import cost_report
+
+        report = cost_report(views, events, config, by="task", task_ids=[task_id], now_ms=now_ms)
+        task["cost"] = report["total"]
     return {"task": task, "seq": reads.last_seq(events)}
 
 

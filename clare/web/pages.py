@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.responses import RedirectResponse, Response
 
+from clare.app.cost import usage_report
 from clare.core.errors import ClareError, UsageError
 from clare.store import lookups, queries
 from clare.web import body as body_mod
@@ -59,7 +60,8 @@ class Pages:
         prefix = request.path_params["task_id"]
 
         def read(v: Any, e: Any) -> dict[str, Any]:
-            return pagedata.task_page(v, e, pagedata.resolve_task(v, prefix, deleted_too=True))
+            task_id = pagedata.resolve_task(v, prefix, deleted_too=True)
+            return pagedata.task_page(v, e, task_id, self.ctx.config, int(time.time() * 1000))
 
         data = await self.ctx.read(read)
         return page(self.ctx, request, "task.html", data)
@@ -80,7 +82,9 @@ class Pages:
 
         def read(v: Any, e: Any) -> dict[str, Any]:
             full = queries.resolve_session(v, prefix)
-            return {"session": reads.get_session(v, e, full), "seq": reads.last_seq(e)}
+            session = reads.get_session(v, e, full)
+            session["cost"] = usage_report(session.get("usage") or {}, self.ctx.config)
+            return {"session": session, "seq": reads.last_seq(e)}
 
         data = await self.ctx.read(read)
         return page(self.ctx, request, "session.html", data)
@@ -173,6 +177,7 @@ def describe(name: str, result: dict[str, Any]) -> str:
         "task.assign": "task {task} assigned to {assignee}",
         "task.unassign": "task {task} unassigned",
         "task.note": "note added to {task}",
+        "task.review": "task {task} is now {state}",
         "task.delete": "task {task} deleted",
         "project.rename": "project {previous} renamed to {project}",
         "project.delete": "project {project} deleted, with {tasks_deleted} tasks",

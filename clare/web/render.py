@@ -22,6 +22,7 @@ from clare.core.errors import (
     UsageError,
 )
 from clare.core.text import short_time
+from clare.domain.cost import money
 from clare.web.body import BodyTooLarge
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ ENV = Environment(
 )
 ENV.filters["when"] = short_time
 ENV.filters["tokens"] = _tokens
+ENV.filters["money"] = money
 ENV.filters["short"] = _short_id
 
 

@@ -44,6 +44,9 @@ class ClareStack:
     claude_dir: Path
     proc: subprocess.Popen[bytes] | None = None
     log: Path = field(init=False)
+    name: str = "e2e-host"
+    nodes: str = NODES
+    gossip_port: int = 0
 
     def __post_init__(self) -> None:
         self.log = self.home / "up.log"
@@ -71,8 +74,9 @@ class ClareStack:
         return json.loads(self.run(*args, "--json").stdout)
 
     def init(self) -> None:
-        self.run("init", "--name", "e2e-host", "--web-port", str(_free_port()),
-                 "--gossip-port", str(_free_port()))  # fmt: skip
+        self.gossip_port = _free_port()
+        self.run("init", "--name", self.name, "--web-port", str(_free_port()),
+                 "--gossip-port", str(self.gossip_port))  # fmt: skip
         config = self.home / "clare.toml"
         text = config.read_text().replace(
             'claude_config_dir = ""', f"claude_config_dir = {json.dumps(str(self.claude_dir))}"
@@ -82,7 +86,7 @@ class ClareStack:
     def start(self, timeout_s: float = 30) -> None:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                [*clare_program(), "up", "--nodes", NODES],
+                [*clare_program(), "up", "--nodes", self.nodes],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -110,12 +114,20 @@ class ClareStack:
             self.proc.wait(timeout=5)
 
 
-def open_stack(claude_dir: Path) -> ClareStack:
+def open_stack(claude_dir: Path, name: str = "e2e-host", nodes: str = NODES) -> ClareStack:
     home = Path(tempfile.mkdtemp(prefix="cl-", dir="/tmp"))
-    stack = ClareStack(home, claude_dir)
+    stack = ClareStack(home, claude_dir, name=name, nodes=nodes)
     stack.init()
     stack.start()
     return stack
+
+
+def pair(a: ClareStack, b: ClareStack) -> None:
+    """Make two stacks (running gossip, on loopback) each other's allowed peer."""
+    for one, other in ((a, b), (b, a)):
+        key = other.run("keys", "show").stdout.strip()
+        one.run("sync", "peer", "add", other.name, f"tcp://127.0.0.1:{other.gossip_port}",
+                "--key", key)  # fmt: skip
 
 
 def git_project(path: Path, branch: str) -> Path:

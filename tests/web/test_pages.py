@@ -79,7 +79,8 @@ def test_task_page_shows_history_notes_and_moves(web: Web) -> None:
 
 def test_sessions_and_session_page(web: Web) -> None:
     web.writer.observe("sess-aaaa-1111", name="agent-a", status="busy")
-    web.writer.observe("sess-aaaa-1111", name="agent-a", status="waiting", waiting_for="input")
+    web.writer.observe("sess-aaaa-1111", name="agent-a", status="waiting", waiting_for="input",
+                       usage={"claude-opus-4-5": [0, 1_000_000, 0, 2_000_000, 0]})  # fmt: skip
     web.writer.observe("sess-bbbb-2222", name="agent-b", status="ended")
     live = web.client.get("/sessions").text
     assert "agent-a" in live
@@ -88,6 +89,8 @@ def test_sessions_and_session_page(web: Web) -> None:
     page = web.client.get("/sessions/sess-aaaa")
     assert page.status_code == 200
     assert "Status timeline" in page.text
+    assert "$26.00" in page.text  # a million output tokens of Opus 4.5, two million cache reads
+    assert "2.0M" in page.text
     assert "waiting" in page.text
     assert "input" in page.text
     assert web.client.get("/sessions/nobody").status_code == 404
@@ -252,3 +255,46 @@ def test_deleting_a_task_and_renaming_and_deleting_a_project_from_the_page(web: 
     gone = web.form("/actions/project.delete", {"name": "shop"})
     assert _flash(gone)["ok"] == ["project shop deleted, with 1 tasks"]
     assert "/projects/shop" not in web.client.get("/projects").text
+
+
+def test_a_task_in_review_shows_its_work_cost_and_the_two_actions(web: Web) -> None:
+    first, _ = _seed(web)
+    web.writer.call_sync("project.update", {"name": "demo", "review": True})
+    model = "claude-sonnet-4-5"
+
+    def observe(status: str, input_tokens: int) -> None:
+        # On this host, so the writer's clock orders it after the claim, as it happened.
+        snapshot = {"session": "sess-dddd-4444", "status": status, "last_activity": 1,
+                    "usage": {model: [input_tokens, 100, 0, 0, 0]}}  # fmt: skip
+        web.writer.call_sync("session.observe", {"snapshot": snapshot})
+
+    observe("busy", 1000)
+    web.writer.call_sync("task.claim", {"session": "sess-dddd-4444", "candidates": [first]})
+    observe("idle", 1_001_000)
+    work = {
+        "cwd": "/w/demo", "branch": "feature/parser", "base": "main",
+        "commits": ["ab" * 20 + " Write the <parser>"], "commits_total": 1,
+        "files": ["12\t3\tparser.py"], "files_total": 1,
+    }  # fmt: skip
+    web.writer.call_sync("task.finish", {"task": first, "session": "sess-dddd-4444", "work": work})
+    html = web.client.get(f"/tasks/{first}").text
+    assert "feature/parser" in html
+    assert "Write the &lt;parser&gt;" in html
+    assert "parser.py" in html
+    assert "+12 -3" in html
+    assert "$3.00" in html  # a million input tokens of Sonnet 4.5 while it held the task
+    assert 'value="approve"' in html
+    assert 'value="request_changes"' in html
+    sent = web.form(
+        "/actions/task.review",
+        {"task": first, "verdict": "request_changes", "text": "add tests"},
+    )
+    assert "in_progress" in _flash(sent)["ok"][0]
+    (message,) = web.client.get("/api/v1/messages").json()
+    assert message["target"] == "session:sess-dddd-4444"
+    assert "add tests" in message["text"]
+    assert 'value="approve"' not in web.client.get(f"/tasks/{first}").text
+    web.writer.call_sync("task.finish", {"task": first, "session": "sess-dddd-4444"})
+    approved = web.post_json(f"/api/v1/tasks/{first}/review", {"verdict": "approve"})
+    assert approved.status_code == 200, approved.text
+    assert web.client.get(f"/api/v1/tasks/{first}").json()["state"] == "done"
