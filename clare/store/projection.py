@@ -60,6 +60,7 @@ _GROUPS = {
     "g:": "groups",
     "s:": "sessions",
     "m:": "messages",
+    "d:": "decisions",
 }
 _ABSENT: Any = object()
 

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 
 from clare.core.errors import StorageError
+from clare.domain.decisions import PermissionAsk
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import SessionObserved
 from clare.domain.messages import Delivery, Message
 from clare.domain.tasks import Conflict, Task
-from clare.store import schema
+from clare.store import decision_rows, schema
 from clare.store.sqlite import is_damage, migrate, open_writer, storage_error
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 VIEW_TABLES = (
     "projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts",
-    "messages", "deliveries", "held_back", "set_aside",
+    "messages", "deliveries", "held_back", "set_aside", "decisions",
 )  # fmt: skip
 
 
@@ -155,6 +156,8 @@ def load_state(conn: sqlite3.Connection, entity: str) -> Any:
         return Session(_session_snapshot(data), (row[1], row[2]))
     if prefix == "m:":
         return _load_message(conn, key)
+    if prefix == "d:":
+        return decision_rows.load(conn, key)
     return None
 
 
@@ -261,6 +264,8 @@ def save_states(conn: sqlite3.Connection, states: Iterable[Any]) -> None:
             )
         elif isinstance(state, Message):
             messages.append(state)
+        elif isinstance(state, PermissionAsk):
+            rows.setdefault(decision_rows.ROW_SQL, []).append(decision_rows.row(state))
     if tasks:
         _save_tasks(conn, tasks)
     if messages:
