@@ -82,6 +82,16 @@ def pending_count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM decisions WHERE state = 'pending'").fetchone()[0])
 
 
+def pending_ids(conn: sqlite3.Connection) -> list[str]:
+    """Ids of the pending decisions, oldest first (the page's navigation shows them)."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM decisions WHERE state = 'pending' ORDER BY asked_at, id"
+        )
+    ]
+
+
 def pending_of_host(conn: sqlite3.Connection, machine_id: str) -> list[PermissionAsk]:
     """This host's pending asks: the ones whose settling falls to it."""
     rows = conn.execute(
