@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
 from clare.domain.events import SessionObserved, decode
 from clare.domain.session_ops import snapshot_dict
+from clare.nodes.push import serve_push
 from clare.runtime.logs import get
 from clare.sessions import spool
 from clare.sessions.claude_home import claude_dir
@@ -257,12 +259,15 @@ async def serve_poller(
         )
         log.info("poller ready", sources=[s.name for s in poller.sources])
         task_status.started(poller)
-        while True:
-            started = trio.current_time()
-            try:
-                await poller.run_pass()
-            except OSError as exc:  # a full disk for the state file: keep polling
-                log.warning("poll pass failed", error=str(exc))
-            await trio.sleep_until(started + interval_s)
+        async with trio.open_nursery() as nursery:
+            # Push notifications in a task of their own: a slow service never delays a pass.
+            nursery.start_soon(partial(serve_push, paths, config))
+            while True:
+                started = trio.current_time()
+                try:
+                    await poller.run_pass()
+                except OSError as exc:  # a full disk for the state file: keep polling
+                    log.warning("poll pass failed", error=str(exc))
+                await trio.sleep_until(started + interval_s)
     finally:
         client.close()

@@ -171,3 +171,21 @@ def test_with_no_answer_the_hook_prints_nothing_and_the_ask_expires(
         20,
         "the expiry on A",
     )
+
+
+def test_a_killed_hooks_ask_is_settled_by_the_sessions_end(hosts: tuple[Stack, Stack]) -> None:
+    a, b = hosts
+    hook = start_hook(b, ASK)
+    try:
+        decision = pending_on(a)
+        hook.kill()  # no chance to record anything: its marker file stays behind
+        hook.communicate(timeout=10)
+    finally:
+        hook.kill()
+    subprocess.run(
+        [sys.executable, "-m", "clare", "hook", "SessionEnd"], env=b.env, timeout=30,
+        input=json.dumps({"session_id": ASK["session_id"], "hook_event_name": "SessionEnd"}),
+        text=True, capture_output=True, check=True,
+    )  # fmt: skip
+    a.wait_until(lambda: a.json("decision", "list") == [], 20, "the ask settled on A")
+    assert a.json("decision", "show", decision["id"])["state"] == "session ended"
