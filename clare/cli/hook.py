@@ -10,7 +10,7 @@ It reads the hook's JSON on stdin, and
 3. notes the Claude Code process it runs under (``clare.sessions.hooked``), so
    builds that write no session file of their own are followed all the same;
 4. settles the session's asks still open (it went on, or ended): see
-   ``clare.cli.hook_decision``, which also handles ``PermissionRequest`` itself.
+   ``clare.cli.hook_asks``; ``PermissionRequest`` itself is ``clare.cli.hook_decision``.
 
 Its input is bounded in bytes and time (``clare.sessions.hook_input``).
 
@@ -122,7 +122,7 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
         args["pid"] = pid
     _send_or_spool(paths, "session.hook", args)
     if call.event != "Notification":
-        from clare.cli.hook_decision import settle_for_session
+        from clare.cli.hook_asks import settle_for_session
 
         settle_for_session(paths, call.event, call.session)
     return args

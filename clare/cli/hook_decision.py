@@ -17,7 +17,7 @@ It never allows anything on its own. Given up waiting, it records the ask as
 expired; the writer then answers with an answer that arrived in between, if
 any, which is still passed on. Ended by Claude Code (the person answered at the
 terminal, or pressed Esc), it records the ask as answered at the terminal.
-Any other hook of the session (``settle_for_session``) settles what a killed
+Any other hook of the session (``clare.cli.hook_asks``) settles what a killed
 hook left: the marker files say what is still open, with a listdir that costs
 the other hooks next to nothing.
 """
@@ -31,39 +31,31 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any
 
+# The domain's fold, imported before the ask is recorded (about 40 ms): once any host
+# lists the ask, this hook is ready to pass an answer on at once.
 from clare.cli.hook import call_writer
+from clare.cli.hook_asks import asks_dir
+from clare.core.events import Event
+from clare.domain.decisions import ENTITY_PREFIX, PermissionAsk
+from clare.domain.fold import refold
+from clare.sessions.permission_input import answer, parse_ask
 
 if TYPE_CHECKING:
     from clare.runtime.paths import InstancePaths
     from clare.sessions.hook_input import HookCall
 
-ASKS_DIR = "asks"
 #: How long the ask may take to be recorded (the dialog is open meanwhile).
 ASK_TIMEOUT_S = 5.0
 #: The events DB is read at least this often, doorbell or not.
 RECHECK_S = 1.0
-#: Hook events after which a session's open asks are over: it went on, or ended.
-SETTLING_EVENTS = {
-    "UserPromptSubmit": "terminal",
-    "Stop": "terminal",
-    "SessionStart": "terminal",
-    "PostToolUse": "terminal",
-    "SessionEnd": "ended",
-}
 
 
 class _Ended(Exception):
     """Claude Code ended the hook (SIGTERM): the dialog was answered at the terminal."""
 
 
-def asks_dir(paths: InstancePaths) -> str:
-    return str(paths.runtime_dir / ASKS_DIR)
-
-
 def run(paths: InstancePaths, raw: bytes, call: HookCall, stdout: Any, *, wait_s: float) -> str:
     """Ask and wait; returns what happened (for tests): a behavior, a settlement, or ""."""
-    from clare.sessions.permission_input import parse_ask
-
     data = json.loads(raw)
     ask = parse_ask(data) if isinstance(data, dict) else None
     if ask is None:
@@ -102,8 +94,6 @@ def run(paths: InstancePaths, raw: bytes, call: HookCall, stdout: Any, *, wait_s
                 os.unlink(marker)
     if outcome is None or outcome["behavior"] not in ("allow", "deny"):
         return outcome["state"] if outcome else ""
-    from clare.sessions.permission_input import answer
-
     printed = answer(outcome["behavior"], outcome["reason"], outcome.get("author", ""))
     stdout.write(json.dumps(printed) + "\n")
     stdout.flush()
@@ -169,10 +159,6 @@ def read_outcome(paths: InstancePaths, decision: str) -> dict[str, Any] | None:
     """The decision's outcome from this host's events DB; None while it is pending."""
     import sqlite3
 
-    from clare.core.events import Event
-    from clare.domain.decisions import ENTITY_PREFIX, PermissionAsk
-    from clare.domain.fold import refold
-
     try:
         conn = sqlite3.connect(f"file:{paths.events_db}?mode=ro", uri=True)
     except sqlite3.Error:
@@ -211,40 +197,3 @@ def _settle(paths: InstancePaths, decisions: list[str], how: str) -> dict[str, d
     if not isinstance(result, dict):
         return {}
     return {o["decision"]: o for o in result.get("outcomes", [])}
-
-
-def settle_for_session(paths: InstancePaths, event: str, session: str) -> list[str]:
-    """After a hook event that means the session went on (or ended), settle its open asks.
-
-    Returns the decisions settled. Costs one listdir when no ask is open.
-    """
-    how = SETTLING_EVENTS.get(event)
-    if how is None:
-        return []
-    folder = asks_dir(paths)
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
-    mine: list[str] = []
-    for name in names:
-        try:
-            with open(os.path.join(folder, name)) as f:
-                if f.read() == session:
-                    mine.append(name)
-        except OSError:
-            continue  # its hook just removed it
-    if not mine:
-        return []
-    from clare.bus import rpc
-
-    request = rpc.Request.new(
-        "decision.settle", {"decisions": mine, "how": how, "at": int(time.time() * 1000)}
-    )
-    result = call_writer(paths, request, ASK_TIMEOUT_S)
-    if not isinstance(result, dict):
-        return []  # left for the next hook, or the poller's sweep
-    for name in mine:
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(folder, name))
-    return list(result.get("settled", []))
