@@ -196,7 +196,7 @@ runs from B's writer publishing the ask until A's projector announces the decisi
 "allow on A → hook prints it" runs from sending `decision.make` to A's writer until the
 hook's answer is on its stdout. Baselines, each round on the same pair: a `task.add` on
 B until A's views announce it, and one on A until B's writer publishes it (what the
-waiting hook hears). Aim of the issue: p99 under 300 ms each.
+waiting hook hears). The aim: p99 under 300 ms each.
 """,
         [
             Figure("ask → listed on A, p99", percentile(listed, 99), "ms", aims=(at_most(300.0),)),
