@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 from clare.ops.checks import Check, failure, ok, warning
 from clare.sessions.claude_home import claude_dir
 
+# The hook events `clare hooks install` sets up: each must run `clare hook`.
+from clare.sessions.hook_events import HOOK_EVENTS
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from clare.runtime.config import Config
 
-#: The hook events `clare hooks install` sets up: each must run `clare hook`.
-HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "Stop", "SessionEnd", "Notification")
 HOOK_COMMAND = "clare hook"
 
 
