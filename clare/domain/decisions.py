@@ -28,7 +28,6 @@ from clare.core import ids
 from clare.core.errors import NotFound, UsageError
 from clare.domain.decide import Context, Decision, StateReader, arg_int, arg_list, arg_str, decider
 from clare.domain.events import DomainEvent, register
-from clare.domain.fold import register_fold
 from clare.domain.lifecycle_events import Bounded
 from clare.domain.messages import EntityReader
 
@@ -225,9 +224,6 @@ def apply_decision(
             answer = Answer(meta.id, event.how, meta.origin, meta.hlc, event.at)
         return replace(state, answers=(*state.answers, answer), last_key=meta.key)
     return current
-
-
-register_fold(ENTITY_PREFIX, apply_decision)
 
 
 # --- ops --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from clare.core import ids
 from clare.core.errors import NotFound, UsageError
 from clare.domain.decisions import ENTITY_PREFIX, STATES, PermissionAsk
-from clare.store.decision_rows import from_json
+from clare.domain.rows import decision_from_json as from_json
 from clare.store.queries import host_names, iso
 
 if TYPE_CHECKING:
