@@ -79,7 +79,12 @@ def install(ctx: typer.Context, settings: SettingsOpt = None, json_out: JsonOpt 
     path = _settings_path(inst, settings)
     home = ctx.find_root().params.get("home")
     before = _read(path)
-    after = hooks_settings.install(before, program(), str(inst.paths.home_hint) if home else None)
+    after = hooks_settings.install(
+        before,
+        program(),
+        str(inst.paths.home_hint) if home else None,
+        decision_wait_s=inst.config.decision_wait_s,
+    )
     backup = _write(path, before, after)
     hook_files.remember(inst.paths, path)  # so that `clare doctor` looks there too
     result = {

@@ -8,7 +8,9 @@ It reads the hook's JSON on stdin, and
 2. sends one ``session.hook`` command to the writer: the session's new status
    and the deliveries it just made, recorded at once, faster than any poll;
 3. notes the Claude Code process it runs under (``clare.sessions.hooked``), so
-   builds that write no session file of their own are followed all the same.
+   builds that write no session file of their own are followed all the same;
+4. settles the session's asks still open (it went on, or ended): see
+   ``clare.cli.hook_asks``; ``PermissionRequest`` itself is ``clare.cli.hook_decision``.
 
 Its input is bounded in bytes and time (``clare.sessions.hook_input``).
 
@@ -30,7 +32,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from clare.sessions.hook_events import CONTEXT_EVENTS, HOOK_EVENTS
+from clare.sessions.hook_events import CONTEXT_EVENTS, HOOK_EVENTS, PERMISSION_EVENT
 from clare.sessions.hook_input import parse_call, read_bounded
 
 if TYPE_CHECKING:
@@ -83,6 +85,8 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
     if call is None or call.event not in HOOK_EVENTS:
         return {}  # not what Claude Code sends, or cut short: nothing to record
     paths = paths_mod.resolve(home)
+    if call.event == PERMISSION_EVENT:
+        return _ask(paths, raw or b"", call, stdout)
     machine_id, host_name = _identity(paths)
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     project, delivered = _deliver(
@@ -117,7 +121,21 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
     if pid:
         args["pid"] = pid
     _send_or_spool(paths, "session.hook", args)
+    if call.event != "Notification":
+        from clare.cli.hook_asks import settle_for_session
+
+        settle_for_session(paths, call.event, call.session)
     return args
+
+
+def _ask(paths: InstancePaths, raw: bytes, call: HookCall, stdout: Any) -> dict[str, Any]:
+    """A permission dialog opened: ask every host, and pass on a person's answer."""
+    from clare.cli import hook_decision
+    from clare.runtime import config
+
+    wait_s = config.load(paths).decision_wait_s
+    outcome = hook_decision.run(paths, raw, call, stdout, wait_s=wait_s)
+    return {"session": call.session, "event": call.event, "outcome": outcome}
 
 
 def _note_process(paths: InstancePaths, call: HookCall, now_ms: int) -> int:
@@ -262,15 +280,24 @@ def _send(paths: InstancePaths, request: Any) -> bool:
     An error about the command is final (resending would be refused again); a
     storage error (a full disk) is not, so the command is spooled for later.
     """
+    from clare.core.errors import StorageError
+
+    outcome = call_writer(paths, request, WRITER_TIMEOUT_S)
+    return outcome is not None and not isinstance(outcome, StorageError)
+
+
+def call_writer(paths: InstancePaths, request: Any, timeout_s: float) -> Any:
+    """The writer's answer to one command (a result dict or the ``ClareError`` it sent),
+    or None when no writer runs or it did not answer within ``timeout_s``."""
     from clare.bus import rpc
     from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
     from clare.runtime.lock import is_held
 
     endpoints = Endpoints(paths)
     if not os.path.exists(endpoints.socket_file(WRITER_COMMANDS)):
-        return False
+        return None
     if not is_held(paths.lock_file("writer")):
-        return False  # a socket file left by a writer that died: nobody would answer
+        return None  # a socket file left by a writer that died: nobody would answer
     import zmq
 
     context = zmq.Context()
@@ -279,15 +306,13 @@ def _send(paths: InstancePaths, request: Any) -> bool:
         sock.setsockopt(zmq.LINGER, 0)
         sock.connect(endpoints.ipc(WRITER_COMMANDS))
         sock.send(request.encode())
-        deadline = time.monotonic() + WRITER_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             if not sock.poll(int(left * 1000) + 1, zmq.POLLIN):
-                return False
+                return None
             reply_id, outcome = rpc.parse_reply(sock.recv())
             if reply_id == request.id:
-                from clare.core.errors import StorageError
-
-                return not isinstance(outcome, StorageError)
-        return False
+                return outcome
+        return None
     finally:
         context.destroy(linger=0)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 TASK_PREFIX = "t-"
 MESSAGE_PREFIX = "m-"
+DECISION_PREFIX = "d-"
 ID_DIGITS = 10
 MIN_SHOWN_DIGITS = 4
 #: The longest session id Clare records; every place that takes one in checks it.
@@ -36,6 +37,12 @@ def new_message_id() -> str:
     import uuid
 
     return MESSAGE_PREFIX + uuid.uuid4().hex[:ID_DIGITS]
+
+
+def new_decision_id() -> str:
+    import uuid
+
+    return DECISION_PREFIX + uuid.uuid4().hex[:ID_DIGITS]
 
 
 def check_name(name: str, what: str) -> str:

@@ -2,7 +2,7 @@
 
 An entity id is its kind's prefix and a key: ``t-3f9a`` (a task: the prefix is
 part of its id), ``p:webshop``, ``h:<machine id>``, ``g:reviewers``,
-``s:<session id>``, ``m:<message id>``. Every place that needs to know what
+``s:<session id>``, ``m:<message id>``, ``d:<decision id>``. Every place that needs to know what
 an entity is (the writer's cache, the projector, the views, verification)
 asks this table, so a new kind is one line here plus its fold and codec.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from clare.domain import entities, messages, rows, tasks
+from clare.domain import decisions, entities, messages, rows, tasks
 from clare.domain.events import DomainEvent
 
 #: A fold: the entity's state so far (None before its first event), an event, its order.
@@ -45,7 +45,11 @@ GROUPS = EntityKind("g:", "groups", entities.Group, entities.apply_group, rows.G
 SESSIONS = EntityKind("s:", "sessions", entities.Session, entities.apply_session, rows.SESSION_ROWS)
 MESSAGES = EntityKind("m:", "messages", messages.Message, messages.apply_message, rows.MESSAGE_ROWS)
 
-KINDS: tuple[EntityKind, ...] = (TASKS, PROJECTS, HOSTS, GROUPS, SESSIONS, MESSAGES)
+DECISIONS = EntityKind(
+    "d:", "decisions", decisions.PermissionAsk, decisions.apply_decision, rows.DECISION_ROWS
+)
+
+KINDS: tuple[EntityKind, ...] = (TASKS, PROJECTS, HOSTS, GROUPS, SESSIONS, MESSAGES, DECISIONS)
 
 # Every prefix is two characters, so the lookup is one slice and one dict get:
 # the projector makes it for every event it folds.

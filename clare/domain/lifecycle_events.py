@@ -96,5 +96,8 @@ class ProjectRenamed(_Bounded):
     max_lengths: ClassVar[dict[str, int]] = {"project": 64, "new_name": 64, "author": 200}
 
 
+#: For events of other areas whose text fields are bounded the same way.
+Bounded = _Bounded
+
 for _cls in (TaskDeleted, TaskMoved, ProjectDeleted, ProjectRenamed):
     register(_cls)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
+from clare.domain.decisions import Answer, PermissionAsk
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import SessionObserved, decode
 from clare.domain.messages import Delivery, Message
@@ -237,4 +238,39 @@ MESSAGE_ROWS = RowCodec(
             loaded=True,
         ),
     ),
+)
+
+
+# --- decisions -----------------------------------------------------------------------------
+# The columns are what lists filter and sort on; the whole folded state goes in
+# ``fold`` as JSON, so a reader can show its answers and conflicts without the events DB.
+
+
+def decision_to_json(state: PermissionAsk) -> str:
+    data = asdict(state)
+    data.pop("last_key")
+    return json.dumps(data, sort_keys=True)
+
+
+def decision_from_json(text: str, last_key: tuple[int, str]) -> PermissionAsk:
+    data: dict[str, Any] = json.loads(text)
+    data["suggestions"] = tuple(data.get("suggestions", ()))
+    data["answers"] = tuple(Answer(**a) for a in data.get("answers", ()))
+    return PermissionAsk(**data, last_key=last_key)
+
+
+def _decision_row(state: PermissionAsk) -> Row:
+    return (
+        state.id, state.session, state.host, state.project, state.tool, state.summary,
+        state.asked_at, state.state if state.asked else "unasked", len(state.conflicts),
+        decision_to_json(state), *state.last_key,
+    )  # fmt: skip
+
+
+DECISION_ROWS = RowCodec(
+    table="decisions",
+    key_column="id",
+    to_row=_decision_row,
+    from_row=lambda r, _c: decision_from_json(r[9], (r[10], r[11])),
+    key=lambda decision: decision.id,
 )

@@ -14,11 +14,13 @@ import json
 import os
 import sqlite3
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
 
+from clare.app.decisions import stale_asks_in
 from clare.app.recipients import project_paths
 from clare.app.session_poll import PollerCore
 from clare.bus.aclient import AsyncCommandClient
@@ -26,6 +28,7 @@ from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
 from clare.domain.events import SessionObserved, decode
 from clare.domain.session_ops import snapshot_dict
+from clare.nodes.push import serve_push
 from clare.runtime.logs import get
 from clare.sessions import spool
 from clare.sessions.claude_home import claude_dir
@@ -173,6 +176,7 @@ class Poller:
                     log.warning("snapshot refused", session=snap.session, error=str(exc))
                 self.core.recorded(snap, seq)
                 recorded += 1
+        await self._settle_stale_asks()
         for folder in (self.paths.spool_dir, self.paths.fallback_spool_dir):
             if spool.pending(folder):
                 sent, dropped = await trio.to_thread.run_sync(self._drain_spool, folder)
@@ -182,6 +186,39 @@ class Poller:
         if recorded or read or time.monotonic() - self._saved_at > SAVE_EVERY_S:
             await trio.to_thread.run_sync(self.save)
         return recorded
+
+    def _stale_asks(self) -> dict[str, list[str]]:
+        if not self.paths.views_db.exists():
+            return {}
+        try:
+            conn = open_reader(self.paths.views_db)
+        except StorageError:
+            return {}
+        try:
+            return stale_asks_in(
+                conn,
+                self.config.machine_id,
+                int(time.time() * 1000),
+                self.config.decision_wait_s,
+            )
+        except sqlite3.Error:  # views being migrated: next pass
+            return {}
+        finally:
+            conn.close()
+
+    async def _settle_stale_asks(self) -> None:
+        """Settle this host's asks that no hook waits for any more (see clare.app.decisions)."""
+        stale = await trio.to_thread.run_sync(self._stale_asks)
+        for how, decisions in stale.items():
+            try:
+                reply = await self.client.call(
+                    "decision.settle",
+                    {"decisions": decisions, "how": how, "at": int(time.time() * 1000)},
+                )
+            except ClareError as exc:
+                log.info("stale asks not settled; will retry", error=str(exc))
+                return
+            log.info("stale asks settled", how=how, settled=reply.get("settled", []))
 
     def _drain_spool(self, folder: Path) -> tuple[int, int]:
         from clare.bus import rpc
@@ -222,12 +259,15 @@ async def serve_poller(
         )
         log.info("poller ready", sources=[s.name for s in poller.sources])
         task_status.started(poller)
-        while True:
-            started = trio.current_time()
-            try:
-                await poller.run_pass()
-            except OSError as exc:  # a full disk for the state file: keep polling
-                log.warning("poll pass failed", error=str(exc))
-            await trio.sleep_until(started + interval_s)
+        async with trio.open_nursery() as nursery:
+            # Push notifications in a task of their own: a slow service never delays a pass.
+            nursery.start_soon(partial(serve_push, paths, config))
+            while True:
+                started = trio.current_time()
+                try:
+                    await poller.run_pass()
+                except OSError as exc:  # a full disk for the state file: keep polling
+                    log.warning("poll pass failed", error=str(exc))
+                await trio.sleep_until(started + interval_s)
     finally:
         client.close()

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 from clare.ops.checks import Check, failure, ok, warning
 from clare.sessions.claude_home import claude_dir
 
+# The hook events `clare hooks install` sets up: each must run `clare hook`.
+from clare.sessions.hook_events import HOOK_EVENTS, PERMISSION_EVENT
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from clare.runtime.config import Config
 
-#: The hook events `clare hooks install` sets up: each must run `clare hook`.
-HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "Stop", "SessionEnd", "Notification")
 HOOK_COMMAND = "clare hook"
 
 
@@ -68,6 +69,26 @@ def clare_hook_events(settings: Any) -> set[str]:
     return found
 
 
+#: What Claude Code gives a command hook that names no ``timeout`` of its own, in seconds.
+CLAUDE_DEFAULT_HOOK_TIMEOUT_S = 60
+
+
+def permission_timeout_s(settings: Any) -> int | None:
+    """The ``timeout`` of Clare's PermissionRequest hook in ``settings`` (None: not there)."""
+    hooks = settings.get("hooks") if isinstance(settings, dict) else None
+    groups = hooks.get(PERMISSION_EVENT) if isinstance(hooks, dict) else None
+    for group in groups if isinstance(groups, list) else []:
+        entries = group.get("hooks") if isinstance(group, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            command = entry.get("command") if isinstance(entry, dict) else None
+            if isinstance(command, str) and HOOK_COMMAND in command:
+                timeout = entry.get("timeout")
+                if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+                    return int(timeout)
+                return CLAUDE_DEFAULT_HOOK_TIMEOUT_S
+    return None
+
+
 def check_hooks(
     config: Config | None,
     env: Mapping[str, str] | None = None,
@@ -88,6 +109,7 @@ def check_hooks(
     present: set[str] = set()
     found_in: list[Path] = []
     unreadable: list[str] = []
+    short: list[str] = []  # PermissionRequest hooks Claude Code would end before they give up
     for path in files:
         try:
             settings = json.loads(path.read_text())
@@ -97,6 +119,9 @@ def check_hooks(
             unreadable.append(f"cannot read {path}: {exc}")
             continue
         events = clare_hook_events(settings)
+        timeout = permission_timeout_s(settings)
+        if timeout is not None and config is not None and timeout <= config.decision_wait_s:
+            short.append(f"{path} ends it after {timeout} s")
         if events:
             found_in.append(path)
             present |= events
@@ -113,6 +138,13 @@ def check_hooks(
     if missing:
         return warning(
             "hooks", f"no `{HOOK_COMMAND}` hook for {', '.join(missing)} in {where}", install
+        )
+    if short and config is not None:
+        return warning(
+            "hooks",
+            f"the PermissionRequest hook waits up to decision_wait_s = {config.decision_wait_s} s,"
+            f" but {'; '.join(short)}",
+            install,
         )
     return ok("hooks", f"`{HOOK_COMMAND}` runs on {', '.join(HOOK_EVENTS)} ({where})")
 

@@ -31,6 +31,12 @@ DEFAULT_WEB_STREAM_BUFFER_BYTES = 256 * 1024
 #: A client that takes none of what was sent for this long is disconnected.
 DEFAULT_WEB_STALL_TIMEOUT_S = 30.0
 DEFAULT_ARCHIVE_AFTER_DAYS = 14
+#: How long a PermissionRequest hook waits for an answer from any host (the terminal's
+#: dialog stays open meanwhile, so a long wait takes nothing from the person there).
+DEFAULT_DECISION_WAIT_S = 300
+MAX_DECISION_WAIT_S = 24 * 3600
+#: Push notifications of one host are sent at most this often (more are gathered).
+DEFAULT_PUSH_MIN_INTERVAL_S = 30.0
 #: Where the gossip ROUTER listens unless ``[gossip] bind`` says otherwise. Loopback:
 #: a host syncs with others only once its owner names the interface they reach it
 #: on (a WireGuard address, say), so a fresh instance opens no port to the network.
@@ -68,6 +74,10 @@ class Config:
     #: ``[prices."MODEL"]`` tables: dollars per million tokens, in the order of
     #: ``PRICE_FIELDS``; they replace the bundled rates of those models.
     prices: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    decision_wait_s: int = DEFAULT_DECISION_WAIT_S
+    #: apprise URLs this host sends push notifications to (``clare[push]``); none: no push.
+    push_urls: tuple[str, ...] = ()
+    push_min_interval_s: float = DEFAULT_PUSH_MIN_INTERVAL_S
 
     def to_toml(self) -> str:
         q = json.dumps  # a JSON string literal is a valid TOML basic string
@@ -96,6 +106,13 @@ class Config:
             "",
             "[tasks]",
             f"archive_after_days = {self.archive_after_days}",
+            "",
+            "[decisions]",
+            f"decision_wait_s = {self.decision_wait_s}",
+            "",
+            "[push]",
+            f"urls = [{', '.join(q(u) for u in self.push_urls)}]",
+            f"min_interval_s = {self.push_min_interval_s}",
         ]
         for model, rates in self.prices:
             lines += ["", f"[prices.{q(model)}]"]
@@ -211,6 +228,13 @@ def parse(text: str, source: str = "clare.toml") -> Config:
     archive = tasks.get("archive_after_days", DEFAULT_ARCHIVE_AFTER_DAYS)
     if not isinstance(archive, int) or isinstance(archive, bool) or archive < 0:
         raise ConfigError(f"{source}: tasks.archive_after_days must be a whole number, 0 or more")
+    decisions = raw.get("decisions", {})
+    push = raw.get("push", {})
+    if not isinstance(decisions, dict) or not isinstance(push, dict):
+        raise ConfigError(f"{source}: [decisions] and [push] must be tables")
+    push_urls = push.get("urls", [])
+    if not isinstance(push_urls, list) or not all(isinstance(u, str) for u in push_urls):
+        raise ConfigError(f"{source}: push.urls must be a list of strings")
     offset = raw.get("max_clock_offset_ms", 500)
     if not isinstance(offset, int) or offset < 0:
         raise ConfigError(f"{source}: max_clock_offset_ms must be a non-negative integer")
@@ -247,6 +271,22 @@ def parse(text: str, source: str = "clare.toml") -> Config:
         rclaude_command=_text(sessions.get("rclaude_command", ""), "rclaude_command"),
         archive_after_days=archive,
         prices=_prices(raw.get("prices", {}), source),
+        decision_wait_s=_bounded(
+            decisions.get("decision_wait_s", DEFAULT_DECISION_WAIT_S),
+            "decisions.decision_wait_s",
+            1,
+            MAX_DECISION_WAIT_S,
+        ),
+        push_urls=tuple(push_urls),
+        push_min_interval_s=float(
+            _bounded(
+                push.get("min_interval_s", DEFAULT_PUSH_MIN_INTERVAL_S),
+                "push.min_interval_s",
+                0,
+                86_400,
+                float,
+            )
+        ),
     )
 
 

@@ -4,6 +4,10 @@ imports as little as it can, and the settings editor share one list."""
 
 from __future__ import annotations
 
-HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "Stop", "SessionEnd", "Notification")
+HOOK_EVENTS = (
+    "SessionStart", "UserPromptSubmit", "Stop", "SessionEnd", "Notification", "PermissionRequest",
+)  # fmt: skip
 #: Events whose hook output Claude Code puts in front of the model.
 CONTEXT_EVENTS = ("SessionStart", "UserPromptSubmit")
+#: The event whose hook asks the fleet for a decision and waits for it (``decision_wait_s``).
+PERMISSION_EVENT = "PermissionRequest"

@@ -15,7 +15,7 @@ import copy
 import re
 from typing import Any
 
-from clare.sessions.hook_events import HOOK_EVENTS
+from clare.sessions.hook_events import HOOK_EVENTS, PERMISSION_EVENT
 
 __all__ = [
     "HOOK_EVENTS",
@@ -23,11 +23,21 @@ __all__ = [
     "install",
     "installed_events",
     "is_clare_command",
+    "permission_timeout_s",
     "uninstall",
 ]
 
 #: Seconds Claude Code waits for the hook before giving up on it.
 HOOK_TIMEOUT_S = 5
+#: The PermissionRequest hook waits ``decision_wait_s`` for a person, then needs this
+#: long to record that it stopped waiting and to print an answer that came meanwhile.
+PERMISSION_MARGIN_S = 30
+
+
+def permission_timeout_s(decision_wait_s: int) -> int:
+    """The ``timeout`` of the PermissionRequest hook for a host's ``decision_wait_s``."""
+    return decision_wait_s + PERMISSION_MARGIN_S
+
 
 _OURS = re.compile(r"(?:^|[/\s'\"])clare['\"]?\s+hook\s+[A-Za-z]+|\s-m\s+clare\s+hook\s+[A-Za-z]+")
 
@@ -67,8 +77,18 @@ def _strip(groups: list[Any]) -> list[Any]:
     return out
 
 
-def install(settings: dict[str, Any], program: str, home: str | None = None) -> dict[str, Any]:
-    """``settings`` with Clare's hooks for every event in :data:`HOOK_EVENTS` (a new dict)."""
+def install(
+    settings: dict[str, Any],
+    program: str,
+    home: str | None = None,
+    *,
+    decision_wait_s: int = 300,
+) -> dict[str, Any]:
+    """``settings`` with Clare's hooks for every event in :data:`HOOK_EVENTS` (a new dict).
+
+    Each has a timeout of ``HOOK_TIMEOUT_S``, but PermissionRequest, which waits for a
+    person up to ``decision_wait_s``: Claude Code must not end it before it gives up.
+    """
     result = copy.deepcopy(settings)
     hooks = result.get("hooks")
     if not isinstance(hooks, dict):
@@ -83,7 +103,11 @@ def install(settings: dict[str, Any], program: str, home: str | None = None) -> 
                     {
                         "type": "command",
                         "command": hook_command(program, event, home),
-                        "timeout": HOOK_TIMEOUT_S,
+                        "timeout": (
+                            permission_timeout_s(decision_wait_s)
+                            if event == PERMISSION_EVENT
+                            else HOOK_TIMEOUT_S
+                        ),
                     }
                 ],
             }

@@ -220,6 +220,28 @@ _VIEWS_V6 = """
         """
 
 
+# Permission prompts answered from any host (clare.domain.decisions): the columns
+# lists filter and sort on, and the whole folded state as JSON in ``fold``.
+_VIEWS_V7 = """
+        CREATE TABLE decisions (
+            id          TEXT PRIMARY KEY,
+            session     TEXT NOT NULL,
+            host        TEXT NOT NULL,      -- machine_id of the session's host
+            project     TEXT NOT NULL,
+            tool        TEXT NOT NULL,
+            summary     TEXT NOT NULL,
+            asked_at    INTEGER NOT NULL,   -- ms since the epoch
+            state       TEXT NOT NULL,      -- pending, allowed, denied, ...
+            conflicts   INTEGER NOT NULL,
+            fold        TEXT NOT NULL,      -- JSON of the whole folded state
+            last_hlc    INTEGER NOT NULL,
+            last_origin TEXT NOT NULL
+        );
+        CREATE INDEX decisions_state ON decisions (state, asked_at);
+        CREATE INDEX decisions_session ON decisions (session);
+        """
+
+
 VIEWS_MIGRATIONS: list[Migration] = [
-    _VIEWS_V1, _VIEWS_V2, _VIEWS_V3, _VIEWS_V4, _VIEWS_V5, _VIEWS_V6,
+    _VIEWS_V1, _VIEWS_V2, _VIEWS_V3, _VIEWS_V4, _VIEWS_V5, _VIEWS_V6, _VIEWS_V7,
 ]  # fmt: skip

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 VIEW_TABLES = (
     "projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts",
-    "messages", "deliveries", "held_back", "set_aside",
+    "messages", "deliveries", "held_back", "set_aside", "decisions",
 )  # fmt: skip
 
 

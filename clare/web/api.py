@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from clare.core.errors import UsageError
 from clare.domain.states import STATES
-from clare.store import queries
+from clare.store import decision_queries, queries
 from clare.store import views as views_mod
 from clare.web import body as body_mod
 from clare.web import forms, pagedata, reads
@@ -120,9 +120,29 @@ class Api:
         created = action in ("project.add", "task.add", "task.note", "broadcast")
         return JSONResponse(result, status_code=201 if created else 200)
 
-    def poster(self, action: str, path_field: str | None = None) -> Any:
+    async def decisions(self, request: Request) -> Response:
+        every = request.query_params.get("all", "") in ("1", "yes", "true")
+        return JSONResponse(
+            await self.ctx.read(
+                lambda v, _e: decision_queries.list_decisions(v, include_settled=every)
+            )
+        )
+
+    async def decision(self, request: Request) -> Response:
+        prefix = request.path_params["decision_id"]
+        return JSONResponse(
+            await self.ctx.read(
+                lambda v, _e: decision_queries.get_decision(
+                    v, decision_queries.resolve_decision(v, prefix)
+                )
+            )
+        )
+
+    def poster(
+        self, action: str, path_field: str | None = None, path_param: str = "task_id"
+    ) -> Any:
         async def endpoint(request: Request) -> Response:
-            extra = {path_field: request.path_params["task_id"]} if path_field else {}
+            extra = {path_field: request.path_params[path_param]} if path_field else {}
             return await self.act(request, action, **extra)
 
         return endpoint

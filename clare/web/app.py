@@ -43,6 +43,7 @@ def create_app(ctx: WebContext, policy: Policy | None = None) -> Starlette:
         Route("/sessions", pages.sessions),
         Route("/sessions/{session_id}", pages.session),
         Route("/messages", pages.messages),
+        Route("/decisions", pages.decisions),
         Route("/events", pages.events),
         Route("/actions/{name}", pages.action, methods=["POST"]),
         Route("/api/v1/status", api.status),
@@ -72,6 +73,18 @@ def create_app(ctx: WebContext, policy: Policy | None = None) -> Starlette:
         Route("/api/v1/events", api.events),
         Route("/api/v1/messages", api.messages),
         Route("/api/v1/messages", api.poster("broadcast"), methods=["POST"]),
+        Route("/api/v1/decisions", api.decisions),
+        Route("/api/v1/decisions/{decision_id}", api.decision),
+        Route(
+            "/api/v1/decisions/{decision_id}/allow",
+            api.poster("decision.allow", "decision", "decision_id"),
+            methods=["POST"],
+        ),
+        Route(
+            "/api/v1/decisions/{decision_id}/deny",
+            api.poster("decision.deny", "decision", "decision_id"),
+            methods=["POST"],
+        ),
         Route("/api/v1/stream", EventStream(ctx)),
         Mount("/static", StaticFiles(packages=[("clare.web", "static")]), name="static"),
     ]

@@ -30,6 +30,8 @@ ACTIONS = {
     "project.rename": "project.rename",
     "project.delete": "project.delete",
     "broadcast": "message.send",
+    "decision.allow": "decision.make",
+    "decision.deny": "decision.make",
 }
 #: Arguments that name a task, resolved from a prefix by the handler.
 TASK_FIELDS = ("task",)
@@ -112,6 +114,9 @@ def form_args(action: str, fields: Mapping[str, str], author: str, now_ms: int) 
         )
     elif action == "task.note":
         args.update(task=_text(fields, "task"), text=fields.get("text", "").strip())
+    elif action in ("decision.allow", "decision.deny"):
+        args.update(decision_args(action, now_ms), decision=_text(fields, "decision"))
+        args["reason"] = fields.get("reason", "").strip()
     elif action == "broadcast":
         args.update(
             text=fields.get("text", "").strip(),
@@ -134,9 +139,16 @@ def json_args(action: str, body: object, author: str, now_ms: int) -> dict[str, 
             args["assignee_kind"], _, args["assignee"] = assignee.partition(":")
     if action == "task.review":
         args.setdefault("sent_at", now_ms)
+    if action in ("decision.allow", "decision.deny"):
+        args.update(decision_args(action, now_ms))
     if action == "broadcast":
         args.setdefault("target", "all")
         args.setdefault("sent_at", now_ms)
     if action != "project.add":
         args.setdefault("author", author)
     return args
+
+
+def decision_args(action: str, now_ms: int) -> dict[str, Any]:
+    """What an answer from the page always says: which, through the web, and when."""
+    return {"behavior": action.rpartition(".")[2], "via": "web", "at": now_ms}

@@ -17,10 +17,10 @@ from starlette.responses import RedirectResponse, Response
 
 from clare.app.cost import usage_report
 from clare.core.errors import ClareError, UsageError
-from clare.store import lookups, queries
+from clare.store import decision_queries, lookups, queries
 from clare.web import body as body_mod
 from clare.web import forms, guard, pagedata, reads
-from clare.web.render import page
+from clare.web.render import page as render_page
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -35,26 +35,45 @@ class Pages:
         self.ctx = ctx
         self.sync = pagedata.SyncCache()
 
+    async def page(self, request: Request, template: str, data: dict[str, Any]) -> Response:
+        """A page with what the navigation shows on every page: the pending decisions."""
+        pending = await self.ctx.read(lambda v, _e: decision_queries.pending_ids(v))
+        return render_page(self.ctx, request, template, {**data, "needs_you": pending})
+
+    async def decisions(self, request: Request) -> Response:
+        """Needs you: the permission prompts waiting on every host, to allow or deny."""
+
+        def read(v: Any, e: Any) -> dict[str, Any]:
+            lately = decision_queries.list_decisions(v, include_settled=True, limit=20)
+            return {
+                "decisions": decision_queries.list_decisions(v),
+                "recent": [d for d in reversed(lately) if not d["pending"]][:10],
+                "seq": reads.last_seq(e),
+            }
+
+        data = await self.ctx.read(read)
+        return await self.page(request, "decisions.html", data)
+
     async def overview(self, request: Request) -> Response:
         ctx = self.ctx
         data = await ctx.read(
             lambda v, e: pagedata.overview(v, e, ctx.paths, ctx.config, self.sync)
         )
         data["sync"] = {**data["sync"], "gossip": await ctx.gossip.links()}
-        return page(ctx, request, "overview.html", data)
+        return await self.page(request, "overview.html", data)
 
     async def projects(self, request: Request) -> Response:
         data = await self.ctx.read(
             lambda v, e: {"projects": queries.list_projects(v), "seq": reads.last_seq(e)}
         )
-        return page(self.ctx, request, "projects.html", data)
+        return await self.page(request, "projects.html", data)
 
     async def board(self, request: Request) -> Response:
         name = request.path_params["name"]
         filters = {k: request.query_params.get(k, "")[:200] for k in pagedata.BOARD_FILTERS}
         cutoff = lookups.archive_cutoff(int(time.time() * 1000), self.ctx.config.archive_after_days)
         data = await self.ctx.read(lambda v, e: pagedata.board(v, e, name, filters, cutoff))
-        return page(self.ctx, request, "board.html", data)
+        return await self.page(request, "board.html", data)
 
     async def task(self, request: Request) -> Response:
         prefix = request.path_params["task_id"]
@@ -64,7 +83,7 @@ class Pages:
             return pagedata.task_page(v, e, task_id, self.ctx.config, int(time.time() * 1000))
 
         data = await self.ctx.read(read)
-        return page(self.ctx, request, "task.html", data)
+        return await self.page(request, "task.html", data)
 
     async def sessions(self, request: Request) -> Response:
         show_all = request.query_params.get("all", "") in ("1", "yes", "true")
@@ -75,7 +94,7 @@ class Pages:
                 "seq": reads.last_seq(e),
             }
         )
-        return page(self.ctx, request, "sessions.html", data)
+        return await self.page(request, "sessions.html", data)
 
     async def session(self, request: Request) -> Response:
         prefix = request.path_params["session_id"]
@@ -87,13 +106,13 @@ class Pages:
             return {"session": session, "seq": reads.last_seq(e)}
 
         data = await self.ctx.read(read)
-        return page(self.ctx, request, "session.html", data)
+        return await self.page(request, "session.html", data)
 
     async def messages(self, request: Request) -> Response:
         data = await self.ctx.read(
             lambda v, e: {"messages": reads.list_messages(v, e), "seq": reads.last_seq(e)}
         )
-        return page(self.ctx, request, "messages.html", data)
+        return await self.page(request, "messages.html", data)
 
     async def events(self, request: Request) -> Response:
         filters = event_filters(request.query_params)
@@ -105,7 +124,7 @@ class Pages:
         )
         shown = {k: v for k, v in filters.items() if v is not None and k != "limit"}
         data.update(filters=shown, limit=filters["limit"])
-        return page(self.ctx, request, "events.html", data)
+        return await self.page(request, "events.html", data)
 
     async def action(self, request: Request) -> Response:
         """POST /actions/{name}: a form, checked for its CSRF token, sent to the writer."""
@@ -149,6 +168,11 @@ async def run_action(ctx: WebContext, name: str, args: dict[str, Any]) -> dict[s
     """Resolve task prefixes, then send the action's op to the writer and wait for the views."""
     if name not in forms.ACTIONS:
         raise UsageError(f"unknown action {name!r}")
+    if isinstance(args.get("decision"), str) and args["decision"]:
+        prefix = args["decision"]
+        args["decision"] = await ctx.read(
+            lambda v, _e: decision_queries.resolve_decision(v, prefix)
+        )
     for key in forms.TASK_FIELDS:
         if isinstance(args.get(key), str) and args[key]:
             args[key] = await ctx.read(partial(_resolve, prefix=args[key]))
@@ -182,6 +206,8 @@ def describe(name: str, result: dict[str, Any]) -> str:
         "project.rename": "project {previous} renamed to {project}",
         "project.delete": "project {project} deleted, with {tasks_deleted} tasks",
         "broadcast": "message sent",
+        "decision.allow": "{decision} allowed",
+        "decision.deny": "{decision} denied",
     }[name]
     try:
         return what.format(**result)

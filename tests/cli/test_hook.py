@@ -291,3 +291,13 @@ def test_the_claude_code_process_is_recorded_for_sessions_without_a_file(
                                                                     "/t/s1.jsonl")  # fmt: skip
     run_hook(paths, "SessionEnd", {"session_id": "s1"})
     assert not recorded.exists()
+
+
+def test_a_permission_request_with_no_writer_prints_nothing(
+    paths: InstancePaths,
+) -> None:
+    payload = {"session_id": "s1", "tool_name": "Bash", "tool_input": {"command": "ls"}}
+    sent, printed = run_hook(paths, "PermissionRequest", payload)
+    assert printed == ""  # no writer: nobody could answer, and Clare never allows by itself
+    assert sent == {"session": "s1", "event": "PermissionRequest", "outcome": ""}
+    assert not spooled(paths)  # an ask is worth nothing later: it is not spooled

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,4 +147,29 @@ async def test_serve_poller_keeps_polling(paths: InstancePaths) -> None:
             while source.scans < 3:
                 await trio.sleep(0.05)
         assert poller.core.reported["s1"].status == "busy"
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_asks_of_a_session_that_ended_are_settled(paths: InstancePaths) -> None:
+    source = FakeSource(observations=[OBS])
+    async with trio.open_nursery() as nursery:
+        core = await nursery.start(serve_writer, paths, CONFIG)
+        await nursery.start(serve_projector, paths, CONFIG)
+        client = AsyncCommandClient(Endpoints(paths).writer_commands)
+        poller = Poller(paths, CONFIG, client, [source])
+        await poller.run_pass()
+        asked = await client.call(
+            "decision.ask",
+            {"session": "s1", "tool": "Bash", "summary": "ls", "at": int(time.time() * 1000)},
+        )
+        entity = "d:" + asked["decision"]
+        await poller.run_pass()
+        assert core.cache.get(entity).pending  # the session still runs: its hook may wait
+        source.observations = []  # it ended, and no hook said so
+        with trio.fail_after(10):
+            while core.cache.get(entity).pending:
+                await poller.run_pass()
+                await trio.sleep(0.05)  # the views catch up on the end, then the sweep sees it
+        assert core.cache.get(entity).state == "session ended"
+        client.close()
         nursery.cancel_scope.cancel()

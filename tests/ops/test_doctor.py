@@ -14,6 +14,7 @@ from clare.cli.app import app
 from clare.ops.checks import Status
 from clare.ops.doctor import run_checks
 from clare.ops.doctor_claude import HOOK_EVENTS
+from clare.sessions import hooks_settings
 from clare.store.sqlite import open_writer
 
 if TYPE_CHECKING:
@@ -25,10 +26,10 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def claude_dir(tmp_path: Path) -> Path:
-    hooks = {
-        e: [{"hooks": [{"type": "command", "command": f"clare hook {e}"}]}] for e in HOOK_EVENTS
-    }
-    (tmp_path / "settings.json").write_text(json.dumps({"hooks": hooks}))
+    # As `clare hooks install` writes them, the PermissionRequest hook's timeout included.
+    settings = hooks_settings.install({}, "clare")
+    assert set(settings["hooks"]) == set(HOOK_EVENTS)
+    (tmp_path / "settings.json").write_text(json.dumps(settings))
     return tmp_path
 
 

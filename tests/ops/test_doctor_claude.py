@@ -20,14 +20,16 @@ if TYPE_CHECKING:
 CONFIG = Config(machine_id="6f7c904f-df3a-4c9c-a97f-75a53e07e8b3", name="laptop")
 
 
-def _settings(*events: str, command: str = "clare hook {event}") -> dict[str, Any]:
-    return {
-        "theme": "dark",
-        "hooks": {
-            event: [{"hooks": [{"type": "command", "command": command.format(event=event)}]}]
-            for event in events
-        },
-    }
+def _settings(
+    *events: str, command: str = "clare hook {event}", permission_timeout_s: int = 330
+) -> dict[str, Any]:
+    def entry(event: str) -> dict[str, Any]:
+        made: dict[str, Any] = {"type": "command", "command": command.format(event=event)}
+        if event == "PermissionRequest":
+            made["timeout"] = permission_timeout_s
+        return made
+
+    return {"theme": "dark", "hooks": {event: [{"hooks": [entry(event)]}] for event in events}}
 
 
 def _write(folder: Path, data: Any) -> Path:
@@ -116,3 +118,11 @@ def test_hooks_installed_in_another_settings_file_are_found(tmp_path: Path) -> N
     check = check_hooks(CONFIG, env, [elsewhere])
     assert check.status is Status.OK
     assert str(elsewhere) in check.summary
+
+
+def test_a_permission_hook_that_claude_code_would_end_too_soon_is_found(tmp_path: Path) -> None:
+    path = _write(tmp_path, _settings(*HOOK_EVENTS, permission_timeout_s=60))
+    check = check_hooks(CONFIG, {"CLAUDE_CONFIG_DIR": str(tmp_path)})
+    assert check.status is Status.WARNING
+    assert f"decision_wait_s = 300 s, but {path} ends it after 60 s" in check.summary
+    assert "clare hooks install" in check.fix

@@ -68,6 +68,12 @@ def valid_args(task: str) -> dict[str, dict[str, Any]]:
         "task.delete": {"task": "t-00000000ff", "reason": "r", **author},
         "project.delete": {"name": "gone", **author},
         "project.rename": {"name": "gone", "new_name": "gone2", **author},
+        "decision.ask": {"session": "s-ask", "tool": "Bash", "summary": "ls", "tool_input": "{}",
+                         "suggestions": ["x"], "at": 1, "cwd": "/tmp", "project": "pa"},
+        # An unknown decision: no spoiled variant may be taken for an answer.
+        "decision.make": {"decision": "d-00000000ff", "behavior": "allow", "reason": "r",
+                          "via": "cli", "at": 1, **author},
+        "decision.settle": {"decisions": ["d-00000000ff"], "how": "expired", "at": 1},
     }  # fmt: skip
 
 

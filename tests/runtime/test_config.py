@@ -122,3 +122,18 @@ def test_the_gossip_bind_defaults_to_loopback_and_is_checked(tmp_path: Path) -> 
 def test_an_older_config_without_a_bind_listens_on_loopback(tmp_path: Path) -> None:
     text = f'machine_id = "{uuid.uuid4()}"\nname = "old"\n[gossip]\nport = 8766\n'
     assert config.parse(text).gossip_bind == "127.0.0.1"
+
+
+def test_decision_wait_and_push_urls_round_trip_and_are_checked() -> None:
+    machine = str(uuid.uuid4())
+    made = config.Config(
+        machine_id=machine, name="x", decision_wait_s=45,
+        push_urls=("ntfy://ntfy.sh/clare-x", 'json://127.0.0.1:9/"q"'), push_min_interval_s=5.0,
+    )  # fmt: skip
+    assert config.parse(made.to_toml()) == made
+    defaults = config.parse(f'machine_id = "{machine}"\nname = "x"\n')
+    assert (defaults.decision_wait_s, defaults.push_urls) == (config.DEFAULT_DECISION_WAIT_S, ())
+    with pytest.raises(ConfigError, match="decision_wait_s"):
+        config.parse(f'machine_id = "{machine}"\n[decisions]\ndecision_wait_s = 0\n')
+    with pytest.raises(ConfigError, match=r"push\.urls"):
+        config.parse(f'machine_id = "{machine}"\n[push]\nurls = "ntfy://x"\n')

@@ -59,3 +59,14 @@ def test_what_counts_as_clares_command() -> None:
     assert not is_clare_command("clarence hook Stop")
     assert not is_clare_command("echo clare")
     assert not is_clare_command(None)
+
+
+def test_the_permission_hook_may_run_past_the_decision_wait() -> None:
+    from clare.sessions.hooks_settings import HOOK_TIMEOUT_S, permission_timeout_s
+
+    settings = install({}, "clare", decision_wait_s=120)
+    timeouts = {
+        event: groups[0]["hooks"][0]["timeout"] for event, groups in settings["hooks"].items()
+    }
+    assert timeouts.pop("PermissionRequest") == permission_timeout_s(120) > 120
+    assert set(timeouts.values()) == {HOOK_TIMEOUT_S}

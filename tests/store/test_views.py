@@ -6,6 +6,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from clare.domain import kinds
+from clare.domain.decisions import Answer, PermissionAsk
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import SessionObserved
 from clare.domain.messages import Delivery, Message
@@ -86,6 +87,15 @@ def test_every_kind_has_a_table_its_rows_fit(tmp_path: Path) -> None:
         kinds.GROUPS: Group("g", (), False, (1, "h")),
         kinds.SESSIONS: Session(SessionObserved(session="s1", host="m1"), (1, "h")),
         kinds.MESSAGES: Message("m1", "all", "hi", deliveries=(Delivery("s1", "hook", 4),)),
+        kinds.DECISIONS: PermissionAsk(
+            "d-1",
+            asked=True,
+            session="s1",
+            host="m1",
+            tool="Bash",
+            answers=(Answer("e1", "allow", "m2", 5, author="ann"),),
+            last_key=(5, "m2"),
+        ),
     }
     assert set(samples) == set(kinds.KINDS)
     for kind, state in samples.items():
@@ -93,6 +103,8 @@ def test_every_kind_has_a_table_its_rows_fit(tmp_path: Path) -> None:
         assert kinds.kind_of(kind.entity(kind.rows.key(state))) is kind
         width = len(conn.execute(f"PRAGMA table_info({kind.rows.table})").fetchall())
         assert len(kind.rows.to_row(state)) == width, kind.name
+        if not any(child.loaded for child in kind.rows.children):  # else its rows rebuild it
+            assert kind.rows.from_row(kind.rows.to_row(state), {}) == state, kind.name
         for child in kind.rows.children:
             child_width = len(conn.execute(f"PRAGMA table_info({child.table})").fetchall())
             assert all(len(row) == child_width for row in child.rows(state)), child.table

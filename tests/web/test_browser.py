@@ -7,6 +7,7 @@ with the command to run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -168,3 +169,54 @@ async def test_the_page_follows_the_cli_and_the_cli_sees_the_page() -> None:
 def _streams(inst: Instance) -> int:
     status = httpx.get(inst.base + "/api/v1/status", timeout=5).json()
     return int(status["web"]["streams"])
+
+
+async def test_needs_you_shows_a_new_prompt_live_notifies_and_answers_it() -> None:
+    _need_chromium()
+    with running_clare() as inst:
+        ask = {
+            "session_id": "sess-browser-1",
+            "cwd": "/tmp",
+            "tool_name": "Bash",
+            "tool_input": {"command": "make deploy", "description": "deploy"},
+        }
+        async with open_browser(width=390, height=844) as page:  # a phone's screen
+            await page.send(
+                "Browser.grantPermissions", origin=inst.base, permissions=["notifications"]
+            )
+            await page.goto(inst.base + "/decisions")
+            await page.wait_for("window.clareLive && window.clareLive.connected")
+            assert await page.evaluate("Notification.permission") == "granted"
+            hook = subprocess.Popen(
+                [sys.executable, "-m", "clare", "hook", "PermissionRequest"],
+                env=inst.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            try:
+                assert hook.stdin is not None
+                hook.stdin.write(json.dumps(ask))
+                hook.stdin.close()
+                hook.stdin = None
+                # The card and the count arrive over SSE, and a notification is shown.
+                await page.wait_for(
+                    "document.getElementById('decision-list').innerText.includes('make deploy')"
+                )
+                await page.wait_for(
+                    "document.querySelector('#nav-needs-you .count').textContent === '1'"
+                )
+                await page.wait_for("window.clareLive.notified === 1")
+                await page.evaluate(
+                    "document.querySelector('form[action=\"/actions/decision.allow\"]')"
+                    ".requestSubmit()"
+                )
+                out, _ = await trio.to_thread.run_sync(lambda: hook.communicate(timeout=30))
+            finally:
+                hook.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    hook.communicate(timeout=10)
+            assert json.loads(out)["hookSpecificOutput"]["decision"] == {"behavior": "allow"}
+            await page.wait_for("location.search.includes('ok=')")
+            await page.wait_for("document.readyState === 'complete'")
+            assert (
+                await page.evaluate("document.querySelector('#nav-needs-you .count').textContent")
+                == "0"
+            )

@@ -31,12 +31,46 @@
         old.replaceWith(document.importNode(fresh, true));
       }
       state.refreshes += 1;
+      notifyNew();
     } catch (err) {
       mark("reconnecting", false);
     } finally {
       busy = false;
       if (again) { again = false; schedule(); }
     }
+  }
+
+  // Permission prompts waiting on any host, as the navigation lists them; a new one
+  // while a page is open gets a browser notification (once the person allowed them).
+  const pendingIds = () => {
+    const nav = document.getElementById("nav-needs-you");
+    const text = nav ? nav.dataset.pending || "" : "";
+    return new Set(text.split(" ").filter(Boolean));
+  };
+  let known = pendingIds();
+  state.notified = 0;
+
+  function notifyNew() {
+    const now = pendingIds();
+    const fresh = [...now].filter((id) => !known.has(id));
+    known = now;
+    if (!fresh.length || !window.Notification || Notification.permission !== "granted") return;
+    const n = new Notification("Clare: " + fresh.length + " decision(s) need you", {
+      body: "A session asks for permission. Open Needs you to allow or deny.",
+      tag: "clare-decisions",
+    });
+    n.onclick = () => { window.focus(); location.href = "/decisions"; };
+    state.notified += fresh.length;
+  }
+
+  function offerNotifications() {
+    const button = document.getElementById("notify-me");
+    if (!button || !window.Notification || Notification.permission !== "default") return;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      await Notification.requestPermission();
+      button.hidden = true;
+    });
   }
 
   // The board's filter box calls this after it changes the address.
@@ -64,9 +98,15 @@
     window.addEventListener("pagehide", () => source.close());
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", connect);
-  } else {
+  function start() {
+    known = pendingIds();
+    offerNotifications();
     connect();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();
