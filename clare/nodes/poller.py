@@ -32,6 +32,7 @@ from clare.sessions.claude_home import claude_dir
 from clare.sessions.claude_source import ClaudeCodeSource
 from clare.sessions.hooked import hooked_dir
 from clare.sessions.rclaude_source import RclaudeSource
+from clare.store import queries
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class Poller:
         self._saved = ""
         self._saved_at = -SAVE_EVERY_S
         self.skipped: dict[str, int] = {}
+        #: Tasks still held by this host's ended sessions, as the views last showed.
+        self.held: dict[str, list[str]] = {}
         self.passes = 0
         self._load()
 
@@ -118,7 +121,8 @@ class Poller:
     # -- one pass ------------------------------------------------------------------------
 
     def _views_state(self) -> tuple[dict[str, str], list[SessionObserved], int | None]:
-        """Project paths on this host, its live sessions and the views' position."""
+        """Project paths on this host, its live sessions and the views' position
+        (and, in ``self.held``, the tasks its ended sessions still hold)."""
         if not self.paths.views_db.exists():
             return {}, [], None
         try:
@@ -137,6 +141,7 @@ class Poller:
                 snap = decode(SessionObserved.kind, json.loads(raw))
                 if isinstance(snap, SessionObserved):
                     live.append(snap)
+            self.held = queries.held_by_ended_sessions(conn, self.config.machine_id)
             conn.execute("COMMIT")
             return projects, live, position
         except (ClareError, ValueError, sqlite3.Error):  # views being migrated: next pass
@@ -173,6 +178,7 @@ class Poller:
                     log.warning("snapshot refused", session=snap.session, error=str(exc))
                 self.core.recorded(snap, seq)
                 recorded += 1
+        await self.release_leases()
         for folder in (self.paths.spool_dir, self.paths.fallback_spool_dir):
             if spool.pending(folder):
                 sent, dropped = await trio.to_thread.run_sync(self._drain_spool, folder)
@@ -182,6 +188,30 @@ class Poller:
         if recorded or read or time.monotonic() - self._saved_at > SAVE_EVERY_S:
             await trio.to_thread.run_sync(self.save)
         return recorded
+
+    async def release_leases(self) -> int:
+        """Give back the tasks this host's ended sessions still hold; returns how many.
+
+        The views may lag behind the writer: ``task.release`` checks each task
+        against current state, so a task released already is left alone.
+        """
+        released = 0
+        for session, tasks in self.held.items():
+            try:
+                reply = await self.client.call(
+                    "task.release", {"session": session, "candidates": tasks}
+                )
+            except ServiceUnavailable:
+                return released
+            except ClareError as exc:
+                log.warning("lease release refused", session=session, error=str(exc))
+                continue
+            done = reply.get("released") or []
+            if done:
+                log.info("tasks released", session=session, tasks=done)
+            released += len(done)
+        self.held = {}
+        return released
 
     def _drain_spool(self, folder: Path) -> tuple[int, int]:
         from clare.bus import rpc

@@ -420,6 +420,21 @@ def get_session(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
     return session
 
 
+def held_by_ended_sessions(conn: sqlite3.Connection, machine_id: str) -> dict[str, list[str]]:
+    """Tasks still to do or in progress under a session of this host that has ended,
+    by session: the leases its host must release (``task.release``)."""
+    held: dict[str, list[str]] = {}
+    for session, task in conn.execute(
+        "SELECT t.assignee, t.id FROM tasks t JOIN sessions s ON s.id = t.assignee "
+        "WHERE t.assignee_kind = 'session' AND t.deleted = 0 "
+        "AND t.state IN ('todo', 'in_progress') AND s.host = ? AND s.status = 'ended' "
+        "ORDER BY t.id",
+        (machine_id,),
+    ):
+        held.setdefault(session, []).append(task)
+    return held
+
+
 def list_groups(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return [
         {"name": name, "members": json.loads(members)}
