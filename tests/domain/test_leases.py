@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from clare.core.errors import UsageError
-from clare.domain.session_ops import snapshot_dict
 from clare.domain.events import SessionObserved
+from clare.domain.session_ops import snapshot_dict
 from clare.nodes.writer_ingest import remote_event_wire
 from clare.store import eventlog
 from tests.helpers import call, make_core
@@ -48,9 +48,7 @@ def test_an_ended_sessions_tasks_return_to_the_ready_queue_with_why(core: Writer
         call(core, "task.release", session="s1", candidates=[working])
 
     observe(core, "s1", "ended")
-    result = call(
-        core, "task.release", session="s1", candidates=[working, waiting, reviewed]
-    )
+    result = call(core, "task.release", session="s1", candidates=[working, waiting, reviewed])
     assert result["released"] == [working, waiting]
     for task_id in (working, waiting):
         task = core.cache.task(task_id)

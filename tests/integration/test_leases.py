@@ -44,7 +44,9 @@ def root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def observe_on(host: Host, pid: int) -> None:
     paths = resolve(host.home)
     hooked.record(hooked_dir(paths.data_dir), pid, SESSION, "/tmp", "", 0)
-    snap = SessionObserved(session=SESSION, host=host.machine_id, pid=pid, cwd="/tmp", status="busy")
+    snap = SessionObserved(
+        session=SESSION, host=host.machine_id, pid=pid, cwd="/tmp", status="busy"
+    )
     with CommandClient(f"ipc://{paths.runtime_dir / WRITER_COMMANDS}") as client:
         client.call("session.observe", {"snapshot": snapshot_dict(snap)})
 
