@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+from clare.domain.dispatch_events import Dispatch, Offer
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import DomainEvent, project_entity
 from clare.domain.registry import fold_for, refold
@@ -86,6 +87,14 @@ class EntityCache:
     def group(self, name: str) -> Group | None:
         state = self.get("g:" + name)
         return state if isinstance(state, Group) else None
+
+    def dispatch(self, request_id: str) -> Dispatch | None:
+        state = self.get("d:" + request_id)
+        return state if isinstance(state, Dispatch) else None
+
+    def offer(self, machine_id: str) -> Offer | None:
+        state = self.get("o:" + machine_id)
+        return state if isinstance(state, Offer) else None
 
     def tasks_of_project(self, name: str) -> list[Task]:
         """Every task of a project, deleted ones too. A scan of every task: for the rare

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 
 from clare.core.errors import StorageError
+from clare.domain.dispatch_events import Dispatch, Offer
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import SessionObserved
 from clare.domain.messages import Delivery, Message
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 VIEW_TABLES = (
     "projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts",
-    "messages", "deliveries", "held_back", "set_aside",
+    "messages", "deliveries", "held_back", "set_aside", "dispatches", "dispatch_offers",
 )  # fmt: skip
 
 
@@ -155,7 +156,21 @@ def load_state(conn: sqlite3.Connection, entity: str) -> Any:
         return Session(_session_snapshot(data), (row[1], row[2]))
     if prefix == "m:":
         return _load_message(conn, key)
+    if prefix == "d:":
+        row = conn.execute("SELECT state_json FROM dispatches WHERE id = ?", (key,)).fetchone()
+        return None if row is None else dispatch_from_json(row[0])
+    if prefix == "o:":
+        row = conn.execute("SELECT * FROM dispatch_offers WHERE machine_id = ?", (key,)).fetchone()
+        return (
+            None if row is None else Offer(row[0], bool(row[1]), row[2], row[3], (row[4], row[5]))
+        )
     return None
+
+
+def dispatch_from_json(text: str) -> Dispatch:
+    data = json.loads(text)
+    data["last_key"] = tuple(data["last_key"])
+    return Dispatch(**data)
 
 
 def _load_message(conn: sqlite3.Connection, message_id: str) -> Message | None:
@@ -261,6 +276,20 @@ def save_states(conn: sqlite3.Connection, states: Iterable[Any]) -> None:
             )
         elif isinstance(state, Message):
             messages.append(state)
+        elif isinstance(state, Dispatch):
+            rows.setdefault(_DISPATCH_ROW, []).append(
+                (
+                    state.id, state.action, state.host, state.task, state.session, state.state,
+                    json.dumps(asdict(state), sort_keys=True), *state.last_key,
+                )
+            )  # fmt: skip
+        elif isinstance(state, Offer):
+            rows.setdefault(_OFFER_ROW, []).append(
+                (
+                    state.machine_id, int(state.enabled), state.max_sessions,
+                    state.permission_mode, *state.last_key,
+                )
+            )  # fmt: skip
     if tasks:
         _save_tasks(conn, tasks)
     if messages:
@@ -269,6 +298,8 @@ def save_states(conn: sqlite3.Connection, states: Iterable[Any]) -> None:
         conn.executemany(sql, table_rows)
 
 
+_DISPATCH_ROW = "INSERT OR REPLACE INTO dispatches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_OFFER_ROW = "INSERT OR REPLACE INTO dispatch_offers VALUES (?, ?, ?, ?, ?, ?)"
 _SESSION_ROW = "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _PROJECT_ROW = "INSERT OR REPLACE INTO projects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _HOST_ROW = "INSERT OR REPLACE INTO hosts VALUES (?, ?, ?, ?, ?)"
