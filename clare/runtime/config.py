@@ -31,6 +31,12 @@ DEFAULT_WEB_STREAM_BUFFER_BYTES = 256 * 1024
 #: A client that takes none of what was sent for this long is disconnected.
 DEFAULT_WEB_STALL_TIMEOUT_S = 30.0
 DEFAULT_ARCHIVE_AFTER_DAYS = 14
+DEFAULT_DISPATCH_MAX_SESSIONS = 4
+#: A dispatch request older than this when its host first sees it is refused, not
+#: started late (after a partition heals, say).
+DEFAULT_DISPATCH_MAX_AGE_S = 600
+#: Claude Code's permission modes (``--permission-mode``).
+PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
 #: Where the gossip ROUTER listens unless ``[gossip] bind`` says otherwise. Loopback:
 #: a host syncs with others only once its owner names the interface they reach it
 #: on (a WireGuard address, say), so a fresh instance opens no port to the network.
@@ -65,6 +71,13 @@ class Config:
     #: Done and cancelled tasks unchanged this long leave the board and the default
     #: list (they stay in the log and in `task list --all`); 0 keeps them shown.
     archive_after_days: int = DEFAULT_ARCHIVE_AFTER_DAYS
+    #: ``[dispatch]``: whether other hosts (and this one) may start Claude Code here. Off
+    #: until the owner turns it on; the permission mode is never loosened on anyone's behalf.
+    dispatch_enabled: bool = False
+    dispatch_max_sessions: int = DEFAULT_DISPATCH_MAX_SESSIONS
+    dispatch_permission_mode: str = "default"
+    dispatch_command: str = "claude"
+    dispatch_max_age_s: int = DEFAULT_DISPATCH_MAX_AGE_S
 
     def to_toml(self) -> str:
         q = json.dumps  # a JSON string literal is a valid TOML basic string
@@ -93,6 +106,13 @@ class Config:
             "",
             "[tasks]",
             f"archive_after_days = {self.archive_after_days}",
+            "",
+            "[dispatch]",
+            f"enabled = {'true' if self.dispatch_enabled else 'false'}",
+            f"max_sessions = {self.dispatch_max_sessions}",
+            f"permission_mode = {q(self.dispatch_permission_mode)}",
+            f"command = {q(self.dispatch_command)}",
+            f"max_age_s = {self.dispatch_max_age_s}",
         ]
         for peer in self.peers:
             lines += [
@@ -179,6 +199,7 @@ def parse(text: str, source: str = "clare.toml") -> Config:
     archive = tasks.get("archive_after_days", DEFAULT_ARCHIVE_AFTER_DAYS)
     if not isinstance(archive, int) or isinstance(archive, bool) or archive < 0:
         raise ConfigError(f"{source}: tasks.archive_after_days must be a whole number, 0 or more")
+    dispatch = _dispatch(raw.get("dispatch", {}), source)
     offset = raw.get("max_clock_offset_ms", 500)
     if not isinstance(offset, int) or offset < 0:
         raise ConfigError(f"{source}: max_clock_offset_ms must be a non-negative integer")
@@ -214,7 +235,38 @@ def parse(text: str, source: str = "clare.toml") -> Config:
         claude_config_dir=_text(sessions.get("claude_config_dir", ""), "claude_config_dir"),
         rclaude_command=_text(sessions.get("rclaude_command", ""), "rclaude_command"),
         archive_after_days=archive,
+        **dispatch,
     )
+
+
+def _dispatch(table: object, source: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [dispatch] must be a table")
+    enabled = table.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{source}: dispatch.enabled must be true or false")
+    mode = _text(table.get("permission_mode", "default"), "dispatch.permission_mode")
+    if mode not in PERMISSION_MODES:
+        raise ConfigError(
+            f"{source}: dispatch.permission_mode must be one of {', '.join(PERMISSION_MODES)}"
+        )
+    command = _text(table.get("command", "claude"), "dispatch.command")
+    if not command.strip():
+        raise ConfigError(f"{source}: dispatch.command must name the claude program")
+    return {
+        "dispatch_enabled": enabled,
+        "dispatch_max_sessions": _bounded(
+            table.get("max_sessions", DEFAULT_DISPATCH_MAX_SESSIONS),
+            "dispatch.max_sessions",
+            1,
+            1000,
+        ),
+        "dispatch_permission_mode": mode,
+        "dispatch_command": command,
+        "dispatch_max_age_s": _bounded(
+            table.get("max_age_s", DEFAULT_DISPATCH_MAX_AGE_S), "dispatch.max_age_s", 1, 86_400
+        ),
+    }
 
 
 def load(paths: InstancePaths) -> Config:

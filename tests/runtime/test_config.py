@@ -122,3 +122,22 @@ def test_the_gossip_bind_defaults_to_loopback_and_is_checked(tmp_path: Path) -> 
 def test_an_older_config_without_a_bind_listens_on_loopback(tmp_path: Path) -> None:
     text = f'machine_id = "{uuid.uuid4()}"\nname = "old"\n[gossip]\nport = 8766\n'
     assert config.parse(text).gossip_bind == "127.0.0.1"
+
+
+def test_dispatch_is_off_unless_its_owner_turns_it_on() -> None:
+    base = f"machine_id = '{uuid.uuid4()}'\nname = 'h'\n"
+    off = config.parse(base)
+    assert (off.dispatch_enabled, off.dispatch_max_sessions) == (False, 4)
+    assert (off.dispatch_permission_mode, off.dispatch_command) == ("default", "claude")
+    on = config.parse(
+        base + "[dispatch]\nenabled = true\nmax_sessions = 2\npermission_mode = 'acceptEdits'\n"
+    )
+    assert (on.dispatch_enabled, on.dispatch_max_sessions) == (True, 2)
+    assert config.parse(on.to_toml()) == on
+    for bad, what in (
+        ("enabled = 'yes'", "dispatch.enabled"),
+        ("max_sessions = 0", "dispatch.max_sessions"),
+        ("permission_mode = 'yolo'", "dispatch.permission_mode"),
+    ):
+        with pytest.raises(ConfigError, match=what):
+            config.parse(base + "[dispatch]\n" + bad)
