@@ -26,6 +26,7 @@ from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
 from clare.domain.events import SessionObserved, decode
 from clare.domain.session_ops import snapshot_dict
+from clare.nodes.dispatcher import serve_dispatcher
 from clare.runtime.logs import get
 from clare.sessions import spool
 from clare.sessions.claude_home import claude_dir
@@ -246,18 +247,25 @@ async def serve_poller(
 ) -> None:
     """Poll this host's session sources every ``interval_s`` until cancelled."""
     client = AsyncCommandClient(Endpoints(paths).writer_commands, timeout_s=2.0, attempts=2)
+    dispatch_client = AsyncCommandClient(
+        Endpoints(paths).writer_commands, timeout_s=2.0, attempts=2
+    )
     try:
         poller = Poller(
             paths, config, client, make_sources(config, paths) if sources is None else sources
         )
         log.info("poller ready", sources=[s.name for s in poller.sources])
-        task_status.started(poller)
-        while True:
-            started = trio.current_time()
-            try:
-                await poller.run_pass()
-            except OSError as exc:  # a full disk for the state file: keep polling
-                log.warning("poll pass failed", error=str(exc))
-            await trio.sleep_until(started + interval_s)
+        async with trio.open_nursery() as nursery:
+            # Its own client: one DEALER per task that waits on it.
+            nursery.start_soon(serve_dispatcher, paths, config, dispatch_client)
+            task_status.started(poller)
+            while True:
+                started = trio.current_time()
+                try:
+                    await poller.run_pass()
+                except OSError as exc:  # a full disk for the state file: keep polling
+                    log.warning("poll pass failed", error=str(exc))
+                await trio.sleep_until(started + interval_s)
     finally:
         client.close()
+        dispatch_client.close()
