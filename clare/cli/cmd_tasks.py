@@ -162,6 +162,7 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
     views = inst.views()
     full = queries.resolve_task(views, task_id, deleted_too=True)
     task = queries.get_task(views, inst.events(), full)
+    task["dispatches"] = queries.list_dispatches(views, task=full)
     if json_out:
         emit_json(task)
         return
@@ -183,6 +184,11 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
         print()
         for line in task["body"].splitlines():
             print(f"  {safe(line)}")
+    if task["dispatches"]:
+        print("\ndispatched:")
+        for d in task["dispatches"]:
+            outcome = d["session"] or d["reason"] or ""
+            print(f"  {d['id']}  to {d['host']}  {d['state']:<8} {safe(outcome)}")
     if task["conflicts"]:
         print("\nconflicts (concurrent changes on different hosts):")
         for c in task["conflicts"]:
