@@ -142,7 +142,11 @@ def claude_env(config: Config) -> dict[str, str]:
     """The environment Claude Code runs in: this host's, with its configured folder."""
     env = dict(os.environ)
     if config.claude_config_dir:
-        env["CLAUDE_CONFIG_DIR"] = os.path.expanduser(config.claude_config_dir)
+        folder = os.path.realpath(os.path.expanduser(config.claude_config_dir))
+        # Named only when it is not the default: with CLAUDE_CONFIG_DIR set, Claude Code
+        # also reads its settings (trusted folders, ...) from there instead of ~/.claude.json.
+        if folder != os.path.realpath(os.path.expanduser("~/.claude")):
+            env["CLAUDE_CONFIG_DIR"] = folder
     # A dispatched session is not a child of any session: it must not inherit one's marks.
     for name in ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_MESSAGING_SOCKET"):
         env.pop(name, None)
