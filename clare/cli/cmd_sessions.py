@@ -82,7 +82,6 @@ def show(ctx: typer.Context, session_id: str, json_out: JsonOpt = False) -> None
     inst: Instance = ctx.obj
     views = inst.views()
     session = queries.get_session(views, queries.resolve_session(views, session_id))
-    session["dispatches"] = queries.list_dispatches(views, session=session["id"])
     if json_out:
         emit_json(session)
         return

@@ -162,7 +162,6 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
     views = inst.views()
     full = queries.resolve_task(views, task_id, deleted_too=True)
     task = queries.get_task(views, inst.events(), full)
-    task["dispatches"] = queries.list_dispatches(views, task=full)
     if json_out:
         emit_json(task)
         return

@@ -110,9 +110,12 @@ def _dispatch_request(args: dict[str, Any], state: StateReader, ctx: Context) ->
     host = ctx.machine_id
     if host_name:
         found = state.host_by_name(host_name)
-        if found is None:
+        if found is not None:
+            host = found.machine_id
+        elif state.offer(host_name) is not None:  # a machine id, as the page sends it
+            host = host_name
+        else:
             raise NotFound(f"no host named {host_name!r} has synced with this one")
-        host = found.machine_id
     name = arg_str(args, "name", default="", max_len=64) or f"clare-{task.id}"
     if not _NAME.match(name):
         raise UsageError(f"a session name is letters, digits, '.', '_' and '-', not {name!r}")

@@ -175,6 +175,7 @@ def get_task(
             "SELECT * FROM conflicts WHERE task = ? ORDER BY hlc", (task_id,)
         ).fetchall()
     ]
+    task["dispatches"] = list_dispatches(views, task=task_id)
     names = host_names(views)
     task["history"] = (
         [event_dict(e, names) for e in eventlog.entity_events(events, task_id)] if events else []
@@ -409,6 +410,7 @@ def get_session(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
         raise NotFound(f"no session {session_id}")
     session = _session_dict(row[0], host_names(conn), session_tasks(conn))
     session["tasks"] = list_tasks(conn, assignee=f"session:{session_id}")
+    session["dispatches"] = list_dispatches(conn, session=session_id)
     session["messages"] = [
         {"id": m, "text": t, "via": v, "delivered_at": iso(at, is_hlc=False)}
         for m, t, v, at in conn.execute(

@@ -92,6 +92,10 @@ class Api:
         data = await ctx.read(lambda v, e: self.sync.get(v, e, ctx.config))
         return JSONResponse({**data, "gossip": await ctx.gossip.links()})
 
+    async def dispatch_hosts(self, request: Request) -> Response:
+        """Every host's dispatch offer and its free places, as ``clare dispatch --hosts``."""
+        return JSONResponse(await self.ctx.read(lambda v, e: queries.dispatch_hosts(v)))
+
     async def events(self, request: Request) -> Response:
         filters = event_filters(request.query_params)
         return JSONResponse(
@@ -120,9 +124,11 @@ class Api:
         created = action in ("project.add", "task.add", "task.note", "broadcast")
         return JSONResponse(result, status_code=201 if created else 200)
 
-    def poster(self, action: str, path_field: str | None = None) -> Any:
+    def poster(
+        self, action: str, path_field: str | None = None, path_param: str = "task_id"
+    ) -> Any:
         async def endpoint(request: Request) -> Response:
-            extra = {path_field: request.path_params["task_id"]} if path_field else {}
+            extra = {path_field: request.path_params[path_param]} if path_field else {}
             return await self.act(request, action, **extra)
 
         return endpoint

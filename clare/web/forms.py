@@ -9,6 +9,7 @@ writer validates every value again: these functions only shape them.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import UsageError
@@ -29,9 +30,17 @@ ACTIONS = {
     "project.rename": "project.rename",
     "project.delete": "project.delete",
     "broadcast": "message.send",
+    "dispatch": "dispatch.request",
+    "session.stop": "dispatch.request",
 }
 #: Arguments that name a task, resolved from a prefix by the handler.
 TASK_FIELDS = ("task",)
+
+
+def new_request_id() -> str:
+    """A dispatch request's id, made here as the CLI makes its own: each form sent is
+    one request, and the writer records a repeat of one id once."""
+    return "d-" + uuid.uuid4().hex
 
 
 def _split(text: str) -> list[str]:
@@ -104,6 +113,16 @@ def form_args(action: str, fields: Mapping[str, str], author: str, now_ms: int) 
         args["name"] = _text(fields, "name")
     elif action == "task.note":
         args.update(task=_text(fields, "task"), text=fields.get("text", "").strip())
+    elif action == "dispatch":
+        args.update(
+            request=new_request_id(),
+            action="start",
+            task=_text(fields, "task"),
+            host=_text(fields, "host"),
+            worktree=fields.get("worktree", "") in ("1", "on", "true", "yes"),
+        )
+    elif action == "session.stop":
+        args.update(request=new_request_id(), action="stop", session=_text(fields, "session"))
     elif action == "broadcast":
         args.update(
             text=fields.get("text", "").strip(),
@@ -124,6 +143,9 @@ def json_args(action: str, body: object, author: str, now_ms: int) -> dict[str, 
         assignee = args.get("assignee")
         if isinstance(assignee, str) and ":" in assignee:
             args["assignee_kind"], _, args["assignee"] = assignee.partition(":")
+    if action in ("dispatch", "session.stop"):
+        args.setdefault("request", new_request_id())
+        args["action"] = "start" if action == "dispatch" else "stop"
     if action == "broadcast":
         args.setdefault("target", "all")
         args.setdefault("sent_at", now_ms)

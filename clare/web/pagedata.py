@@ -215,6 +215,8 @@ def task_page(
     task["moves"] = [
         {"state": target, "verb": VERBS[target]} for target in sorted(TRANSITIONS[task["state"]])
     ]
+    # The page offers only hosts that accept dispatch and have room.
+    task["dispatch_hosts"] = [h for h in queries.dispatch_hosts(views) if h["free"] > 0]
     return {"task": task, "seq": reads.last_seq(events)}
 
 

@@ -177,6 +177,8 @@ def describe(name: str, result: dict[str, Any]) -> str:
         "project.rename": "project {previous} renamed to {project}",
         "project.delete": "project {project} deleted, with {tasks_deleted} tasks",
         "broadcast": "message sent",
+        "dispatch": "dispatch {request} sent to its host: the session shows here once started",
+        "session.stop": "stop {request} sent to the session's host",
     }[name]
     try:
         return what.format(**result)
