@@ -9,9 +9,10 @@ Code took it, with its job id), ``started`` (the session appeared and holds the
 task), or ``refused`` with why at any step before ``started``. Only the target
 host writes the outcomes, through its own writer, so they come in one order.
 
-A host's offer (``o:MACHINE``) says whether it takes dispatch and how many
-dispatched sessions it runs at most; its free capacity follows from the
-synced dispatches and sessions, so it costs no event per change.
+Both kinds are in ``clare.domain.kinds``. A host's offer (``o:MACHINE``) says
+whether it takes dispatch and how many dispatched sessions it runs at most; its
+free capacity follows from the synced dispatches and sessions, so it costs no
+event per change.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from clare.domain.events import DomainEvent, register
-from clare.domain.fold import register_fold
 
 if TYPE_CHECKING:
     from clare.domain.tasks import EventMeta
@@ -202,7 +202,3 @@ def apply_offer(state: Offer | None, event: DomainEvent, meta: EventMeta) -> Off
             event.machine_id, event.enabled, event.max_sessions, event.permission_mode, meta.key
         )
     return state
-
-
-register_fold("d:", apply_dispatch)
-register_fold("o:", apply_offer)
