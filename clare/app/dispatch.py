@@ -29,8 +29,11 @@ _JOB = re.compile(r"backgrounded\s*\S\s*([0-9a-f]{6,})")
 APPEAR_TIMEOUT_S = 60.0
 
 
-def local_refusal(config: Config, views: sqlite3.Connection, request: dict[str, Any]) -> str:
-    """Why this host will not start ``request``, or "" when it may."""
+def local_refusal(
+    config: Config, views: sqlite3.Connection, request: dict[str, Any], *, extra_load: int = 0
+) -> str:
+    """Why this host will not start ``request``, or "" when it may. ``extra_load``:
+    sessions being started that the views do not show yet."""
     if not config.dispatch_enabled:
         return (
             f"dispatch is off on host {config.name}: its owner turns it on with "
@@ -46,7 +49,7 @@ def local_refusal(config: Config, views: sqlite3.Connection, request: dict[str, 
         )
     if not os.path.isdir(folder):
         return f"the project's folder {folder} does not exist on host {config.name}"
-    load = queries.dispatch_load(views, config.machine_id)
+    load = queries.dispatch_load(views, config.machine_id) + extra_load
     if load >= config.dispatch_max_sessions:
         return (
             f"host {config.name} is at capacity: {load} dispatched sessions of "

@@ -59,6 +59,9 @@ class Dispatcher:
         self.client = client
         self.launched_at: dict[str, float] = {}
         self.first_round = True
+        #: Requests this run accepted that the views still show as requested: they
+        #: take a place that ``dispatch_load`` cannot count yet.
+        self.accepted_unseen: set[str] = set()
 
     def _read(self) -> tuple[list[dict[str, Any]], sqlite3.Connection | None]:
         if not self.paths.views_db.exists():
@@ -92,6 +95,8 @@ class Dispatcher:
         pending, conn = await trio.to_thread.run_sync(self._read)
         if conn is None:
             return
+        requested = {r["id"] for r in pending if r["state"] == "requested"}
+        self.accepted_unseen &= requested
         try:
             for request in pending:
                 try:
@@ -107,7 +112,11 @@ class Dispatcher:
     async def _move_on(self, request: dict[str, Any], conn: sqlite3.Connection) -> None:
         rid = request["id"]
         if request["state"] == "requested":
-            refusal = service.local_refusal(self.config, conn, request)
+            if rid in self.accepted_unseen:
+                return  # accepted by this run a moment ago: the views lag
+            refusal = service.local_refusal(
+                self.config, conn, request, extra_load=len(self.accepted_unseen)
+            )
             reply = await self.client.call(
                 "dispatch.accept",
                 {
@@ -121,6 +130,8 @@ class Dispatcher:
                 if reply.get("reason"):
                     log.info("dispatch refused", request=rid, reason=reply["reason"])
                 return
+            if request["action"] == "start":
+                self.accepted_unseen.add(rid)
             await self._act(request, conn)
         elif request["state"] == "accepted":
             if self.first_round:

@@ -85,3 +85,30 @@ async def test_a_host_with_dispatch_off_sends_its_refusal_with_the_acceptance(
     ((op, args),) = client.calls
     assert op == "dispatch.accept"
     assert args["refuse"].startswith("dispatch is off on host b")
+
+
+async def test_requests_accepted_in_one_round_count_against_capacity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clare.app import dispatch as service
+
+    client = FakeClient({"dispatch.accept": {"accepted": True}})
+    dispatcher = make(tmp_path, client, replace(CONFIG, dispatch_max_sessions=1))
+    seen: list[int] = []
+
+    def refusal(config: Config, views: object, req: object, *, extra_load: int = 0) -> str:
+        seen.append(extra_load)
+        return "at capacity" if extra_load >= config.dispatch_max_sessions else ""
+
+    async def act(req: dict[str, Any], conn: object) -> None:
+        pass
+
+    monkeypatch.setattr(service, "local_refusal", refusal)
+    monkeypatch.setattr(dispatcher, "_act", act)
+    conn = sqlite3.connect(":memory:")
+    first, second = request("requested", "start"), {**request("requested", "start"), "id": "d-2"}
+    await dispatcher._move_on(first, conn)
+    await dispatcher._move_on(first, conn)  # seen again before the views moved: skipped
+    await dispatcher._move_on(second, conn)
+    assert seen == [0, 1]
+    assert client.calls[-1][1]["refuse"] == "at capacity"
