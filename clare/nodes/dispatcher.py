@@ -14,9 +14,10 @@ Each round reads the views for requests aimed at this host and moves each on:
   healed is never acted on twice.
 - ``accepted`` (start): run ``claude --bg`` in the project's folder and record
   the job id (``dispatch.launched``) or the failure (``dispatch.refuse``).
-  A request found accepted when this process starts was accepted by a run that
-  died before recording a launch: it is refused as interrupted, not launched
-  again (at most once).
+  A request shown accepted that this run did not accept was accepted by a run
+  that died before recording what it did: it is refused as interrupted, not
+  launched again (at most once). One this run acted on whose record the writer
+  did not take gets the record sent again, never the act.
 - ``accepted`` (stop): ``claude stop JOB`` for a background session, SIGINT to
   the process for the others; then ``dispatch.stopped``.
 - ``launched``: once the poller has seen the job's session, ``dispatch.started``
@@ -58,10 +59,15 @@ class Dispatcher:
         self.config = config
         self.client = client
         self.launched_at: dict[str, float] = {}
-        self.first_round = True
         #: Requests this run accepted that the views still show as requested: they
         #: take a place that ``dispatch_load`` cannot count yet.
         self.accepted_unseen: set[str] = set()
+        #: Requests this run accepted and has not settled yet, and for each the
+        #: record of what it did (op, args) when acting is done but the writer did
+        #: not take the record: it is sent again, never the act.
+        self.unsettled: dict[str, tuple[str, dict[str, Any]] | None] = {}
+        #: Every request this run accepted, until the views show it past accepted.
+        self.mine: set[str] = set()
 
     def _read(self) -> tuple[list[dict[str, Any]], sqlite3.Connection | None]:
         if not self.paths.views_db.exists():
@@ -97,6 +103,7 @@ class Dispatcher:
             return
         requested = {r["id"] for r in pending if r["state"] == "requested"}
         self.accepted_unseen &= requested
+        self.mine &= {r["id"] for r in pending if r["state"] in ("requested", "accepted")}
         try:
             for request in pending:
                 try:
@@ -107,7 +114,6 @@ class Dispatcher:
                     log.warning("dispatch step refused", request=request["id"], error=str(exc))
         finally:
             conn.close()
-            self.first_round = False
 
     async def _move_on(self, request: dict[str, Any], conn: sqlite3.Connection) -> None:
         rid = request["id"]
@@ -132,15 +138,45 @@ class Dispatcher:
                 return
             if request["action"] == "start":
                 self.accepted_unseen.add(rid)
-            await self._act(request, conn)
+            self.unsettled[rid] = None
+            self.mine.add(rid)
+            try:
+                await self._act(request, conn)
+            except ServiceUnavailable:
+                raise  # the writer is away: the next round settles it (below)
+            except (ClareError, OSError, sqlite3.Error) as exc:
+                # Accepted and not acted on: settle it now, or it would wait for a restart.
+                await self._refuse(rid, f"failed before it started: {exc}")
         elif request["state"] == "accepted":
-            if self.first_round:
-                await self._refuse(
-                    rid, "interrupted: the host restarted after accepting; not started again"
-                )
-            # Else this run accepted it and is acting on it (the views lag behind).
+            await self._settle(rid)
         elif request["state"] == "launched":
             await self._bind(request, conn)
+
+    async def _settle(self, rid: str) -> None:
+        """A request the views show accepted: left by a dead run, or by this one."""
+        if rid in self.mine and rid not in self.unsettled:
+            return  # this run acted and recorded it: the views lag behind
+        if rid not in self.unsettled:
+            # Not accepted by this run: a run that died accepted it and may or may not
+            # have acted. At most once: it is refused, never acted on again.
+            await self._refuse(
+                rid, "interrupted: the host restarted after accepting; not started again"
+            )
+            return
+        record = self.unsettled[rid]
+        if record is None:
+            # Acting stopped before it did anything (the writer went away meanwhile).
+            await self._refuse(rid, "the writer was unavailable before it started")
+        else:
+            op, args = record
+            await self.client.call(op, args)  # the act is done: only its record is sent
+            self.unsettled.pop(rid, None)
+
+    async def _record(self, rid: str, op: str, args: dict[str, Any]) -> None:
+        """Record what acting did; kept to send again if the writer does not take it."""
+        self.unsettled[rid] = (op, args)
+        await self.client.call(op, args)
+        self.unsettled.pop(rid, None)
 
     async def _act(self, request: dict[str, Any], conn: sqlite3.Connection) -> None:
         if request["action"] == "stop":
@@ -165,7 +201,7 @@ class Dispatcher:
             await self._refuse(rid, f"claude --bg failed: {why}")
             return
         self.launched_at[rid] = time.monotonic()
-        await self.client.call("dispatch.launched", {"request": rid, "job_id": job})
+        await self._record(rid, "dispatch.launched", {"request": rid, "job_id": job})
 
     async def _run(self, argv: list[str], cwd: str) -> Any:
         """The finished process, or why it could not run."""
@@ -205,7 +241,7 @@ class Dispatcher:
                 return
             os.kill(pid, signal.SIGINT)
             how = f"SIGINT to process {pid}"
-        await self.client.call("dispatch.stopped", {"request": rid, "how": how})
+        await self._record(rid, "dispatch.stopped", {"request": rid, "how": how})
 
     async def _bind(self, request: dict[str, Any], conn: sqlite3.Connection) -> None:
         rid = request["id"]
@@ -225,6 +261,7 @@ class Dispatcher:
     async def _refuse(self, rid: str, reason: str) -> None:
         log.warning("dispatch failed", request=rid, reason=reason)
         await self.client.call("dispatch.refuse", {"request": rid, "reason": reason[:500]})
+        self.unsettled.pop(rid, None)
 
 
 def _last_line(data: bytes) -> str:
