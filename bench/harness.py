@@ -22,7 +22,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench import commands, decisions, inbox, rebuild, sessions, sync, visible, wall, web
+from bench import (
+    commands,
+    decisions,
+    dispatch,
+    inbox,
+    rebuild,
+    sessions,
+    sync,
+    visible,
+    wall,
+    web,
+)
 from bench.eventgen import shape, write_history
 from bench.figures import Figure, Section, at_most, missing, number
 from bench.procs import BenchError
@@ -60,6 +71,7 @@ class Plan:
     note_words: int
     inbox_rounds: int = 30  # messages to an idle Claude Code, each way
     decision_rounds: int = 50  # prompts asked on one host and allowed on another
+    dispatch_rounds: int = 20  # dispatches from one host to another's Claude Code
 
 
 FULL = Plan(
@@ -93,6 +105,7 @@ SECTIONS = (
     "long-note catch-up",
     "inbox delivery",
     "decisions",
+    "dispatch",
     "start-up",
     "overview",
     "sse",
@@ -107,7 +120,9 @@ SECTIONS = (
     "memory",
 )
 #: Sections that need no running main instance: with only these, it is not started.
-OFFLINE = frozenset({"rebuild", "poll pass", "long-note catch-up", "inbox delivery", "decisions"})
+OFFLINE = frozenset(
+    {"rebuild", "poll pass", "long-note catch-up", "inbox delivery", "decisions", "dispatch"}
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -184,6 +199,7 @@ def run(plan: Plan, only: frozenset[str] = frozenset(SECTIONS)) -> tuple[list[Se
             )
             measure("inbox delivery", lambda: inbox.delivery(plan.inbox_rounds))
             measure("decisions", lambda: decisions.decisions(plan.decision_rounds))
+            measure("dispatch", lambda: dispatch.section(plan.dispatch_rounds))
             if only <= OFFLINE:
                 return sections, failures
             # Without a running stack nothing below can be measured: let that failure end the run.

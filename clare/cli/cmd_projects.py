@@ -84,6 +84,26 @@ def update(
         print(result["project"])
 
 
+@project_app.command("path")
+def path_(
+    ctx: typer.Context,
+    name: str,
+    path: Annotated[str, typer.Argument(help="The repository's folder on this host.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Set or change where the project's repository lives on this host.
+
+    Each host keeps its own path: dispatch starts Claude Code there, and the
+    sessions under it count as the project's.
+    """
+    inst: Instance = ctx.obj
+    result = inst.call("project.update", {"name": name, "path": _abs(path)})
+    if json_out:
+        emit_json({**result, "host": inst.config.name, "path": _abs(path)})
+    else:
+        print(f"{result['project']} on {inst.config.name}: {_abs(path)}")
+
+
 @project_app.command("rename")
 def rename(ctx: typer.Context, name: str, new_name: str, json_out: JsonOpt = False) -> None:
     """Rename a project; its tasks move with it, and its history keeps the old name."""
@@ -143,19 +163,22 @@ def list_(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 @project_app.command("show")
 def show(ctx: typer.Context, name: str, json_out: JsonOpt = False) -> None:
-    """Show a project, its paths per host and its tasks."""
+    """Show a project, its folder on each host and its tasks."""
     inst: Instance = ctx.obj
     views = inst.views()
     project = queries.get_project(views, name)
+    hosts = queries.host_names(views)
+    project["paths_by_host"] = {
+        hosts.get(machine, machine): path for machine, path in sorted(project["paths"].items())
+    }
     if json_out:
         emit_json(project)
         return
-    hosts = queries.host_names(views)
     print(f"project {project['name']}")
     if project["description"]:
         print(f"  {project['description']}")
-    for machine, path in sorted(project["paths"].items()):
-        print(f"  path on {hosts.get(machine, machine[:8])}: {path}")
+    for host, path in project["paths_by_host"].items():
+        print(f"  path on {host}: {path}")
     print(f"  created {short_time(project['created_at'])}")
     if project["review"]:
         print("  finished tasks go to review (`clare task review T --approve`)")

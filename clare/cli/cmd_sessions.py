@@ -1,4 +1,4 @@
-"""``clare session list|show``, and the fleet part of ``clare status``."""
+"""``clare session list|show|stop|attach``, and the fleet part of ``clare status``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 
 from clare.app.instance import Instance
 from clare.cli.output import emit_json, short_time, table
+from clare.core.errors import UsageError
 from clare.store import lookups, queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -97,6 +98,10 @@ def show(ctx: typer.Context, session_id: str, json_out: JsonOpt = False) -> None
         print(f"  tmux {session['tmux_pane']}")
     if session.get("job_id"):
         print(f"  background session: claude attach {session['job_id']}")
+    if session["dispatches"]:
+        print("\ndispatched for:")
+        for d in session["dispatches"]:
+            print(f"  {d['id']}  {d['action']:<5} {d['state']:<8} {d['task'] or ''}")
     if session["tasks"]:
         print("\ntasks:")
         for t in session["tasks"]:
@@ -105,6 +110,72 @@ def show(ctx: typer.Context, session_id: str, json_out: JsonOpt = False) -> None
         print("\nmessages delivered:")
         for m in session["messages"]:
             print(f"  {short_time(m['delivered_at'])}  ({m['via']}) {m['text']}")
+
+
+@session_app.command("stop")
+def stop(
+    ctx: typer.Context,
+    session_id: str,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Record the request and return at once.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the host's answer.")] = 60.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Stop a session, from any host: its own host stops it.
+
+    A background session is ended with `claude stop`, any other one is sent an
+    interrupt. The session's host must have turned dispatch on.
+    """
+    from clare.cli.cmd_dispatch import new_request_id, wait_settled
+
+    inst: Instance = ctx.obj
+    views = inst.views()
+    session = queries.get_session(views, queries.resolve_session(views, session_id))
+    request = new_request_id()
+    inst.call(
+        "dispatch.request",
+        {"request": request, "action": "stop", "session": session["id"], "author": inst.author},
+    )
+    if no_wait:
+        emit_json({"request": request}) if json_out else print(request)
+        return
+    found = wait_settled(inst, request, timeout, session["host"])
+    if json_out:
+        emit_json(found)
+    else:
+        print(f"session {session['id']} stopped on {found['host']} ({found['reason']})")
+
+
+@session_app.command("attach")
+def attach(
+    ctx: typer.Context,
+    session_id: str,
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Only print the command to run.")
+    ] = False,
+) -> None:
+    """Join a background session: on its host, runs `claude attach`; elsewhere, prints
+    the command to run there."""
+    import os
+
+    from clare.app.dispatch import attach_command, claude_env
+
+    inst: Instance = ctx.obj
+    views = inst.views()
+    session = queries.get_session(views, queries.resolve_session(views, session_id))
+    if not session.get("job_id"):
+        raise UsageError(
+            f"session {session['id'][:8]} is not a background session: "
+            "it runs in a terminal of its own on host " + str(session["host"])
+        )
+    argv = attach_command(inst.config, session["job_id"])
+    here = session["machine_id"] == inst.config.machine_id
+    if not here or print_only:
+        where = "here" if here else f"on host {session['host']}"
+        print(f"{where}, run: {' '.join(argv)}")
+        return
+    os.execvpe(argv[0], argv, claude_env(inst.config))
 
 
 def fleet(views: Any) -> list[dict[str, Any]]:

@@ -183,6 +183,11 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
         print()
         for line in task["body"].splitlines():
             print(f"  {safe(line)}")
+    if task["dispatches"]:
+        print("\ndispatched:")
+        for d in task["dispatches"]:
+            outcome = d["session"] or d["reason"] or ""
+            print(f"  {d['id']}  to {d['host']}  {d['state']:<8} {safe(outcome)}")
     if task["conflicts"]:
         print("\nconflicts (concurrent changes on different hosts):")
         for c in task["conflicts"]:

@@ -16,7 +16,8 @@ The tree says whose fault an error is, so a caller can decide what to do
     ├── StorageError          SQLite failed (disk full, read-only, corrupt)
     │   ├── DiskFull          ... for want of space: wait and retry, nothing is damaged
     │   └── DatabaseDamaged   ... because the file is corrupt or not a database
-    └── ClockError            a remote clock is too far ahead, or the local one went wrong
+    ├── ClockError            a remote clock is too far ahead, or the local one went wrong
+    └── Refused               a host would not act on a request (dispatch), or never said
 
 Foreign exceptions (zmq, sqlite3, msgpack) are translated at the edge with
 ``raise ... from exc``. Anything else that escapes is a bug.
@@ -116,3 +117,9 @@ def from_wire(payload: object) -> ClareError:
         return ProtocolError(f"malformed error reply: {payload!r}")
     cls = _BY_CODE.get(str(payload.get("code")), ClareError)
     return cls(str(payload.get("message", "")))
+
+
+class Refused(ClareError):
+    """A host refused to act on a request, or gave no answer in time: the host's call."""
+
+    code = "refused"

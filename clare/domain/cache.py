@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+from clare.domain.dispatch_events import Dispatch, Offer
 from clare.domain.entities import Group, Host, Project, Session
-from clare.domain.kinds import GROUPS, HOSTS, PROJECTS, SESSIONS, TASKS
+from clare.domain.kinds import DISPATCHES, GROUPS, HOSTS, OFFERS, PROJECTS, SESSIONS, TASKS
 from clare.domain.registry import fold_for, refold
 from clare.domain.tasks import EventMeta, Task
 
@@ -87,6 +88,14 @@ class EntityCache:
     def group(self, name: str) -> Group | None:
         state = self.get(GROUPS.entity(name))
         return state if isinstance(state, Group) else None
+
+    def dispatch(self, request_id: str) -> Dispatch | None:
+        state = self.get(DISPATCHES.entity(request_id))
+        return state if isinstance(state, Dispatch) else None
+
+    def offer(self, machine_id: str) -> Offer | None:
+        state = self.get(OFFERS.entity(machine_id))
+        return state if isinstance(state, Offer) else None
 
     def tasks_of_project(self, name: str) -> list[Task]:
         """Every task of a project, deleted ones too. A scan of every task: for the rare

@@ -34,6 +34,7 @@ from clare.domain.states import MAX_PRIORITY
 from clare.domain.tasks import Task, check_transition
 
 if TYPE_CHECKING:
+    from clare.domain.dispatch_events import Dispatch, Offer
     from clare.domain.entities import Group, Host, Project, Session
 
 MAX_TITLE = 300
@@ -48,6 +49,8 @@ class StateReader(Protocol):
     def host_by_name(self, name: str) -> Host | None: ...
     def tasks_of_project(self, name: str) -> list[Task]: ...
     def group(self, name: str) -> Group | None: ...
+    def dispatch(self, request_id: str) -> Dispatch | None: ...
+    def offer(self, machine_id: str) -> Offer | None: ...
 
 
 @dataclass(frozen=True)

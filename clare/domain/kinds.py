@@ -2,7 +2,8 @@
 
 An entity id is its kind's prefix and a key: ``t-3f9a`` (a task: the prefix is
 part of its id), ``p:webshop``, ``h:<machine id>``, ``g:reviewers``,
-``s:<session id>``, ``m:<message id>``, ``d:<decision id>``. Every place that needs to know what
+``s:<session id>``, ``m:<message id>``, ``d:<decision id>``, ``r:<dispatch request>``,
+``o:<machine id>`` (a host's dispatch offer). Every place that needs to know what
 an entity is (the writer's cache, the projector, the views, verification)
 asks this table, so a new kind is one line here plus its fold and codec.
 """
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from clare.domain import decisions, entities, messages, rows, tasks
+from clare.domain import decisions, dispatch_events, entities, messages, rows, tasks
 from clare.domain.events import DomainEvent
 
 #: A fold: the entity's state so far (None before its first event), an event, its order.
@@ -49,7 +50,17 @@ DECISIONS = EntityKind(
     "d:", "decisions", decisions.PermissionAsk, decisions.apply_decision, rows.DECISION_ROWS
 )
 
-KINDS: tuple[EntityKind, ...] = (TASKS, PROJECTS, HOSTS, GROUPS, SESSIONS, MESSAGES, DECISIONS)
+DISPATCHES = EntityKind(
+    "r:", "dispatches", dispatch_events.Dispatch, dispatch_events.apply_dispatch,
+    rows.DISPATCH_ROWS,
+)  # fmt: skip
+OFFERS = EntityKind(
+    "o:", "dispatch_offers", dispatch_events.Offer, dispatch_events.apply_offer, rows.OFFER_ROWS
+)
+
+KINDS: tuple[EntityKind, ...] = (
+    TASKS, PROJECTS, HOSTS, GROUPS, SESSIONS, MESSAGES, DECISIONS, DISPATCHES, OFFERS,
+)  # fmt: skip
 
 # Every prefix is two characters, so the lookup is one slice and one dict get:
 # the projector makes it for every event it folds.

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 
 from clare.domain.decisions import Answer, PermissionAsk
+from clare.domain.dispatch_events import Dispatch, Offer
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import SessionObserved, decode
 from clare.domain.messages import Delivery, Message
@@ -273,4 +274,43 @@ DECISION_ROWS = RowCodec(
     to_row=_decision_row,
     from_row=lambda r, _c: decision_from_json(r[9], (r[10], r[11])),
     key=lambda decision: decision.id,
+)
+
+
+# --- dispatch ------------------------------------------------------------------------------
+
+
+def _dispatch_row(d: Dispatch) -> Row:
+    return (
+        d.id, d.action, d.host, d.task, d.session, d.state,
+        json.dumps(asdict(d), sort_keys=True), *d.last_key,
+    )  # fmt: skip
+
+
+def _dispatch_from_row(row: Row, _children: Mapping[str, list[Row]]) -> Dispatch:
+    data = json.loads(row[6])
+    data["last_key"] = tuple(data["last_key"])
+    return Dispatch(**data)
+
+
+DISPATCH_ROWS = RowCodec(
+    table="dispatches",
+    key_column="id",
+    to_row=_dispatch_row,
+    from_row=_dispatch_from_row,
+    key=lambda d: d.id,
+)
+
+OFFER_ROWS = RowCodec(
+    table="dispatch_offers",
+    key_column="machine_id",
+    to_row=lambda o: (
+        o.machine_id,
+        int(o.enabled),
+        o.max_sessions,
+        o.permission_mode,
+        *o.last_key,
+    ),
+    from_row=lambda r, _c: Offer(r[0], bool(r[1]), r[2], r[3], (r[4], r[5])),
+    key=lambda o: o.machine_id,
 )

@@ -28,6 +28,7 @@ from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
 from clare.domain.events import SessionObserved, decode
 from clare.domain.session_ops import snapshot_dict
+from clare.nodes.dispatcher import serve_dispatcher
 from clare.nodes.push import serve_push
 from clare.runtime.logs import get
 from clare.sessions import spool
@@ -35,6 +36,7 @@ from clare.sessions.claude_home import claude_dir
 from clare.sessions.claude_source import ClaudeCodeSource
 from clare.sessions.hooked import hooked_dir
 from clare.sessions.rclaude_source import RclaudeSource
+from clare.store import queries
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
@@ -83,6 +85,8 @@ class Poller:
         self._saved = ""
         self._saved_at = -SAVE_EVERY_S
         self.skipped: dict[str, int] = {}
+        #: Tasks still held by this host's ended sessions, as the views last showed.
+        self.held: dict[str, list[str]] = {}
         self.passes = 0
         self._load()
 
@@ -121,7 +125,8 @@ class Poller:
     # -- one pass ------------------------------------------------------------------------
 
     def _views_state(self) -> tuple[dict[str, str], list[SessionObserved], int | None]:
-        """Project paths on this host, its live sessions and the views' position."""
+        """Project paths on this host, its live sessions and the views' position
+        (and, in ``self.held``, the tasks its ended sessions still hold)."""
         if not self.paths.views_db.exists():
             return {}, [], None
         try:
@@ -140,6 +145,7 @@ class Poller:
                 snap = decode(SessionObserved.kind, json.loads(raw))
                 if isinstance(snap, SessionObserved):
                     live.append(snap)
+            self.held = queries.held_by_ended_sessions(conn, self.config.machine_id)
             conn.execute("COMMIT")
             return projects, live, position
         except (ClareError, ValueError, sqlite3.Error):  # views being migrated: next pass
@@ -177,6 +183,7 @@ class Poller:
                 self.core.recorded(snap, seq)
                 recorded += 1
         await self._settle_stale_asks()
+        await self.release_leases()
         for folder in (self.paths.spool_dir, self.paths.fallback_spool_dir):
             if spool.pending(folder):
                 sent, dropped = await trio.to_thread.run_sync(self._drain_spool, folder)
@@ -220,6 +227,30 @@ class Poller:
                 return
             log.info("stale asks settled", how=how, settled=reply.get("settled", []))
 
+    async def release_leases(self) -> int:
+        """Give back the tasks this host's ended sessions still hold; returns how many.
+
+        The views may lag behind the writer: ``task.release`` checks each task
+        against current state, so a task released already is left alone.
+        """
+        released = 0
+        for session, tasks in self.held.items():
+            try:
+                reply = await self.client.call(
+                    "task.release", {"session": session, "candidates": tasks}
+                )
+            except ServiceUnavailable:
+                return released
+            except ClareError as exc:
+                log.warning("lease release refused", session=session, error=str(exc))
+                continue
+            done = reply.get("released") or []
+            if done:
+                log.info("tasks released", session=session, tasks=done)
+            released += len(done)
+        self.held = {}
+        return released
+
     def _drain_spool(self, folder: Path) -> tuple[int, int]:
         from clare.bus import rpc
         from clare.bus.client import CommandClient
@@ -253,15 +284,20 @@ async def serve_poller(
 ) -> None:
     """Poll this host's session sources every ``interval_s`` until cancelled."""
     client = AsyncCommandClient(Endpoints(paths).writer_commands, timeout_s=2.0, attempts=2)
+    dispatch_client = AsyncCommandClient(
+        Endpoints(paths).writer_commands, timeout_s=2.0, attempts=2
+    )
     try:
         poller = Poller(
             paths, config, client, make_sources(config, paths) if sources is None else sources
         )
         log.info("poller ready", sources=[s.name for s in poller.sources])
-        task_status.started(poller)
         async with trio.open_nursery() as nursery:
             # Push notifications in a task of their own: a slow service never delays a pass.
             nursery.start_soon(partial(serve_push, paths, config))
+            # The dispatcher has its own client: one DEALER per task that waits on it.
+            nursery.start_soon(serve_dispatcher, paths, config, dispatch_client)
+            task_status.started(poller)
             while True:
                 started = trio.current_time()
                 try:
@@ -271,3 +307,4 @@ async def serve_poller(
                 await trio.sleep_until(started + interval_s)
     finally:
         client.close()
+        dispatch_client.close()

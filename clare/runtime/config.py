@@ -37,6 +37,12 @@ DEFAULT_DECISION_WAIT_S = 300
 MAX_DECISION_WAIT_S = 24 * 3600
 #: Push notifications of one host are sent at most this often (more are gathered).
 DEFAULT_PUSH_MIN_INTERVAL_S = 30.0
+DEFAULT_DISPATCH_MAX_SESSIONS = 4
+#: A dispatch request older than this when its host first sees it is refused, not
+#: started late (after a partition heals, say).
+DEFAULT_DISPATCH_MAX_AGE_S = 600
+#: Claude Code's permission modes (``--permission-mode``).
+PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
 #: Where the gossip ROUTER listens unless ``[gossip] bind`` says otherwise. Loopback:
 #: a host syncs with others only once its owner names the interface they reach it
 #: on (a WireGuard address, say), so a fresh instance opens no port to the network.
@@ -78,6 +84,13 @@ class Config:
     #: apprise URLs this host sends push notifications to (``clare[push]``); none: no push.
     push_urls: tuple[str, ...] = ()
     push_min_interval_s: float = DEFAULT_PUSH_MIN_INTERVAL_S
+    #: ``[dispatch]``: whether other hosts (and this one) may start Claude Code here. Off
+    #: until the owner turns it on; the permission mode is never loosened on anyone's behalf.
+    dispatch_enabled: bool = False
+    dispatch_max_sessions: int = DEFAULT_DISPATCH_MAX_SESSIONS
+    dispatch_permission_mode: str = "default"
+    dispatch_command: str = "claude"
+    dispatch_max_age_s: int = DEFAULT_DISPATCH_MAX_AGE_S
 
     def to_toml(self) -> str:
         q = json.dumps  # a JSON string literal is a valid TOML basic string
@@ -113,6 +126,12 @@ class Config:
             "[push]",
             f"urls = [{', '.join(q(u) for u in self.push_urls)}]",
             f"min_interval_s = {self.push_min_interval_s}",
+            "[dispatch]",
+            f"enabled = {'true' if self.dispatch_enabled else 'false'}",
+            f"max_sessions = {self.dispatch_max_sessions}",
+            f"permission_mode = {q(self.dispatch_permission_mode)}",
+            f"command = {q(self.dispatch_command)}",
+            f"max_age_s = {self.dispatch_max_age_s}",
         ]
         for model, rates in self.prices:
             lines += ["", f"[prices.{q(model)}]"]
@@ -235,6 +254,7 @@ def parse(text: str, source: str = "clare.toml") -> Config:
     push_urls = push.get("urls", [])
     if not isinstance(push_urls, list) or not all(isinstance(u, str) for u in push_urls):
         raise ConfigError(f"{source}: push.urls must be a list of strings")
+    dispatch = _dispatch(raw.get("dispatch", {}), source)
     offset = raw.get("max_clock_offset_ms", 500)
     if not isinstance(offset, int) or offset < 0:
         raise ConfigError(f"{source}: max_clock_offset_ms must be a non-negative integer")
@@ -287,7 +307,38 @@ def parse(text: str, source: str = "clare.toml") -> Config:
                 float,
             )
         ),
+        **dispatch,
     )
+
+
+def _dispatch(table: object, source: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [dispatch] must be a table")
+    enabled = table.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{source}: dispatch.enabled must be true or false")
+    mode = _text(table.get("permission_mode", "default"), "dispatch.permission_mode")
+    if mode not in PERMISSION_MODES:
+        raise ConfigError(
+            f"{source}: dispatch.permission_mode must be one of {', '.join(PERMISSION_MODES)}"
+        )
+    command = _text(table.get("command", "claude"), "dispatch.command")
+    if not command.strip():
+        raise ConfigError(f"{source}: dispatch.command must name the claude program")
+    return {
+        "dispatch_enabled": enabled,
+        "dispatch_max_sessions": _bounded(
+            table.get("max_sessions", DEFAULT_DISPATCH_MAX_SESSIONS),
+            "dispatch.max_sessions",
+            1,
+            1000,
+        ),
+        "dispatch_permission_mode": mode,
+        "dispatch_command": command,
+        "dispatch_max_age_s": _bounded(
+            table.get("max_age_s", DEFAULT_DISPATCH_MAX_AGE_S), "dispatch.max_age_s", 1, 86_400
+        ),
+    }
 
 
 def load(paths: InstancePaths) -> Config:

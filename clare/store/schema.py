@@ -242,6 +242,33 @@ _VIEWS_V7 = """
         """
 
 
+# Dispatch requests (one row each, the whole fold state as JSON) and each host's
+# offer. Nothing before this version made such events: no refold is needed.
+_VIEWS_V8 = """
+        CREATE TABLE dispatches (
+            id          TEXT PRIMARY KEY,
+            action      TEXT NOT NULL,
+            host        TEXT NOT NULL,
+            task        TEXT NOT NULL,
+            session     TEXT NOT NULL,
+            state       TEXT NOT NULL,
+            state_json  TEXT NOT NULL,
+            last_hlc    INTEGER NOT NULL,
+            last_origin TEXT NOT NULL
+        );
+        CREATE INDEX dispatches_host_state ON dispatches (host, state);
+        CREATE INDEX dispatches_task ON dispatches (task);
+        CREATE TABLE dispatch_offers (
+            machine_id      TEXT PRIMARY KEY,
+            enabled         INTEGER NOT NULL,
+            max_sessions    INTEGER NOT NULL,
+            permission_mode TEXT NOT NULL,
+            last_hlc        INTEGER NOT NULL,
+            last_origin     TEXT NOT NULL
+        );
+        """
+
+
 VIEWS_MIGRATIONS: list[Migration] = [
-    _VIEWS_V1, _VIEWS_V2, _VIEWS_V3, _VIEWS_V4, _VIEWS_V5, _VIEWS_V6, _VIEWS_V7,
+    _VIEWS_V1, _VIEWS_V2, _VIEWS_V3, _VIEWS_V4, _VIEWS_V5, _VIEWS_V6, _VIEWS_V7, _VIEWS_V8,
 ]  # fmt: skip

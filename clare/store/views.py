@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 VIEW_TABLES = (
     "projects", "tasks", "conflicts", "hosts", "groups_", "sessions", "counts",
-    "messages", "deliveries", "held_back", "set_aside", "decisions",
+    "messages", "deliveries", "held_back", "set_aside", "decisions", "dispatches",
+    "dispatch_offers",
 )  # fmt: skip
 
 

@@ -92,6 +92,10 @@ class Api:
         data = await ctx.read(lambda v, e: self.sync.get(v, e, ctx.config))
         return JSONResponse({**data, "gossip": await ctx.gossip.links()})
 
+    async def dispatch_hosts(self, request: Request) -> Response:
+        """Every host's dispatch offer and its free places, as ``clare dispatch --hosts``."""
+        return JSONResponse(await self.ctx.read(lambda v, e: queries.dispatch_hosts(v)))
+
     async def events(self, request: Request) -> Response:
         filters = event_filters(request.query_params)
         return JSONResponse(

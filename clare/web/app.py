@@ -67,7 +67,14 @@ def create_app(ctx: WebContext, policy: Policy | None = None) -> Starlette:
         Route(
             "/api/v1/tasks/{task_id}/review", api.poster("task.review", "task"), methods=["POST"]
         ),
+        Route("/api/v1/tasks/{task_id}/dispatch", api.poster("dispatch", "task"), methods=["POST"]),
+        Route("/api/v1/dispatch/hosts", api.dispatch_hosts),
         Route("/api/v1/sessions", api.sessions),
+        Route(
+            "/api/v1/sessions/{session_id}/stop",
+            api.poster("session.stop", "session", "session_id"),
+            methods=["POST"],
+        ),
         Route("/api/v1/sessions/{session_id}", api.session),
         Route("/api/v1/hosts", api.hosts),
         Route("/api/v1/events", api.events),

@@ -9,6 +9,7 @@ writer validates every value again: these functions only shape them.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import UsageError
@@ -32,9 +33,17 @@ ACTIONS = {
     "broadcast": "message.send",
     "decision.allow": "decision.make",
     "decision.deny": "decision.make",
+    "dispatch": "dispatch.request",
+    "session.stop": "dispatch.request",
 }
 #: Arguments that name a task, resolved from a prefix by the handler.
 TASK_FIELDS = ("task",)
+
+
+def new_request_id() -> str:
+    """A dispatch request's id, made here as the CLI makes its own: each form sent is
+    one request, and the writer records a repeat of one id once."""
+    return "d-" + uuid.uuid4().hex
 
 
 def _split(text: str) -> list[str]:
@@ -117,6 +126,16 @@ def form_args(action: str, fields: Mapping[str, str], author: str, now_ms: int) 
     elif action in ("decision.allow", "decision.deny"):
         args.update(decision_args(action, now_ms), decision=_text(fields, "decision"))
         args["reason"] = fields.get("reason", "").strip()
+    elif action == "dispatch":
+        args.update(
+            request=new_request_id(),
+            action="start",
+            task=_text(fields, "task"),
+            host=_text(fields, "host"),
+            worktree=fields.get("worktree", "") in ("1", "on", "true", "yes"),
+        )
+    elif action == "session.stop":
+        args.update(request=new_request_id(), action="stop", session=_text(fields, "session"))
     elif action == "broadcast":
         args.update(
             text=fields.get("text", "").strip(),
@@ -141,6 +160,9 @@ def json_args(action: str, body: object, author: str, now_ms: int) -> dict[str, 
         args.setdefault("sent_at", now_ms)
     if action in ("decision.allow", "decision.deny"):
         args.update(decision_args(action, now_ms))
+    if action in ("dispatch", "session.stop"):
+        args.setdefault("request", new_request_id())
+        args["action"] = "start" if action == "dispatch" else "stop"
     if action == "broadcast":
         args.setdefault("target", "all")
         args.setdefault("sent_at", now_ms)

@@ -226,6 +226,8 @@ def task_page(
 
         report = cost_report(views, events, config, by="task", task_ids=[task_id], now_ms=now_ms)
         task["cost"] = report["total"]
+    # The page offers only hosts that accept dispatch and have room.
+    task["dispatch_hosts"] = [h for h in queries.dispatch_hosts(views) if h["free"] > 0]
     return {"task": task, "seq": reads.last_seq(events)}
 
 

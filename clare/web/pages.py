@@ -208,6 +208,8 @@ def describe(name: str, result: dict[str, Any]) -> str:
         "broadcast": "message sent",
         "decision.allow": "{decision} allowed",
         "decision.deny": "{decision} denied",
+        "dispatch": "dispatch {request} sent to its host: the session shows here once started",
+        "session.stop": "stop {request} sent to the session's host",
     }[name]
     try:
         return what.format(**result)

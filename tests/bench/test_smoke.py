@@ -68,6 +68,7 @@ def test_quick_run_writes_a_report_with_every_benchmark(tmp_path: Path) -> None:
         "poll pass, 20 idle transcripts, CPU, median",
         "message to an idle Claude Code → model request, inbox socket, p50",
         "inbox socket write until read, p99",
+        "dispatch on a to b → b's model has the task, p50",
         "new transcript bytes parsed",
         "overview page, ",
         "committed → SSE message, p99 (from send)",

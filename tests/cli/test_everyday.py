@@ -114,6 +114,22 @@ def test_project_path_must_exist_and_is_stored_absolute(
     assert path == str(tmp_path / "repo")
 
 
+def test_project_path_sets_this_hosts_folder_and_show_lists_them_by_host(
+    cli: Cli, tmp_path: Path
+) -> None:
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+    cli.ok("project", "add", "alpha")
+    assert cli.json("project", "show", "alpha")["paths_by_host"] == {}
+    cli.ok("project", "path", "alpha", str(tmp_path / "one"))
+    cli.ok("project", "path", "alpha", str(tmp_path / "two"))
+    shown = cli.json("project", "show", "alpha")
+    (host,) = shown["paths_by_host"]
+    assert shown["paths_by_host"][host] == str(tmp_path / "two")
+    assert f"path on {host}: {tmp_path / 'two'}" in cli.ok("project", "show", "alpha")
+    assert "does not exist" in cli.error("project", "path", "alpha", str(tmp_path / "nope"))
+
+
 def test_a_relative_project_path_from_any_client_is_refused(cli: Cli) -> None:
     with pytest.raises(UsageError, match="absolute"):
         cli.fleet.call("project.add", name="alpha", path="src/alpha")

@@ -137,3 +137,22 @@ def test_decision_wait_and_push_urls_round_trip_and_are_checked() -> None:
         config.parse(f'machine_id = "{machine}"\n[decisions]\ndecision_wait_s = 0\n')
     with pytest.raises(ConfigError, match=r"push\.urls"):
         config.parse(f'machine_id = "{machine}"\n[push]\nurls = "ntfy://x"\n')
+
+
+def test_dispatch_is_off_unless_its_owner_turns_it_on() -> None:
+    base = f"machine_id = '{uuid.uuid4()}'\nname = 'h'\n"
+    off = config.parse(base)
+    assert (off.dispatch_enabled, off.dispatch_max_sessions) == (False, 4)
+    assert (off.dispatch_permission_mode, off.dispatch_command) == ("default", "claude")
+    on = config.parse(
+        base + "[dispatch]\nenabled = true\nmax_sessions = 2\npermission_mode = 'acceptEdits'\n"
+    )
+    assert (on.dispatch_enabled, on.dispatch_max_sessions) == (True, 2)
+    assert config.parse(on.to_toml()) == on
+    for bad, what in (
+        ("enabled = 'yes'", "dispatch.enabled"),
+        ("max_sessions = 0", "dispatch.max_sessions"),
+        ("permission_mode = 'yolo'", "dispatch.permission_mode"),
+    ):
+        with pytest.raises(ConfigError, match=what):
+            config.parse(base + "[dispatch]\n" + bad)

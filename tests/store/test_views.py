@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from clare.domain import kinds
 from clare.domain.decisions import Answer, PermissionAsk
+from clare.domain.dispatch_events import Dispatch, Offer
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import SessionObserved
 from clare.domain.messages import Delivery, Message
@@ -96,6 +97,8 @@ def test_every_kind_has_a_table_its_rows_fit(tmp_path: Path) -> None:
             answers=(Answer("e1", "allow", "m2", 5, author="ann"),),
             last_key=(5, "m2"),
         ),
+        kinds.DISPATCHES: Dispatch("d-1", "start", "m1", task="t-1", last_key=(1, "h")),
+        kinds.OFFERS: Offer("m1", True, 4, "default", (1, "h")),
     }
     assert set(samples) == set(kinds.KINDS)
     for kind, state in samples.items():

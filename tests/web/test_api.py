@@ -174,3 +174,17 @@ def test_tasks_are_searched_and_filtered_by_tag_as_the_cli_does(web: Web) -> Non
     found = web.client.get("/api/v1/tasks?search=PARSER").json()
     assert [t["id"] for t in found] == [parser]
     assert [t["id"] for t in web.client.get("/api/v1/tasks?tag=code").json()] == [parser]
+
+
+def test_dispatch_and_stop_are_requests_recorded_for_the_host_to_answer(web: Web) -> None:
+    web.post_json("/api/v1/projects", {"name": "p"})
+    task_id = web.post_json("/api/v1/tasks", {"project": "p", "title": "t"}).json()["task"]
+    sent = web.post_json(f"/api/v1/tasks/{task_id}/dispatch", {"worktree": False})
+    assert sent.status_code in (200, 201), sent.text
+    (request,) = web.client.get(f"/api/v1/tasks/{task_id}").json()["dispatches"]
+    assert (request["id"], request["worktree"]) == (sent.json()["request"], False)
+    web.writer.observe("sess-stop-1", name="s")
+    stop = web.post_json("/api/v1/sessions/sess-stop-1/stop", {})
+    assert stop.status_code in (200, 201), stop.text
+    (asked,) = web.client.get("/api/v1/sessions/sess-stop-1").json()["dispatches"]
+    assert (asked["action"], asked["state"]) == ("stop", "requested")

@@ -298,3 +298,30 @@ def test_a_task_in_review_shows_its_work_cost_and_the_two_actions(web: Web) -> N
     approved = web.post_json(f"/api/v1/tasks/{first}/review", {"verdict": "approve"})
     assert approved.status_code == 200, approved.text
     assert web.client.get(f"/api/v1/tasks/{first}").json()["state"] == "done"
+
+
+def test_a_ready_task_offers_dispatch_to_hosts_that_accept_and_sessions_offer_stop(
+    web: Web,
+) -> None:
+    first, second = _seed(web)
+    page = web.client.get(f"/tasks/{first}").text
+    assert "no host takes dispatch now" in page
+    web.writer.call_sync("dispatch.offer", {"enabled": True, "max_sessions": 2})
+    page = web.client.get(f"/tasks/{first}").text
+    assert 'action="/actions/dispatch"' in page
+    assert "(2 free)" in page
+    assert "only a ready task" in web.client.get(f"/tasks/{second}").text
+    machine = web.client.get("/api/v1/dispatch/hosts").json()[0]["machine_id"]
+    sent = web.form("/actions/dispatch", {"task": first, "host": machine, "worktree": "1"})
+    assert "sent to its host" in _flash(sent)["ok"][0]
+    (request,) = web.client.get(f"/api/v1/tasks/{first}").json()["dispatches"]
+    assert (request["state"], request["worktree"]) == ("requested", True)
+    assert request["id"] in web.client.get(f"/tasks/{first}").text
+
+    web.writer.observe("sess-dddd-4444", name="d")
+    page = web.client.get("/sessions/sess-dddd-4444").text
+    assert 'action="/actions/session.stop"' in page
+    stopped = web.form("/actions/session.stop", {"session": "sess-dddd-4444"})
+    assert "stop" in _flash(stopped)["ok"][0]
+    page = web.client.get("/sessions/sess-dddd-4444").text
+    assert "Dispatched" in page
