@@ -35,6 +35,7 @@ from clare.domain.tasks import Task, check_transition
 
 if TYPE_CHECKING:
     from clare.domain.entities import Group, Host, Project, Session
+    from clare.domain.fleet import Fleet
 
 MAX_TITLE = 300
 MAX_TEXT = 64 * 1024
@@ -48,6 +49,7 @@ class StateReader(Protocol):
     def host_by_name(self, name: str) -> Host | None: ...
     def tasks_of_project(self, name: str) -> list[Task]: ...
     def group(self, name: str) -> Group | None: ...
+    def fleet(self) -> Fleet: ...
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ tables are taken from this module: whoever can call them has loaded them all.
 
 from __future__ import annotations
 
-from clare.domain import lifecycle, messages, session_ops
+from clare.domain import fleet_ops, lifecycle, messages, session_ops
 from clare.domain.decide import DECIDERS, decide
 from clare.domain.events import decode
 from clare.domain.fold import FOLDS, decode_body, decode_event, fold_for, refold
 
 #: The areas that add to the shared tables as they load, beside the base ones
 #: (tasks, projects, hosts) that ``decide`` and ``fold`` define themselves.
-AREAS = (lifecycle, messages, session_ops)
+AREAS = (lifecycle, messages, session_ops, fleet_ops)
 
 __all__ = [
     "AREAS",

@@ -35,6 +35,7 @@ DEFAULT_ARCHIVE_AFTER_DAYS = 14
 #: a host syncs with others only once its owner names the interface they reach it
 #: on (a WireGuard address, say), so a fresh instance opens no port to the network.
 DEFAULT_GOSSIP_BIND = "127.0.0.1"
+DEFAULT_MAX_LINKS = 8
 _BIND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$")
 
 
@@ -65,6 +66,11 @@ class Config:
     #: Done and cancelled tasks unchanged this long leave the board and the default
     #: list (they stay in the log and in `task list --all`); 0 keeps them shown.
     archive_after_days: int = DEFAULT_ARCHIVE_AFTER_DAYS
+    #: The endpoint this host gives others to reach its gossip port (``[sync] advertise``);
+    #: empty: derived from ``[gossip] bind`` (see :func:`advertised_endpoint`).
+    sync_advertise: str = ""
+    #: Fleet members this host links to at most (introductions come on top).
+    sync_max_links: int = DEFAULT_MAX_LINKS
 
     def to_toml(self) -> str:
         q = json.dumps  # a JSON string literal is a valid TOML basic string
@@ -86,6 +92,10 @@ class Config:
             "[gossip]",
             f"port = {self.gossip_port}",
             f"bind = {q(self.gossip_bind)}",
+            "",
+            "[sync]",
+            f"advertise = {q(self.sync_advertise)}",
+            f"max_links = {self.sync_max_links}",
             "",
             "[sessions]",
             f"claude_config_dir = {q(self.claude_config_dir)}",
@@ -173,6 +183,9 @@ def parse(text: str, source: str = "clare.toml") -> Config:
                 key=_text(entry.get("key"), "peer key"),
             )
         )
+    sync = raw.get("sync", {})
+    if not isinstance(sync, dict):
+        raise ConfigError(f"{source}: [sync] must be a table")
     tasks = raw.get("tasks", {})
     if not isinstance(tasks, dict):
         raise ConfigError(f"{source}: [tasks] must be a table")
@@ -214,6 +227,10 @@ def parse(text: str, source: str = "clare.toml") -> Config:
         claude_config_dir=_text(sessions.get("claude_config_dir", ""), "claude_config_dir"),
         rclaude_command=_text(sessions.get("rclaude_command", ""), "rclaude_command"),
         archive_after_days=archive,
+        sync_advertise=_text(sync.get("advertise", ""), "sync.advertise"),
+        sync_max_links=_bounded(
+            sync.get("max_links", DEFAULT_MAX_LINKS), "sync.max_links", 1, 1000
+        ),
     )
 
 
@@ -286,3 +303,16 @@ def write_peers(paths: InstancePaths, peers: tuple[Peer, ...]) -> Config:
     config = replace(load(paths), peers=peers)
     save(paths, config)
     return config
+
+
+def advertised_endpoint(config: Config) -> str:
+    """Where other hosts reach this one's gossip port: ``[sync] advertise`` if set,
+    else the ``[gossip] bind`` address (this host's name when it binds every interface)."""
+    if config.sync_advertise:
+        return config.sync_advertise
+    host = config.gossip_bind
+    if host == "*":
+        host = _hostname()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"tcp://{host}:{config.gossip_port}"

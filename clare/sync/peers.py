@@ -58,16 +58,25 @@ class AllowList:
         self._window_lines = 0
         #: Refusals not logged since the last logged one (reported with the next line).
         self.unlogged = 0
+        #: While an invitation of ours is open, an unknown key is let in as a guest
+        #: named ``guest_prefix + key``, which may only ask to join.
+        self.guests = False
+        self.guest_prefix = "join:"
+        #: Keys removed from the fleet: never admitted, not even as guests.
+        self.banned: frozenset[str] = frozenset()
         self.update(peers)
 
-    def update(self, peers: Iterable[Peer]) -> None:
-        self._by_key = {p.key: p.name for p in peers}
+    def update(self, peers: Iterable[Peer], banned: Iterable[str] = ()) -> None:
+        self.banned = frozenset(banned)
+        self._by_key = {p.key: p.name for p in peers if p.key not in self.banned}
 
     def admit(self, key: str, address: str, now_s: float) -> tuple[str | None, bool]:
         """(the peer's name, or None to refuse; whether to log the refusal now)."""
         name = self._by_key.get(key)
         if name is not None:
             return name, False
+        if self.guests and key not in self.banned:
+            return self.guest_prefix + key, False
         refusal = self.refusals.get((address, key))
         if refusal is None:
             if len(self.refusals) >= MAX_REFUSALS:
