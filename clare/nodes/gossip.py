@@ -116,6 +116,7 @@ class Gossip:
             "read_failures": 0,
             "refused_connections": 0,
             "joins_refused": 0,
+            "frames_from_removed": 0,
         }
         self.notices: deque[status_mod.NoticeRecord] = deque(maxlen=NOTICES_KEPT)
         self._send_job, self._jobs = trio.open_memory_channel[Job](INBOX)
@@ -272,6 +273,11 @@ class Gossip:
     async def deliver(self, peer: str, frame: bytes) -> bytes | None:
         if peer.startswith(self.allow.guest_prefix):
             return await self._join(peer.removeprefix(self.allow.guest_prefix), frame)
+        if peer not in self.peers and not self.allow.allows_name(peer):
+            # A connection made before its key was removed: ZAP vetted it then, so
+            # what it sends now is dropped here, unread.
+            self.counters["frames_from_removed"] += 1
+            return None
         await self.submit(lambda now: self.node.receive_frame(peer, frame, now))
         return None
 

@@ -51,6 +51,7 @@ class AllowList:
 
     def __init__(self, peers: Iterable[Peer] = ()) -> None:
         self._by_key: dict[str, str] = {}
+        self._names: set[str] = set()
         self.refusals: dict[tuple[str, str], Refusal] = {}
         #: When a refusal from each address was last logged (bounded like refusals).
         self._logged_at: dict[str, float] = {}
@@ -69,6 +70,7 @@ class AllowList:
     def update(self, peers: Iterable[Peer], banned: Iterable[str] = ()) -> None:
         self.banned = frozenset(banned)
         self._by_key = {p.key: p.name for p in peers if p.key not in self.banned}
+        self._names = set(self._by_key.values())
 
     def admit(self, key: str, address: str, now_s: float) -> tuple[str | None, bool]:
         """(the peer's name, or None to refuse; whether to log the refusal now)."""
@@ -110,6 +112,10 @@ class AllowList:
             del self._logged_at[min(self._logged_at, key=self._logged_at.__getitem__)]
         self._logged_at[address] = now_s
         return True
+
+    def allows_name(self, name: str) -> bool:
+        """Whether a connection named ``name`` by ZAP would still be let in."""
+        return name in self._names
 
     def name_of(self, key: str) -> str | None:
         return self._by_key.get(key)
