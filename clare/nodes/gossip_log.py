@@ -105,16 +105,19 @@ class SqliteLog:
                 refused.setdefault(item["id"], str(item.get("code", "conflict")))
         ahead: list[Event] = []
         conflicts: list[Event] = []
+        removed: list[Event] = []
+        sorts = {"clock_ahead": ahead, "removed": removed}
         if refused:
             for event in events:
                 if event.id in refused:
-                    (ahead if refused[event.id] == "clock_ahead" else conflicts).append(event)
+                    sorts.get(refused[event.id], conflicts).append(event)
         duplicates = reply.get("duplicates", 0)
         return IngestResult(
             new=tuple(new),
             duplicates=duplicates if isinstance(duplicates, int) else 0,
             clock_ahead=tuple(ahead),
             conflicts=tuple(conflicts),
+            removed=tuple(removed),
             vector={o: self.top(o) for o in sorted({e.origin for e in events})},
         )
 
