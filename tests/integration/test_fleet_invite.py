@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import trio
 
+from clare.sync.invite import parse_token
 from tests.sync.cluster import CliError, Host, wait_converged
 
 if TYPE_CHECKING:
@@ -104,6 +106,17 @@ async def test_five_hosts_join_by_invitation_and_a_removed_one_is_shut_out(root:
         # key is refused by ZAP, and frames on a connection it had are dropped unread.
         assert (await e.json("sync", "status"))["peers"] == []
         assert (await x.json("sync", "status"))["fleet"]["members"] == []
+
+        # With an invitation open, a token made up by someone without its secret is
+        # refused by the inviter (and logged); the real one still lets x in afterwards.
+        genuine = parse_token(await invite(a))
+        forged = replace(genuine, secret=b"f" * 32).signed().to_text()
+        with pytest.raises(CliError, match="does not match"):
+            await x.run("sync", "join", forged)
+        notices = (await a.json("sync", "status"))["notices"]
+        assert any(n["code"] == "join_refused" for n in notices)
+        await x.run("sync", "join", genuine.to_text())
+        await members_everywhere([a, b, c, d, x], set("abcdx"), {"e"})
     finally:
         for host in hosts:
             host.stop()
