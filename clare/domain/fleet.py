@@ -15,6 +15,10 @@ Membership is joined keys minus removed keys (a two-phase set): a removal
 wins over any join of the same key, whichever arrives first, so a removed
 key cannot be brought back by an old or a forged join. Where two joins give
 one key different endpoints, the later by ``(hlc, origin)`` wins.
+
+``f:`` is not a kind of :mod:`clare.domain.kinds`: the fleet has no views row
+(the projector passes its events by), and is folded where it is used, by the
+writer's cache (``EntityCache.fleet``) and by the gossip node.
 """
 
 from __future__ import annotations
