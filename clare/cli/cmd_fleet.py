@@ -6,6 +6,7 @@ in :mod:`clare.app.fleet`; these are its command lines.
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING, Annotated
 
@@ -66,7 +67,14 @@ def join(
 ) -> None:
     """Join a fleet with an invitation (this host's stack must be up); pairs both ways."""
     inst: Instance = ctx.obj
-    result = fleet_app.join(inst, parse_token(token), endpoint=endpoint)
+    parsed = parse_token(token)
+    result = fleet_app.join(inst, parsed, endpoint=endpoint)
+    if _loopback(result["as"]) and not _loopback(parsed.endpoint):
+        print(
+            f"warning: this host gave the fleet {result['as']}, which other machines cannot "
+            "reach: set [sync] advertise or [gossip] bind, or join with --endpoint",
+            file=sys.stderr,
+        )
     result["linked"] = _wait_linked(inst, result["inviter"])
     if json_out:
         emit_json(result)
@@ -74,6 +82,10 @@ def join(
     print(f"joined the fleet through {result['inviter']} ({result['endpoint']})")
     if not result["linked"]:
         print("the link is not up yet: see `clare sync status`")
+
+
+def _loopback(endpoint: str) -> bool:
+    return "://127." in endpoint or "://[::1]" in endpoint or "://localhost:" in endpoint
 
 
 def _wait_linked(inst: Instance, name: str) -> bool:

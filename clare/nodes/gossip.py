@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import os
 import random
-import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -38,8 +37,8 @@ from clare.core.errors import ClareError, UsageError
 from clare.core.hlc import wall_ms
 from clare.domain.fleet import FLEET_ENTITY
 from clare.nodes.gossip_bus import follow_writer, open_client_pool
-from clare.nodes.gossip_join import answer_join
-from clare.nodes.gossip_log import SqliteLog, ingest_args
+from clare.nodes.gossip_join import JoinDesk
+from clare.nodes.gossip_log import SqliteLog, ingest_args, read_slot_conflicts
 from clare.nodes.gossip_members import Membership
 from clare.nodes.gossip_transport import (
     bind_endpoint,
@@ -122,6 +121,13 @@ class Gossip:
         self._send_job, self._jobs = trio.open_memory_channel[Job](INBOX)
         self._clients, self._returns = clients, returns
         self._db = trio.CapacityLimiter(1)  # one SQLite reader connection, one thread at a time
+        self.joins = JoinDesk(
+            own_key=keys.public,
+            own_origin=config.machine_id,
+            own_name=config.name,
+            call=self._call_writer,
+            refused=self._join_refused,
+        )
 
     # -- the owner ----------------------------------------------------------
 
@@ -272,7 +278,7 @@ class Gossip:
 
     async def deliver(self, peer: str, frame: bytes) -> bytes | None:
         if peer.startswith(self.allow.guest_prefix):
-            return await self._join(peer.removeprefix(self.allow.guest_prefix), frame)
+            return await self.joins.answer(peer.removeprefix(self.allow.guest_prefix), frame)
         if peer not in self.peers and not self.allow.allows_name(peer):
             # A connection made before its key was removed: ZAP vetted it then, so
             # what it sends now is dropped here, unread.
@@ -281,28 +287,17 @@ class Gossip:
         await self.submit(lambda now: self.node.receive_frame(peer, frame, now))
         return None
 
-    async def _join(self, key: str, frame: bytes) -> bytes:
-        async def call(op: str, args: dict[str, Any]) -> dict[str, Any]:
-            client = await self._clients.receive()
-            try:
-                return await client.call(op, args)
-            finally:
-                self._returns.send_nowait(client)
+    async def _call_writer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        client = await self._clients.receive()
+        try:
+            return await client.call(op, args)
+        finally:
+            self._returns.send_nowait(client)
 
-        def refused(guest: str, why: str) -> None:
-            self.counters["joins_refused"] += 1
-            self.notices.append(
-                status_mod.NoticeRecord(time.time(), "join:" + guest[:8], "join_refused", why)
-            )
-
-        return await answer_join(
-            frame,
-            key,
-            own_key=self.keys.public,
-            own_origin=self.config.machine_id,
-            own_name=self.config.name,
-            call=call,
-            refused=refused,
+    def _join_refused(self, guest: str, why: str) -> None:
+        self.counters["joins_refused"] += 1
+        self.notices.append(
+            status_mod.NoticeRecord(time.time(), "join:" + guest[:8], "join_refused", why)
         )
 
     def refused(self, address: str, key: str) -> None:
@@ -333,26 +328,8 @@ class Gossip:
 
     # -- control ----------------------------------------------------------------
 
-    def slot_conflicts(self) -> tuple[int, list[dict[str, Any]]]:
-        """How many events were refused for a slot another event holds, and the newest.
-
-        Read on a connection of its own: status is rare, and the store's
-        connection belongs to the worker threads.
-        """
-        try:
-            conn = eventlog.open_events_reader(self.paths.events_db)
-        except ClareError:
-            return 0, []
-        try:
-            return eventlog.slot_conflict_count(conn), eventlog.slot_conflicts(conn, 10)
-        except sqlite3.Error as exc:  # a writer not yet past the migration that adds them
-            log.warning("slot conflicts not readable", error=str(exc))
-            return 0, []
-        finally:
-            conn.close()
-
     def status(self) -> dict[str, Any]:
-        count, recent = self.slot_conflicts()
+        count, recent = read_slot_conflicts(self.paths.events_db)
         return status_mod.report(
             slot_conflict_count=count,
             slot_conflicts=recent,
@@ -408,7 +385,7 @@ class Gossip:
         return {
             "settled": settled,
             "peers": sorted(moved, key=lambda m: str(m["name"])),
-            "slot_conflicts": self.slot_conflicts()[0],
+            "slot_conflicts": read_slot_conflicts(self.paths.events_db)[0],
         }
 
     async def control(self, request: rpc.Request) -> dict[str, Any]:

@@ -14,20 +14,70 @@ and kept as a notice for ``clare sync status``.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from clare.core.errors import ClareError, PeerRefused
+import trio
+
+from clare.core.errors import ClareError, PeerRefused, ServiceUnavailable
 from clare.runtime.logs import get
 from clare.sync.invite import decode_join, encode_reply, secret_hash
 from clare.sync.peers import check_endpoint
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
-    from typing import Any
 
 log = get("clare.gossip")
 
 GUEST_PREFIX = "join:"
+#: Guests' join attempts answered per window; more are told to retry later.
+JOINS_PER_WINDOW = 10
+JOIN_WINDOW_S = 60.0
+JOIN_TIMEOUT_S = 5.0
+
+WriterCall: TypeAlias = "Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]"
+
+
+class JoinDesk:
+    """Answers guests for the gossip node, within bounds.
+
+    A join is answered on the inbound ROUTER's own task (the only one that may
+    send on it), which holds every peer's frames meanwhile. So it is bounded: a
+    few attempts a minute whoever makes them, and a few seconds each.
+    """
+
+    def __init__(
+        self,
+        *,
+        own_key: str,
+        own_origin: str,
+        own_name: str,
+        call: WriterCall,
+        refused: Callable[[str, str], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.own = (own_key, own_origin, own_name)
+        self._call = call
+        self._refused = refused
+        self._clock = clock
+        self._times: list[float] = []
+
+    async def answer(self, key: str, frame: bytes) -> bytes:
+        now = self._clock()
+        self._times = [t for t in self._times if now - t < JOIN_WINDOW_S]
+        if len(self._times) >= JOINS_PER_WINDOW:
+            return _refuse(key, ServiceUnavailable("too many join attempts: retry later"),
+                           self._refused)  # fmt: skip
+        self._times.append(now)
+        own_key, own_origin, own_name = self.own
+        return await answer_join(
+            frame, key, own_key=own_key, own_origin=own_origin, own_name=own_name,
+            call=self._bounded, refused=self._refused,
+        )  # fmt: skip
+
+    async def _bounded(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        with trio.move_on_after(JOIN_TIMEOUT_S):
+            return await self._call(op, args)
+        raise ServiceUnavailable("the inviter's writer did not answer in time")
 
 
 async def answer_join(
