@@ -8,6 +8,10 @@ every run.
 
 ``--quick`` runs the same code on small numbers, to show in seconds that the
 harness works; its figures are not the project's figures.
+
+The fleet simulation (:mod:`bench.fleet_sim`, no instance needed) runs apart
+with ``python -m bench.fleet_sim --write``; a run of this harness keeps its
+section of the report.
 """
 
 from __future__ import annotations
