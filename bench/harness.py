@@ -8,6 +8,10 @@ every run.
 
 ``--quick`` runs the same code on small numbers, to show in seconds that the
 harness works; its figures are not the project's figures.
+
+The fleet simulation (:mod:`bench.fleet_sim`, no instance needed) runs apart
+with ``python -m bench.fleet_sim --write``; a run of this harness keeps its
+section of the report.
 """
 
 from __future__ import annotations
@@ -286,6 +290,19 @@ commands the benchmarks sent).
     )
 
 
+def kept_fleet_section(path: Path) -> str:
+    """The fleet simulation's section of an existing report (``python -m bench.fleet_sim
+    --write`` writes it; it runs apart, so a run of the rest keeps it)."""
+    from bench.fleet_sim import MARKER
+
+    try:
+        old = path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    at = old.find(MARKER)
+    return "\n" + old[at:] if at >= 0 else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -304,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out if args.out is not None else default
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        out.write_text(text + kept_fleet_section(out), encoding="utf-8")
         _progress(f"report written to {out}")
     else:
         print(text)

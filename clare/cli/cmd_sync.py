@@ -32,6 +32,9 @@ NOW_TIMEOUT_S = 8.0
 
 
 def register(app: typer.Typer) -> None:
+    from clare.cli.cmd_fleet import register_fleet
+
+    register_fleet(sync_app)
     app.add_typer(sync_app, name="sync")
     app.add_typer(keys_app, name="keys")
 

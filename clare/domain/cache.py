@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from clare.domain.dispatch_events import Dispatch, Offer
 from clare.domain.entities import Group, Host, Project, Session
+from clare.domain.fleet import FLEET_ENTITY, Fleet, apply_fleet, fold_fleet
 from clare.domain.kinds import DISPATCHES, GROUPS, HOSTS, OFFERS, PROJECTS, SESSIONS, TASKS
 from clare.domain.registry import fold_for, refold
 from clare.domain.tasks import EventMeta, Task
@@ -41,6 +42,8 @@ class EntityCache:
         self._load_prefix = load_prefix
         self._max = max_entries
         self._entries: OrderedDict[str, Any] = OrderedDict()
+        # The fleet's membership: one small state, kept apart from the bounded entries.
+        self._fleet: Fleet | None = None
 
     def get(self, entity: str) -> Any:
         state = self._entries.get(entity, _ABSENT)
@@ -55,6 +58,11 @@ class EntityCache:
 
     def applied(self, entity: str, event: DomainEvent, meta: EventMeta) -> None:
         """Keep a cached entry current after ``event`` was committed."""
+        if entity == FLEET_ENTITY:
+            # Membership folds the same in any order, so a late event needs no refold.
+            if self._fleet is not None:
+                self._fleet = apply_fleet(self._fleet, event, meta)
+            return
         state = self._entries.get(entity, _ABSENT)
         if state is _ABSENT:
             return
@@ -71,6 +79,13 @@ class EntityCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._fleet = None
+
+    def fleet(self) -> Fleet:
+        """The fleet's members, invitations and removals, folded from every fleet event."""
+        if self._fleet is None:
+            self._fleet = fold_fleet(self._load(FLEET_ENTITY))
+        return self._fleet
 
     # StateReader
     def task(self, task_id: str) -> Task | None:

@@ -36,6 +36,7 @@ from clare.domain.tasks import Task, check_transition
 if TYPE_CHECKING:
     from clare.domain.dispatch_events import Dispatch, Offer
     from clare.domain.entities import Group, Host, Project, Session
+    from clare.domain.fleet import Fleet
 
 MAX_TITLE = 300
 MAX_TEXT = 64 * 1024
@@ -51,6 +52,7 @@ class StateReader(Protocol):
     def group(self, name: str) -> Group | None: ...
     def dispatch(self, request_id: str) -> Dispatch | None: ...
     def offer(self, machine_id: str) -> Offer | None: ...
+    def fleet(self) -> Fleet: ...
 
 
 @dataclass(frozen=True)

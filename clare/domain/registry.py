@@ -11,7 +11,16 @@ tables are taken from this module: whoever can call them has loaded them all.
 
 from __future__ import annotations
 
-from clare.domain import decisions, dispatch, leases, lifecycle, messages, review, session_ops
+from clare.domain import (
+    decisions,
+    dispatch,
+    fleet_ops,
+    leases,
+    lifecycle,
+    messages,
+    review,
+    session_ops,
+)
 from clare.domain.decide import DECIDERS, decide
 from clare.domain.events import decode
 from clare.domain.fold import decode_body, decode_event, fold_for, refold
@@ -19,7 +28,7 @@ from clare.domain.kinds import KINDS, kind_of
 
 #: The areas that add to the shared tables as they load, beside the base ones
 #: (tasks, projects, hosts) that ``decide`` and ``fold`` define themselves.
-AREAS = (decisions, dispatch, leases, lifecycle, messages, review, session_ops)
+AREAS = (decisions, dispatch, fleet_ops, leases, lifecycle, messages, review, session_ops)
 
 __all__ = [
     "AREAS",

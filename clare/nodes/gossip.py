@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import os
 import random
-import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -36,8 +35,11 @@ from clare.bus.endpoints import GOSSIP_CONTROL, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
 from clare.core.errors import ClareError, UsageError
 from clare.core.hlc import wall_ms
+from clare.domain.fleet import FLEET_ENTITY
 from clare.nodes.gossip_bus import follow_writer, open_client_pool
-from clare.nodes.gossip_log import SqliteLog, ingest_args
+from clare.nodes.gossip_join import JoinDesk
+from clare.nodes.gossip_log import SqliteLog, ingest_args, read_slot_conflicts
+from clare.nodes.gossip_members import Membership
 from clare.nodes.gossip_transport import (
     bind_endpoint,
     open_context,
@@ -103,15 +105,29 @@ class Gossip:
         self.nursery = nursery
         self.ctx = ctx
         self.allow = AllowList(config.peers)
+        self.membership = Membership(config, keys.public)
         self.peers: dict[str, Peer] = {}
         self._outboxes: dict[str, tuple[trio.MemorySendChannel[bytes], trio.CancelScope]] = {}
         self.frames_dropped: dict[str, int] = {}
         self.handshake_failures: dict[str, int] = {}
-        self.counters = {"ingest_failures": 0, "read_failures": 0, "refused_connections": 0}
+        self.counters = {
+            "ingest_failures": 0,
+            "read_failures": 0,
+            "refused_connections": 0,
+            "joins_refused": 0,
+            "frames_from_removed": 0,
+        }
         self.notices: deque[status_mod.NoticeRecord] = deque(maxlen=NOTICES_KEPT)
         self._send_job, self._jobs = trio.open_memory_channel[Job](INBOX)
         self._clients, self._returns = clients, returns
         self._db = trio.CapacityLimiter(1)  # one SQLite reader connection, one thread at a time
+        self.joins = JoinDesk(
+            own_key=keys.public,
+            own_origin=config.machine_id,
+            own_name=config.name,
+            call=self._call_writer,
+            refused=self._join_refused,
+        )
 
     # -- the owner ----------------------------------------------------------
 
@@ -204,7 +220,8 @@ class Gossip:
     def set_peers(self, peers: tuple[Peer, ...], now_ms: int) -> list[Action]:
         """Go to this peer table: links dropped and started as needed (a job)."""
         dropped, started = changes(list(self.peers.values()), peers)
-        self.allow.update(peers)
+        self.allow.update(self.membership.allowed(peers), self.membership.banned())
+        self.allow.guests = self.membership.guests_open(time.time_ns() // 1_000_000)
         actions: list[Action] = []
         for peer in dropped:
             self.peers.pop(peer.name, None)
@@ -254,9 +271,34 @@ class Gossip:
 
     async def committed(self, events: list[Event]) -> None:
         await self.submit(functools.partial(self.node.local_committed, events))
+        if self.membership.fold(events):
+            # Joins and removals change whom we link to and whom ZAP lets in, at once.
+            peers = self.membership.peers(self.config.peers)
+            await self.submit(lambda now: self.set_peers(peers, now))
 
-    async def deliver(self, peer: str, frame: bytes) -> None:
+    async def deliver(self, peer: str, frame: bytes) -> bytes | None:
+        if peer.startswith(self.allow.guest_prefix):
+            return await self.joins.answer(peer.removeprefix(self.allow.guest_prefix), frame)
+        if peer not in self.peers and not self.allow.allows_name(peer):
+            # A connection made before its key was removed: ZAP vetted it then, so
+            # what it sends now is dropped here, unread.
+            self.counters["frames_from_removed"] += 1
+            return None
         await self.submit(lambda now: self.node.receive_frame(peer, frame, now))
+        return None
+
+    async def _call_writer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        client = await self._clients.receive()
+        try:
+            return await client.call(op, args)
+        finally:
+            self._returns.send_nowait(client)
+
+    def _join_refused(self, guest: str, why: str) -> None:
+        self.counters["joins_refused"] += 1
+        self.notices.append(
+            status_mod.NoticeRecord(time.time(), "join:" + guest[:8], "join_refused", why)
+        )
 
     def refused(self, address: str, key: str) -> None:
         self.counters["refused_connections"] += 1
@@ -266,6 +308,8 @@ class Gossip:
         seen = _stamp(self.paths)
         while True:
             await trio.sleep(CONFIG_CHECK_S)
+            # Invitations expire with time alone: guests are let in only while one is open.
+            self.allow.guests = self.membership.guests_open(time.time_ns() // 1_000_000)
             if (stamp := _stamp(self.paths)) != seen:
                 seen = stamp
                 await self.reload()
@@ -276,31 +320,16 @@ class Gossip:
         except ClareError as exc:
             log.error("clare.toml unreadable; keeping the peers we have", error=str(exc))
             return len(self.peers)
-        await self.submit(lambda now: self.set_peers(config.peers, now))
-        return len(config.peers)
+        self.config = config
+        self.membership.config = config
+        peers = self.membership.peers(config.peers)
+        await self.submit(lambda now: self.set_peers(peers, now))
+        return len(peers)
 
     # -- control ----------------------------------------------------------------
 
-    def slot_conflicts(self) -> tuple[int, list[dict[str, Any]]]:
-        """How many events were refused for a slot another event holds, and the newest.
-
-        Read on a connection of its own: status is rare, and the store's
-        connection belongs to the worker threads.
-        """
-        try:
-            conn = eventlog.open_events_reader(self.paths.events_db)
-        except ClareError:
-            return 0, []
-        try:
-            return eventlog.slot_conflict_count(conn), eventlog.slot_conflicts(conn, 10)
-        except sqlite3.Error as exc:  # a writer not yet past the migration that adds them
-            log.warning("slot conflicts not readable", error=str(exc))
-            return 0, []
-        finally:
-            conn.close()
-
     def status(self) -> dict[str, Any]:
-        count, recent = self.slot_conflicts()
+        count, recent = read_slot_conflicts(self.paths.events_db)
         return status_mod.report(
             slot_conflict_count=count,
             slot_conflicts=recent,
@@ -312,6 +341,7 @@ class Gossip:
             vector=self.node.vector,
             statuses=self.node.status(),
             peers=self.peers,
+            members=self.membership.report(),
             frames_dropped=self.frames_dropped,
             refusals=self.allow.refusals.values(),
             notices=list(self.notices),
@@ -355,7 +385,7 @@ class Gossip:
         return {
             "settled": settled,
             "peers": sorted(moved, key=lambda m: str(m["name"])),
-            "slot_conflicts": self.slot_conflicts()[0],
+            "slot_conflicts": read_slot_conflicts(self.paths.events_db)[0],
         }
 
     async def control(self, request: rpc.Request) -> dict[str, Any]:
@@ -430,6 +460,7 @@ async def serve_gossip(
                 wall_ms=wall_ms,
             )
             gossip = Gossip(paths, config, keys, node, store, nursery, ctx, clients, returns)
+            gossip.membership.fold(eventlog.entity_events(reader, FLEET_ENTITY))
             await nursery.start(
                 functools.partial(serve_zap, on_refused=gossip.refused), ctx, gossip.allow
             )
@@ -441,7 +472,7 @@ async def serve_gossip(
                 node.config.max_frame_bytes,
                 gossip.deliver,
             )
-            gossip.perform(gossip.set_peers(config.peers, _now_ms()))
+            gossip.perform(gossip.set_peers(gossip.membership.peers(config.peers), _now_ms()))
             nursery.start_soon(gossip.run)
             nursery.start_soon(
                 functools.partial(

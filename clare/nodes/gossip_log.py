@@ -19,16 +19,20 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from clare.core.errors import ProtocolError, StorageError
+from clare.core.errors import ClareError, ProtocolError, StorageError
 from clare.core.events import Event
+from clare.runtime.logs import get
 from clare.store import eventlog
 from clare.sync.log import IngestResult
 from clare.sync.messages import event_to_wire, event_wire_size
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from pathlib import Path
 
     from clare.sync.vector import Range
+
+log = get("clare.gossip")
 
 _COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
 #: Seqs looked at per query while walking an origin's contiguous top forward.
@@ -105,16 +109,19 @@ class SqliteLog:
                 refused.setdefault(item["id"], str(item.get("code", "conflict")))
         ahead: list[Event] = []
         conflicts: list[Event] = []
+        removed: list[Event] = []
+        sorts = {"clock_ahead": ahead, "removed": removed}
         if refused:
             for event in events:
                 if event.id in refused:
-                    (ahead if refused[event.id] == "clock_ahead" else conflicts).append(event)
+                    sorts.get(refused[event.id], conflicts).append(event)
         duplicates = reply.get("duplicates", 0)
         return IngestResult(
             new=tuple(new),
             duplicates=duplicates if isinstance(duplicates, int) else 0,
             clock_ahead=tuple(ahead),
             conflicts=tuple(conflicts),
+            removed=tuple(removed),
             vector={o: self.top(o) for o in sorted({e.origin for e in events})},
         )
 
@@ -175,3 +182,22 @@ def _stored(events: Sequence[Event], reply: dict[str, Any]) -> list[Event]:
 
 def _with_seq(event: Event, seq: int) -> Event:
     return Event(seq, event.id, event.origin, event.origin_seq, event.hlc, event.kind, event.body)
+
+
+def read_slot_conflicts(events_db: Path) -> tuple[int, list[dict[str, Any]]]:
+    """How many events were refused for a slot another event holds, and the newest.
+
+    Read on a connection of its own: status is rare, and the store's
+    connection belongs to the worker threads.
+    """
+    try:
+        conn = eventlog.open_events_reader(events_db)
+    except ClareError:
+        return 0, []
+    try:
+        return eventlog.slot_conflict_count(conn), eventlog.slot_conflicts(conn, 10)
+    except sqlite3.Error as exc:  # a writer not yet past the migration that adds them
+        log.warning("slot conflicts not readable", error=str(exc))
+        return 0, []
+    finally:
+        conn.close()

@@ -171,12 +171,15 @@ async def serve_inbound(
     port: int,
     keys: KeyPair,
     max_frame_bytes: int,
-    deliver: Callable[[str, bytes], Awaitable[None]],
+    deliver: Callable[[str, bytes], Awaitable[bytes | None]],
     *,
     host: str,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Bind the ROUTER on ``host:port`` and hand each peer frame to ``deliver(peer, frame)``.
+
+    What ``deliver`` returns, if anything, goes back to that connection: only a
+    guest's join is answered so (peers are answered on our DEALER to them).
 
     ``host`` is an IP address, an interface name or ``*`` (every interface).
     Start it after :func:`serve_zap`. ``task_status`` gets the bound endpoint.
@@ -205,7 +208,9 @@ async def serve_inbound(
             peer, frames = await sock.recv_from()
             # [routing id, payload] from a peer's DEALER; anything else is not ours to read.
             if peer and len(frames) == 2:
-                await deliver(peer, frames[1])
+                reply = await deliver(peer, frames[1])
+                if reply is not None:
+                    await sock.send([frames[0], reply])
             else:
                 log.warning("inbound frame dropped", peer=peer or "?", parts=len(frames))
     finally:

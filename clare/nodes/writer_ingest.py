@@ -43,6 +43,7 @@ class RemoteIngest:
         self.cache = cache
         self.clock = clock
         self.rejected = 0
+        self._removed: dict[str, int] = {}
         self.slot_conflicts = 0
 
     def ingest(self, args: dict[str, Any], committed: list[Event]) -> dict[str, Any]:
@@ -53,6 +54,9 @@ class RemoteIngest:
         if not isinstance(peer, str):
             raise UsageError("ingest's peer must be a peer name")
         peer = peer[:64]
+        # Origins put out of the fleet: their events stamped after the removal are
+        # refused for good, whoever relays them (docs/sync-protocol.md, "Membership").
+        self._removed = self.cache.fleet().removed_origins()
         checked = [self._check(item, peer) for item in raw]
         # A clock that accepts the newest stamp of a batch accepts them all, so a
         # batch pays one clock check; only one with a stamp too far ahead is
@@ -151,6 +155,13 @@ class RemoteIngest:
                     "reason": "claims to come from this host, which never made it",
                     "code": "conflict",
                 }
+        removed_at = self._removed.get(event.origin)
+        if removed_at is not None and event.hlc > removed_at:
+            return {
+                "id": event.id,
+                "reason": "its origin was removed from the fleet before it was made",
+                "code": "removed",
+            }
         # Decoded once, for both the entity column and the writer's cache. An
         # unknown kind (from a newer peer) or an unfoldable body is stored all
         # the same, just not folded.

@@ -47,6 +47,7 @@ PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissi
 #: a host syncs with others only once its owner names the interface they reach it
 #: on (a WireGuard address, say), so a fresh instance opens no port to the network.
 DEFAULT_GOSSIP_BIND = "127.0.0.1"
+DEFAULT_MAX_LINKS = 8
 _BIND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$")
 
 
@@ -91,6 +92,11 @@ class Config:
     dispatch_permission_mode: str = "default"
     dispatch_command: str = "claude"
     dispatch_max_age_s: int = DEFAULT_DISPATCH_MAX_AGE_S
+    #: The endpoint this host gives others to reach its gossip port (``[sync] advertise``);
+    #: empty: derived from ``[gossip] bind`` (see :func:`advertised_endpoint`).
+    sync_advertise: str = ""
+    #: Fleet members this host links to at most (introductions come on top).
+    sync_max_links: int = DEFAULT_MAX_LINKS
 
     def to_toml(self) -> str:
         q = json.dumps  # a JSON string literal is a valid TOML basic string
@@ -112,6 +118,10 @@ class Config:
             "[gossip]",
             f"port = {self.gossip_port}",
             f"bind = {q(self.gossip_bind)}",
+            "",
+            "[sync]",
+            f"advertise = {q(self.sync_advertise)}",
+            f"max_links = {self.sync_max_links}",
             "",
             "[sessions]",
             f"claude_config_dir = {q(self.claude_config_dir)}",
@@ -241,6 +251,9 @@ def parse(text: str, source: str = "clare.toml") -> Config:
                 key=_text(entry.get("key"), "peer key"),
             )
         )
+    sync = raw.get("sync", {})
+    if not isinstance(sync, dict):
+        raise ConfigError(f"{source}: [sync] must be a table")
     tasks = raw.get("tasks", {})
     if not isinstance(tasks, dict):
         raise ConfigError(f"{source}: [tasks] must be a table")
@@ -308,6 +321,10 @@ def parse(text: str, source: str = "clare.toml") -> Config:
             )
         ),
         **dispatch,
+        sync_advertise=_text(sync.get("advertise", ""), "sync.advertise"),
+        sync_max_links=_bounded(
+            sync.get("max_links", DEFAULT_MAX_LINKS), "sync.max_links", 1, 1000
+        ),
     )
 
 
@@ -410,3 +427,16 @@ def write_peers(paths: InstancePaths, peers: tuple[Peer, ...]) -> Config:
     config = replace(load(paths), peers=peers)
     save(paths, config)
     return config
+
+
+def advertised_endpoint(config: Config) -> str:
+    """Where other hosts reach this one's gossip port: ``[sync] advertise`` if set,
+    else the ``[gossip] bind`` address (this host's name when it binds every interface)."""
+    if config.sync_advertise:
+        return config.sync_advertise
+    host = config.gossip_bind
+    if host == "*":
+        host = _hostname()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"tcp://{host}:{config.gossip_port}"

@@ -45,6 +45,8 @@ class IngestResult:
     duplicates: int = 0
     clock_ahead: tuple[Event, ...] = ()  # refused for now: stamped too far in our future
     conflicts: tuple[Event, ...] = ()  # refused for good: they contradict what we hold
+    #: Refused for good: their origin was removed from the fleet before it made them.
+    removed: tuple[Event, ...] = ()
     #: The store's contiguous top, after this batch, for each origin in it.
     vector: dict[str, int] = field(default_factory=dict)
 
@@ -77,6 +79,8 @@ class MemoryLog:
     def __init__(self, origin: str, clock: HybridClock) -> None:
         self.origin = origin
         self.clock = clock
+        #: ``{origin: stamp}`` of removed hosts: their events stamped later are refused.
+        self.removed_origins: dict[str, int] = {}
         self._events: list[Event] = []
         self._by_key: dict[tuple[str, int], Event] = {}
         self._ids: set[str] = set()
@@ -129,9 +133,12 @@ class MemoryLog:
         duplicates = 0
         ahead: list[Event] = []
         conflicts: list[Event] = []
+        removed: list[Event] = []
         for event in events:
             held = self._by_key.get((event.origin, event.origin_seq))
-            if held is not None and held.id == event.id:
+            if event.hlc > self.removed_origins.get(event.origin, event.hlc):
+                removed.append(event)
+            elif held is not None and held.id == event.id:
                 duplicates += 1
             elif held is not None or event.id in self._ids or event.origin == self.origin:
                 conflicts.append(event)
@@ -148,6 +155,7 @@ class MemoryLog:
             duplicates=duplicates,
             clock_ahead=tuple(ahead),
             conflicts=tuple(conflicts),
+            removed=tuple(removed),
             vector={o: self._seqs.top(o) for o in sorted(touched)},
         )
 

@@ -95,6 +95,9 @@ class SyncNode:
         self._ingests: dict[int, _IngestJob] = {}
         self._server = Server(self.config, self._token)
         self._deferred_until: dict[str, int] = {}  # origin -> time to pull it again
+        # origin -> the last seq we still take of it: a removed host's later events were
+        # refused, so neither asked for again nor passed on (docs: "A fleet by invitation").
+        self._cut: dict[str, int] = {}
         self._rotation = 0
 
     def _advert(self) -> Advert:
@@ -115,8 +118,8 @@ class SyncNode:
         have = self._have.vector()
         return [
             link.status(
-                we_lack=count(self._have.lacking(link.known)),
-                they_lack=count(SeqSet(link.known).lacking(have)),
+                we_lack=count(self._clip(self._have.lacking(link.known))),
+                they_lack=count(self._clip(SeqSet(link.known).lacking(have))),
             )
             for link in self._links.values()
         ]
@@ -241,6 +244,10 @@ class SyncNode:
         if job is None:
             return []
         self._finish_ingest(job)
+        for event in result.removed:
+            self._cut[event.origin] = min(
+                self._cut.get(event.origin, event.origin_seq), event.origin_seq - 1
+            )
         for event in result.new:
             self._have.add(event.origin, event.origin_seq)
         for origin, top in result.vector.items():
@@ -250,7 +257,7 @@ class SyncNode:
         if link is not None:
             link.stats.events_received += len(result.new)
             link.stats.clock_ahead += len(result.clock_ahead)
-            link.stats.conflicts += len(result.conflicts)
+            link.stats.conflicts += len(result.conflicts) + len(result.removed)
         if result.clock_ahead:
             origins = sorted({e.origin for e in result.clock_ahead})
             for origin in origins:
@@ -261,6 +268,16 @@ class SyncNode:
                     "clock_ahead",
                     f"refused {len(result.clock_ahead)} events of {', '.join(origins)} "
                     "stamped too far ahead of our clock; will ask again",
+                )
+            )
+        if result.removed:
+            origins = sorted({e.origin for e in result.removed})
+            actions.append(
+                Notice(
+                    job.peer,
+                    "removed_origin",
+                    f"refused {len(result.removed)} events of {', '.join(origins)}, "
+                    "made after its removal from the fleet",
                 )
             )
         if result.conflicts:
@@ -343,6 +360,7 @@ class SyncNode:
             e
             for e in push.events
             if e.origin != self.origin
+            and e.origin_seq <= self._cut.get(e.origin, e.origin_seq)
             and (e.origin == link.origin or not self._have.has(e.origin, e.origin_seq))
         )
         actions: list[Action] = []
@@ -382,7 +400,11 @@ class SyncNode:
             wanted = [
                 e
                 for e in events
-                if e.origin == self.origin or link.known.get(e.origin, 0) < e.origin_seq
+                if e.origin == self.origin
+                or (
+                    link.known.get(e.origin, 0) < e.origin_seq
+                    and e.origin_seq <= self._cut.get(e.origin, e.origin_seq)
+                )
             ]
             for part in split(wanted, self.config.batch_max_events, self.config.batch_max_bytes):
                 link.stats.events_sent += len(part)
@@ -406,7 +428,7 @@ class SyncNode:
             return []
         wanted = [
             r
-            for r in self._have.lacking(link.known)
+            for r in self._clip(self._have.lacking(link.known))
             if self._deferred_until.get(r.origin, 0) <= now_ms
         ]
         if not wanted:
@@ -422,6 +444,19 @@ class SyncNode:
             request = Request(request_id, ranges, size, self.config.batch_max_bytes)
             actions.append(self._send(link, request, now_ms))
         return actions
+
+    def _clip(self, ranges: list[Range]) -> list[Range]:
+        """``ranges`` without the seqs of removed origins that were refused."""
+        if not self._cut:
+            return ranges
+        out = []
+        for r in ranges:
+            cut = self._cut.get(r.origin)
+            if cut is None:
+                out.append(r)
+            elif r.first <= cut:
+                out.append(Range(r.origin, r.first, min(r.last, cut)))
+        return out
 
     def _send(self, link: PeerLink, message: Message, now_ms: int) -> Send:
         link.sent(now_ms)

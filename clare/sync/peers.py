@@ -51,6 +51,7 @@ class AllowList:
 
     def __init__(self, peers: Iterable[Peer] = ()) -> None:
         self._by_key: dict[str, str] = {}
+        self._names: set[str] = set()
         self.refusals: dict[tuple[str, str], Refusal] = {}
         #: When a refusal from each address was last logged (bounded like refusals).
         self._logged_at: dict[str, float] = {}
@@ -58,16 +59,26 @@ class AllowList:
         self._window_lines = 0
         #: Refusals not logged since the last logged one (reported with the next line).
         self.unlogged = 0
+        #: While an invitation of ours is open, an unknown key is let in as a guest
+        #: named ``guest_prefix + key``, which may only ask to join.
+        self.guests = False
+        self.guest_prefix = "join:"
+        #: Keys removed from the fleet: never admitted, not even as guests.
+        self.banned: frozenset[str] = frozenset()
         self.update(peers)
 
-    def update(self, peers: Iterable[Peer]) -> None:
-        self._by_key = {p.key: p.name for p in peers}
+    def update(self, peers: Iterable[Peer], banned: Iterable[str] = ()) -> None:
+        self.banned = frozenset(banned)
+        self._by_key = {p.key: p.name for p in peers if p.key not in self.banned}
+        self._names = set(self._by_key.values())
 
     def admit(self, key: str, address: str, now_s: float) -> tuple[str | None, bool]:
         """(the peer's name, or None to refuse; whether to log the refusal now)."""
         name = self._by_key.get(key)
         if name is not None:
             return name, False
+        if self.guests and key not in self.banned:
+            return self.guest_prefix + key, False
         refusal = self.refusals.get((address, key))
         if refusal is None:
             if len(self.refusals) >= MAX_REFUSALS:
@@ -101,6 +112,10 @@ class AllowList:
             del self._logged_at[min(self._logged_at, key=self._logged_at.__getitem__)]
         self._logged_at[address] = now_s
         return True
+
+    def allows_name(self, name: str) -> bool:
+        """Whether a connection named ``name`` by ZAP would still be let in."""
+        return name in self._names
 
     def name_of(self, key: str) -> str | None:
         return self._by_key.get(key)

@@ -85,6 +85,7 @@ def report(
     wall_s: float,
     slot_conflict_count: int = 0,
     slot_conflicts: Sequence[Mapping[str, Any]] = (),
+    members: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole status document of one gossip node.
 
@@ -105,6 +106,7 @@ def report(
         "vector": dict(sorted(vector.items())),
         "events_held": sum(vector.values()),
         "peers": links,
+        "fleet": dict(members or {}),
         "totals": {
             "events_received": sum(link["events_received"] for link in links),
             "events_sent": sum(link["events_sent"] for link in links),
