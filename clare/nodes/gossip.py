@@ -18,6 +18,7 @@ peer changes, and a control socket for ``clare sync status`` and ``now``.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import random
 import sqlite3
@@ -36,6 +37,7 @@ from clare.bus.endpoints import GOSSIP_CONTROL, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
 from clare.core.errors import ClareError, UsageError
 from clare.core.hlc import wall_ms
+from clare.nodes.file_watch import open_watch
 from clare.nodes.gossip_bus import follow_writer, open_client_pool
 from clare.nodes.gossip_log import SqliteLog, ingest_args
 from clare.nodes.gossip_transport import (
@@ -122,7 +124,8 @@ class Gossip:
         """Own the node: apply jobs as they come and run its timers. Never returns."""
         while True:
             deadline = self.node.next_deadline_ms()
-            wait_s = max(0.0, (deadline - _now_ms()) / 1000) if deadline is not None else 3600.0
+            # No peer, no deadline: nothing to do until a job comes.
+            wait_s = max(0.0, (deadline - _now_ms()) / 1000) if deadline is not None else math.inf
             with trio.move_on_after(wait_s):
                 job = await self._jobs.receive()
                 self.perform(job(_now_ms()))
@@ -262,13 +265,23 @@ class Gossip:
         self.counters["refused_connections"] += 1
 
     async def watch_config(self) -> None:
-        """Apply peer changes in ``clare.toml`` without a restart (checked by mtime)."""
-        seen = _stamp(self.paths)
-        while True:
-            await trio.sleep(CONFIG_CHECK_S)
-            if (stamp := _stamp(self.paths)) != seen:
-                seen = stamp
-                await self.reload()
+        """Apply peer changes in ``clare.toml`` without a restart.
+
+        Woken by a change in its folder (inotify), so a host that nobody edits
+        costs nothing; where inotify is missing, its mtime is checked every
+        ``CONFIG_CHECK_S``.
+        """
+        watch = open_watch(CONFIG_CHECK_S)
+        try:
+            watch.watch([self.paths.config_file.parent])
+            seen = _stamp(self.paths)
+            while True:
+                await watch.changed()
+                if (stamp := _stamp(self.paths)) != seen:
+                    seen = stamp
+                    await self.reload()
+        finally:
+            watch.close()
 
     async def reload(self) -> int:
         try:

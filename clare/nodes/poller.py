@@ -1,7 +1,7 @@
 """The poller node: keeps this host's agent sessions current in Clare.
 
 A pass runs as soon as Claude Code's files change (inotify, see
-:mod:`clare.nodes.poller_watch`), and on a slow safety re-scan. Each pass
+:mod:`clare.nodes.file_watch`), and on a slow safety re-scan. Each pass
 scans every session source in a worker thread (file and process I/O), lets
 the pure :class:`PollerCore` pick the snapshots worth recording, and sends
 them to the writer as ``session.observe``. Then it replays what the hook
@@ -29,7 +29,7 @@ from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
 from clare.domain.events import SessionObserved, decode
 from clare.domain.session_ops import snapshot_dict
-from clare.nodes.poller_watch import InotifyWatch, open_watch
+from clare.nodes.file_watch import InotifyWatch, open_watch
 from clare.runtime.logs import get
 from clare.sessions import spool
 from clare.sessions.claude_home import claude_dir
@@ -241,7 +241,7 @@ async def serve_poller(
 ) -> None:
     """Keep this host's sessions current until cancelled.
 
-    A pass runs when a watched folder changes (``poller_watch``), else every
+    A pass runs when a watched folder changes (``file_watch``), else every
     ``rescan_s``; without inotify, or with a source that has no files to
     watch, every ``interval_s``.
     """
@@ -270,5 +270,4 @@ async def serve_poller(
                 watch.drain()
     finally:
         client.close()
-        if isinstance(watch, InotifyWatch):
-            watch.close()
+        watch.close()

@@ -1,4 +1,4 @@
-"""When the poller looks again: at once when a watched folder changes, else on a slow re-scan.
+"""Waiting for files to change: the poller's session folders, the gossip node's clare.toml.
 
 Claude Code writes ``sessions/<pid>.json`` when a session starts and each
 time its status changes, and appends to the transcript at every step. With
@@ -6,7 +6,8 @@ inotify (through ``asyncinotify``: plain ctypes over the kernel's calls, no
 dependency, no thread of its own) the poller sleeps until one of those
 folders changes, and a session start or a transcript append reaches the
 writer within milliseconds, while a quiet host costs nothing. The kernel's
-file descriptor is waited on with trio's own ``wait_readable``.
+file descriptor is waited on with trio's own ``wait_readable``. The gossip
+node waits the same way for an edit of ``clare.toml`` (its peers).
 
 A slow re-scan still runs (``[poller] rescan_s``): what no file change shows
 (a crashed process whose session file stays behind, a session known only
@@ -54,6 +55,9 @@ class PollingWatch:
         self.interval_s = interval_s
 
     def watch(self, folders: Iterable[Path]) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     async def changed(self) -> None:

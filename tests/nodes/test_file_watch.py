@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 import trio
 
+from clare.nodes.file_watch import InotifyWatch, PollingWatch, open_watch
 from clare.nodes.poller import serve_poller
-from clare.nodes.poller_watch import InotifyWatch, PollingWatch, open_watch
 from clare.nodes.projector import serve_projector
 from clare.nodes.writer import serve_writer
 from clare.runtime.config import Config
