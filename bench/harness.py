@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench import commands, inbox, rebuild, sessions, sync, visible, wall, web
+from bench import commands, idle, inbox, rebuild, sessions, sync, visible, wall, web
 from bench.eventgen import shape, write_history
 from bench.figures import Figure, Section, at_most, missing, number
 from bench.procs import BenchError
@@ -59,6 +59,8 @@ class Plan:
     notes_events: int  # the long-notes catch-up's history
     note_words: int
     inbox_rounds: int = 30  # messages to an idle Claude Code, each way
+    idle_window_s: float = 90.0  # each idle footprint window, scaled to an hour
+    noticed: int = 100  # session files timed until noticed
 
 
 FULL = Plan(
@@ -81,7 +83,9 @@ FULL = Plan(
     200_000,
     400,
 )
-QUICK = Plan(5_000, 40, 16, 0.5, 2, 20, 0.002, 20, 2, 3, 3, 10, 0.5, 300, 6, 0.01, 3_000, 400, 3)
+QUICK = Plan(
+    5_000, 40, 16, 0.5, 2, 20, 0.002, 20, 2, 3, 3, 10, 0.5, 300, 6, 0.01, 3_000, 400, 3, 3.0, 5
+)
 API_CLIENTS = 16
 #: Nodes whose peak memory the report must show: a missing one is a failure, not a gap.
 NODES = ("writer", "projector", "poller", "gossip", "web")
@@ -91,6 +95,8 @@ SECTIONS = (
     "poll pass",
     "long-note catch-up",
     "inbox delivery",
+    "idle",
+    "session noticed",
     "start-up",
     "overview",
     "sse",
@@ -105,7 +111,9 @@ SECTIONS = (
     "memory",
 )
 #: Sections that need no running main instance: with only these, it is not started.
-OFFLINE = frozenset({"rebuild", "poll pass", "long-note catch-up", "inbox delivery"})
+OFFLINE = frozenset(
+    {"rebuild", "poll pass", "long-note catch-up", "inbox delivery", "idle", "session noticed"}
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -181,6 +189,9 @@ def run(plan: Plan, only: frozenset[str] = frozenset(SECTIONS)) -> tuple[list[Se
                 lambda: sync.catch_up_long_notes(plan.notes_events, plan.note_words, scratch),
             )
             measure("inbox delivery", lambda: inbox.delivery(plan.inbox_rounds))
+            # On instances of their own, before the main one runs: idle means nothing else.
+            measure("idle", lambda: idle.idle(plan.idle_window_s))
+            measure("session noticed", lambda: idle.noticed(plan.noticed))
             if only <= OFFLINE:
                 return sections, failures
             # Without a running stack nothing below can be measured: let that failure end the run.

@@ -44,7 +44,7 @@ class Watch(Protocol):
     async def changed(self) -> None:
         """Return once something watched changed (at once if it already has)."""
 
-    def drain(self) -> None:
+    def drain(self) -> bool:
         """Forget the changes seen so far (a pass about to start covers them)."""
 
 
@@ -63,8 +63,8 @@ class PollingWatch:
     async def changed(self) -> None:
         await trio.sleep(self.interval_s)
 
-    def drain(self) -> None:
-        pass
+    def drain(self) -> bool:
+        return False
 
 
 class InotifyWatch:
@@ -86,48 +86,61 @@ class InotifyWatch:
             | asyncinotify.Mask.ONLYDIR
         )
         self._watches: dict[Path, asyncinotify.Watch] = {}
+        self._dropped: set[asyncinotify.Watch] = set()
 
     def close(self) -> None:
         self._inotify.close()
 
     def watch(self, folders: Iterable[Path]) -> None:
-        wanted = set(folders)
+        # A folder not made yet is watched through its nearest parent that exists:
+        # its making wakes the watch, and the next call watches it itself.
+        wanted = {_nearest_existing(folder) for folder in folders}
         for folder in [f for f in self._watches if f not in wanted]:
             watch = self._watches.pop(folder)
+            self._dropped.add(watch)  # its IN_IGNORED is no change
             with contextlib.suppress(OSError):  # the folder is gone, and its watch with it
                 self._inotify.rm_watch(watch)
         for folder in wanted - self._watches.keys():
-            self._add(folder, wanted)
-
-    def _add(self, folder: Path, wanted: set[Path]) -> None:
-        try:
-            self._watches[folder] = self._inotify.add_watch(folder, self._mask)
-        except FileNotFoundError:
-            # Not made yet: watch where it will appear, and look again once it has.
-            if folder.parent != folder and folder.parent not in wanted:
-                wanted.add(folder.parent)
-                self._add(folder.parent, wanted)
-        except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EACCES, errno.ENOTDIR):
-                raise
-            log.warning(
-                "folder not watched; the re-scan covers it", folder=str(folder), error=str(exc)
-            )
+            try:
+                self._watches[folder] = self._inotify.add_watch(folder, self._mask)
+            except FileNotFoundError:
+                continue  # removed a moment ago: its parent's watch saw it go
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EACCES, errno.ENOTDIR):
+                    raise
+                log.warning(
+                    "folder not watched; the re-scan covers it", folder=str(folder), error=str(exc)
+                )
 
     @property
     def folders(self) -> set[Path]:
         return set(self._watches)
 
     async def changed(self) -> None:
-        await trio.lowlevel.wait_readable(self._inotify.fd)
-        self.drain()
+        while True:
+            await trio.lowlevel.wait_readable(self._inotify.fd)
+            if self.drain():
+                return
 
-    def drain(self) -> None:
-        """Read every event waiting: one pass covers them all."""
+    def drain(self) -> bool:
+        """Read every event waiting (one pass covers them all); whether one was a change."""
+        changed = False
         while (event := self._inotify.sync_get()) is not None:
-            if event.mask & self._mod.Mask.IGNORED and event.watch is not None:
+            if not event.mask & self._mod.Mask.IGNORED:
+                changed = True
+            elif event.watch in self._dropped:
+                self._dropped.discard(event.watch)  # the kernel's answer to our rm_watch
+            elif event.watch is not None:
                 # The folder went away: forget its watch, so a new one is made if it returns.
                 self._watches.pop(event.watch.path, None)
+                changed = True
+        return changed
+
+
+def _nearest_existing(folder: Path) -> Path:
+    while not folder.is_dir() and folder.parent != folder:
+        folder = folder.parent
+    return folder
 
 
 def open_watch(interval_s: float, *, inotify: bool = True) -> InotifyWatch | PollingWatch:

@@ -13,6 +13,7 @@ re-reads the transcripts once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -250,6 +251,11 @@ async def serve_poller(
         paths, config, client, make_sources(config, paths) if sources is None else sources
     )
     watch = open_watch(interval_s, inotify=inotify and poller.watch_folders() is not None)
+    for own in (paths.spool_dir, paths.fallback_spool_dir, hooked_dir(paths.data_dir)):
+        # Made now, so they are watched themselves: a missing folder is watched through
+        # its parent, and the data folder changes at every commit.
+        with contextlib.suppress(OSError):
+            own.mkdir(parents=True, exist_ok=True)
     try:
         log.info(
             "poller ready",

@@ -6,11 +6,13 @@ import functools
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
 
+from clare.bus.aclient import AsyncCommandClient
+from clare.bus.endpoints import Endpoints
 from clare.nodes.file_watch import InotifyWatch, PollingWatch, open_watch
 from clare.nodes.poller import serve_poller
 from clare.nodes.projector import serve_projector
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from clare.nodes.poller import Poller
+    from clare.runtime.paths import InstancePaths
 
 MACHINE = "00000000-0000-4000-8000-0000000000dd"
 CONFIG = Config(machine_id=MACHINE, name="watch-test")
@@ -97,8 +100,32 @@ async def test_a_removed_folder_is_watched_again_when_it_returns(folder: Path) -
         watch.close()
 
 
+async def test_watching_a_missing_folder_again_is_no_change(folder: Path) -> None:
+    """Its parent's watch is kept as it is, not dropped and made again (which the kernel
+    reports, and which would wake the poller after every pass)."""
+    watch = InotifyWatch()
+    try:
+        missing = folder / "projects" / "-src-alpha"
+        watch.watch([missing, folder / "elsewhere"])
+        watch.watch([missing])
+        watch.watch([folder / "other"])
+        with trio.move_on_after(0.3) as quiet:
+            await watch.changed()
+        assert quiet.cancelled_caught
+    finally:
+        watch.close()
+
+
 def test_without_inotify_the_poller_polls() -> None:
     assert isinstance(open_watch(0.5, inotify=False), PollingWatch)
+
+
+async def call(paths: InstancePaths, op: str, **args: Any) -> None:
+    client = AsyncCommandClient(Endpoints(paths).writer_commands)
+    try:
+        await client.call(op, args)
+    finally:
+        client.close()
 
 
 def _claude(folder: Path) -> tuple[Path, ClaudeCodeSource]:
@@ -135,6 +162,12 @@ async def test_a_session_start_and_a_transcript_append_reach_the_writer(
         with trio.fail_after(10):
             while SESSION not in poller.core.reported:
                 await trio.sleep(0.01)
+        # The instance's own files change at every commit: none of that wakes the poller.
+        passes = poller.passes
+        for n in range(5):
+            await call(paths, "project.add", name=f"p{n}")
+        await trio.sleep(0.3)
+        assert poller.passes == passes or not inotify
         transcript = transcript_path(claude, CWD, SESSION)
         transcript.parent.mkdir(parents=True)
         transcript.write_text(user_line("go") + "\n" + assistant_line("m1", 100_000, 5000) + "\n")
