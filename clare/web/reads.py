@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import UsageError
 from clare.core.events import Event
+from clare.domain.kinds import SESSIONS
 from clare.store import eventlog, queries
 from clare.store.queries import event_dict, iso
 from clare.web.tally import Held, OriginTally
@@ -47,7 +48,7 @@ def get_session(
 def timeline(events: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
     """A session's observed states, oldest first, runs of one status merged into one entry."""
     points: list[dict[str, Any]] = []
-    for event in eventlog.entity_events(events, "s:" + session_id):
+    for event in eventlog.entity_events(events, SESSIONS.entity(session_id)):
         try:
             data = event.data()
         except ValueError:
