@@ -30,6 +30,7 @@ from bench import (
     commands,
     decisions,
     dispatch,
+    idle,
     inbox,
     rebuild,
     sessions,
@@ -76,6 +77,8 @@ class Plan:
     inbox_rounds: int = 30  # messages to an idle Claude Code, each way
     decision_rounds: int = 50  # prompts asked on one host and allowed on another
     dispatch_rounds: int = 20  # dispatches from one host to another's Claude Code
+    idle_window_s: float = 90.0  # each idle footprint window, scaled to an hour
+    noticed: int = 100  # session files timed until noticed
 
 
 FULL = Plan(
@@ -98,7 +101,11 @@ FULL = Plan(
     200_000,
     400,
 )
-QUICK = Plan(5_000, 40, 16, 0.5, 2, 20, 0.002, 20, 2, 3, 3, 10, 0.5, 300, 6, 0.01, 3_000, 400, 3, 3)
+QUICK = replace(
+    Plan(5_000, 40, 16, 0.5, 2, 20, 0.002, 20, 2, 3, 3, 10, 0.5, 300, 6, 0.01, 3_000, 400, 3, 3),
+    idle_window_s=3.0,
+    noticed=5,
+)
 API_CLIENTS = 16
 #: Nodes whose peak memory the report must show: a missing one is a failure, not a gap.
 NODES = ("writer", "projector", "poller", "gossip", "web")
@@ -110,6 +117,8 @@ SECTIONS = (
     "inbox delivery",
     "decisions",
     "dispatch",
+    "idle",
+    "session noticed",
     "start-up",
     "overview",
     "sse",
@@ -125,7 +134,16 @@ SECTIONS = (
 )
 #: Sections that need no running main instance: with only these, it is not started.
 OFFLINE = frozenset(
-    {"rebuild", "poll pass", "long-note catch-up", "inbox delivery", "decisions", "dispatch"}
+    {
+        "rebuild",
+        "poll pass",
+        "long-note catch-up",
+        "inbox delivery",
+        "decisions",
+        "dispatch",
+        "idle",
+        "session noticed",
+    }
 )
 
 
@@ -204,6 +222,9 @@ def run(plan: Plan, only: frozenset[str] = frozenset(SECTIONS)) -> tuple[list[Se
             measure("inbox delivery", lambda: inbox.delivery(plan.inbox_rounds))
             measure("decisions", lambda: decisions.decisions(plan.decision_rounds))
             measure("dispatch", lambda: dispatch.section(plan.dispatch_rounds))
+            # On instances of their own, before the main one runs: idle means nothing else.
+            measure("idle", lambda: idle.idle(plan.idle_window_s))
+            measure("session noticed", lambda: idle.noticed(plan.noticed))
             if only <= OFFLINE:
                 return sections, failures
             # Without a running stack nothing below can be measured: let that failure end the run.

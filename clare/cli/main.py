@@ -27,6 +27,21 @@ def main() -> None:
         exit_now(hook_main(sys.argv[2:]))
     from clare.core.errors import ClareError
 
+    node = node_argv(sys.argv[1:])
+    if node is not None:
+        # What `clare up` and the systemd units run, for days: skip Typer, so each
+        # node's memory holds what the node uses, not the whole command line.
+        from clare.nodes.run import run_node
+        from clare.runtime.paths import resolve
+
+        gc.enable()
+        try:
+            run_node(node[1], resolve(node[0]))
+        except ClareError as exc:
+            print(f"clare: {exc}", file=sys.stderr)
+            sys.exit(1)
+        return
+
     try:
         from clare.cli.root import for_argv
 
@@ -46,6 +61,24 @@ def main() -> None:
         # flushed, modules torn down); only the finalizers of objects kept alive by
         # reference cycles alone do not run, which Python never promises at exit.
         gc.freeze()
+
+
+def node_argv(argv: list[str]) -> tuple[str | None, str] | None:
+    """``(home, name)`` for exactly ``[--home H] node NAME`` naming a known node, else None.
+
+    Anything else (help, an unknown name, another option) goes through Typer,
+    which explains itself.
+    """
+    home: str | None = None
+    if len(argv) == 4 and argv[0] == "--home":
+        home, argv = argv[1], argv[2:]
+    elif len(argv) == 3 and argv[0].startswith("--home="):
+        home, argv = argv[0].removeprefix("--home="), argv[1:]
+    if len(argv) != 2 or argv[0] != "node":
+        return None
+    from clare.runtime.node_names import NODES
+
+    return (home, argv[1]) if argv[1] in NODES else None
 
 
 def exit_now(code: int) -> NoReturn:

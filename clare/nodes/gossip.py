@@ -18,6 +18,7 @@ peer changes, and a control socket for ``clare sync status`` and ``now``.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import random
 import time
@@ -36,6 +37,7 @@ from clare.bus.zsock import open_socket
 from clare.core.errors import ClareError, UsageError
 from clare.core.hlc import wall_ms
 from clare.domain.fleet import FLEET_ENTITY
+from clare.nodes.file_watch import open_watch
 from clare.nodes.gossip_bus import follow_writer, open_client_pool
 from clare.nodes.gossip_join import JoinDesk
 from clare.nodes.gossip_log import SqliteLog, ingest_args, read_slot_conflicts
@@ -74,6 +76,8 @@ INBOX = 1024
 OUTBOX = 64
 INGEST_CLIENTS = 4
 CONFIG_CHECK_S = 1.0
+#: How often a host with no open invitation checks whether one has expired meanwhile.
+GUEST_CHECK_S = 60.0
 NOW_TIMEOUT_S = 8.0
 NOTICES_KEPT = 50
 
@@ -138,7 +142,8 @@ class Gossip:
         """Own the node: apply jobs as they come and run its timers. Never returns."""
         while True:
             deadline = self.node.next_deadline_ms()
-            wait_s = max(0.0, (deadline - _now_ms()) / 1000) if deadline is not None else 3600.0
+            # No peer, no deadline: nothing to do until a job comes.
+            wait_s = max(0.0, (deadline - _now_ms()) / 1000) if deadline is not None else math.inf
             with trio.move_on_after(wait_s):
                 job = await self._jobs.receive()
                 self.perform(job(_now_ms()))
@@ -304,15 +309,30 @@ class Gossip:
         self.counters["refused_connections"] += 1
 
     async def watch_config(self) -> None:
-        """Apply peer changes in ``clare.toml`` without a restart (checked by mtime)."""
-        seen = _stamp(self.paths)
-        while True:
-            await trio.sleep(CONFIG_CHECK_S)
-            # Invitations expire with time alone: guests are let in only while one is open.
-            self.allow.guests = self.membership.guests_open(time.time_ns() // 1_000_000)
-            if (stamp := _stamp(self.paths)) != seen:
-                seen = stamp
-                await self.reload()
+        """Apply peer changes in ``clare.toml`` without a restart.
+
+        Woken by a change in its folder (inotify), so a host that nobody edits
+        costs nothing; where inotify is missing, its mtime is checked every
+        ``CONFIG_CHECK_S``. Invitations expire with time alone, and guests are
+        let in only while one is open: while one is, it wakes every
+        ``CONFIG_CHECK_S``, else every ``GUEST_CHECK_S`` (an invitation opened
+        meanwhile opens the door at once, in ``set_peers``; the writer refuses an
+        expired token whatever the door says).
+        """
+        watch = open_watch(CONFIG_CHECK_S)
+        try:
+            watch.watch([self.paths.config_file.parent])
+            seen = _stamp(self.paths)
+            while True:
+                now_ms = time.time_ns() // 1_000_000
+                self.allow.guests = self.membership.guests_open(now_ms)
+                with trio.move_on_after(CONFIG_CHECK_S if self.allow.guests else GUEST_CHECK_S):
+                    await watch.changed()
+                if (stamp := _stamp(self.paths)) != seen:
+                    seen = stamp
+                    await self.reload()
+        finally:
+            watch.close()
 
     async def reload(self) -> int:
         try:

@@ -2,22 +2,22 @@
 
 The writer's PUB is a doorbell, not delivery (invariant 5): events are taken
 from it while their seqs follow on, and read from SQLite after a gap (a
-slow-joiner loss, a high-water-mark drop) or a quiet second (the last
-message before a lull may be the lost one).
+slow-joiner loss, a high-water-mark drop), through :mod:`clare.store.follow`.
 """
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import TYPE_CHECKING
 
 import trio
 
-from clare.bus import published
 from clare.bus.aclient import AsyncCommandClient
-from clare.core.errors import ProtocolError
+from clare.bus.endpoints import SUB_HWM
+from clare.nodes.writer_feed import decode_burst
 from clare.runtime.logs import get
 from clare.store import eventlog
+from clare.store.follow import FollowCursor, Missed, follow
 
 if TYPE_CHECKING:
     import sqlite3
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 log = get("clare.gossip")
 
 TAIL_BATCH = 5000
-TAIL_IDLE_S = 1.0
 UNHURRIED_S = 0.1
 
 
@@ -66,37 +65,24 @@ async def follow_writer(
     """Hand every event committed after ``position`` to ``committed``, in seq order.
 
     ``sub`` is subscribed to the writer's PUB (before ``position`` was read);
-    ``conn`` reads the events DB for what the PUB lost. While ``unhurried()``
-    (no peer to push to), commits are taken ``UNHURRIED_S`` at a time: every
-    one still arrives, in order, but a burst of commands wakes this node a few
-    times a second instead of once per commit, beside a writer that needs the
-    cores.
+    ``conn`` reads the events DB for what the PUB lost (:mod:`clare.store.follow`).
+    While ``unhurried()`` (no peer to push to), commits are taken
+    ``UNHURRIED_S`` at a time: every one still arrives, in order, but a burst
+    of commands wakes this node a few times a second instead of once per
+    commit, beside a writer that needs the cores.
     """
-    while True:
-        frames = None
-        with trio.move_on_after(TAIL_IDLE_S):
-            frames = await sub.recv()
-        if frames is not None and unhurried():
+
+    async def ring() -> list[Event | Missed]:
+        first = await sub.recv()
+        if unhurried():
             # A sleep, not a receive with a timeout: a cancelled receive could
             # drop the message it had just taken.
             await trio.sleep(UNHURRIED_S)
-        events: list[Event] = []
-        pending = [frames] if frames is not None else []
-        pending.extend(sub.recv_waiting(TAIL_BATCH - len(pending)))
-        for item in pending:
-            try:
-                events.extend(published.events_in(item[-1]))
-            except ProtocolError:
-                log.warning("undecodable event on the writer's PUB dropped")
-        fresh = [e for e in events if e.seq > position]
-        if fresh and all(e.seq == position + i for i, e in enumerate(fresh, 1)):
-            position = fresh[-1].seq
-            await committed(fresh)
-            continue
-        # A gap, or a quiet second: whatever the PUB lost is in the store.
-        while True:
-            rows = await trio.to_thread.run_sync(eventlog.read_after, conn, position, TAIL_BATCH)
-            if not rows:
-                break
-            position = rows[-1].seq
-            await committed(rows)
+        return decode_burst([first, *sub.recv_waiting(TAIL_BATCH - 1)], SUB_HWM)
+
+    async def read_after(seq: int) -> list[Event]:
+        return await trio.to_thread.run_sync(eventlog.read_after, conn, seq, TAIL_BATCH)
+
+    async with aclosing(follow(ring, read_after, FollowCursor(position))) as batches:
+        async for batch in batches:
+            await committed(list(batch))

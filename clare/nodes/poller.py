@@ -1,15 +1,19 @@
 """The poller node: keeps this host's agent sessions current in Clare.
 
-Each pass scans every session source in a worker thread (file and process
-I/O), lets the pure :class:`PollerCore` pick the snapshots worth recording, and
-sends them to the writer as ``session.observe``. Then it replays what the hook
-spooled while the writer was down, and saves its own state (transcript offsets
-and summaries, last recorded snapshots) to ``<data>/poller/state.json``. That
-file is a cache: without it the poller re-reads the transcripts once.
+A pass runs as soon as Claude Code's files change (inotify, see
+:mod:`clare.nodes.file_watch`), and on a slow safety re-scan. Each pass
+scans every session source in a worker thread (file and process I/O), lets
+the pure :class:`PollerCore` pick the snapshots worth recording, and sends
+them to the writer as ``session.observe``. Then it replays what the hook
+spooled while the writer was down, and saves its own state (transcript
+offsets and summaries, last recorded snapshots) to
+``<data>/poller/state.json``. That file is a cache: without it the poller
+re-reads the transcripts once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -29,6 +33,7 @@ from clare.core.errors import ClareError, ServiceUnavailable, StorageError
 from clare.domain.events import SessionObserved, decode
 from clare.domain.session_ops import snapshot_dict
 from clare.nodes.dispatcher import serve_dispatcher
+from clare.nodes.file_watch import InotifyWatch, open_watch
 from clare.nodes.push import serve_push
 from clare.runtime.logs import get
 from clare.sessions import spool
@@ -46,7 +51,16 @@ if TYPE_CHECKING:
 
 log = get("clare.poller")
 
+#: Between passes where inotify is unavailable (or a source has no files to watch).
 DEFAULT_INTERVAL_S = 1.0
+#: The safety re-scan while watching: finds what no file change shows (a crashed
+#: session's file left behind, a session the views show that no source sees).
+RESCAN_S = 30.0
+#: After a change, wait this long for the rest of its burst (a file written in parts).
+SETTLE_S = 0.01
+#: The least time between the starts of two passes: a busy session appends to its
+#: transcript many times a second, and each pass reads and stats every session.
+MIN_GAP_S = 0.2
 SAVE_EVERY_S = 60.0
 
 
@@ -123,6 +137,16 @@ class Poller:
         self._saved = text
 
     # -- one pass ------------------------------------------------------------------------
+
+    def watch_folders(self) -> set[Path] | None:
+        """The folders whose changes are the sources' news; None if a source cannot say."""
+        folders = {self.paths.spool_dir, self.paths.fallback_spool_dir}
+        for source in self.sources:
+            watch_folders = getattr(source, "watch_folders", None)
+            if watch_folders is None:
+                return None  # a command (rclaude): only polling sees its news
+            folders |= watch_folders()
+        return folders
 
     def _views_state(self) -> tuple[dict[str, str], list[SessionObserved], int | None]:
         """Project paths on this host, its live sessions and the views' position
@@ -279,19 +303,36 @@ async def serve_poller(
     config: Config,
     *,
     interval_s: float = DEFAULT_INTERVAL_S,
+    rescan_s: float = RESCAN_S,
+    inotify: bool = True,
     sources: list[SessionSource] | None = None,
     task_status: trio.TaskStatus[Poller] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Poll this host's session sources every ``interval_s`` until cancelled."""
+    """Keep this host's sessions current until cancelled.
+
+    A pass runs when a watched folder changes (``file_watch``), else every
+    ``rescan_s``; without inotify, or with a source that has no files to
+    watch, every ``interval_s``.
+    """
     client = AsyncCommandClient(Endpoints(paths).writer_commands, timeout_s=2.0, attempts=2)
     dispatch_client = AsyncCommandClient(
         Endpoints(paths).writer_commands, timeout_s=2.0, attempts=2
     )
+    poller = Poller(
+        paths, config, client, make_sources(config, paths) if sources is None else sources
+    )
+    watch = open_watch(interval_s, inotify=inotify and poller.watch_folders() is not None)
+    for own in (paths.spool_dir, paths.fallback_spool_dir, hooked_dir(paths.data_dir)):
+        # Made now, so they are watched themselves: a missing folder is watched through
+        # its parent, and the data folder changes at every commit.
+        with contextlib.suppress(OSError):
+            own.mkdir(parents=True, exist_ok=True)
     try:
-        poller = Poller(
-            paths, config, client, make_sources(config, paths) if sources is None else sources
+        log.info(
+            "poller ready",
+            sources=[s.name for s in poller.sources],
+            watching=isinstance(watch, InotifyWatch),
         )
-        log.info("poller ready", sources=[s.name for s in poller.sources])
         async with trio.open_nursery() as nursery:
             # Push notifications in a task of their own: a slow service never delays a pass.
             nursery.start_soon(partial(serve_push, paths, config))
@@ -304,7 +345,12 @@ async def serve_poller(
                     await poller.run_pass()
                 except OSError as exc:  # a full disk for the state file: keep polling
                     log.warning("poll pass failed", error=str(exc))
-                await trio.sleep_until(started + interval_s)
+                watch.watch(poller.watch_folders() or ())
+                with trio.move_on_after(rescan_s):
+                    await watch.changed()
+                    await trio.sleep_until(max(trio.current_time() + SETTLE_S, started + MIN_GAP_S))
+                    watch.drain()
     finally:
         client.close()
         dispatch_client.close()
+        watch.close()

@@ -3,8 +3,9 @@
 It treats the writer's PUB as a doorbell, not as delivery (invariant 5): it
 catches up from SQLite on start, applies published events while they follow
 on from its position, and on a gap (a slow-joiner loss or a high-water-mark
-drop) reads the missing rows from the events DB. A timer also looks for rows
-past its position, in case the last message before a quiet spell was lost.
+drop) reads the missing rows from the events DB (:mod:`clare.store.follow`).
+No timer runs while the writer is quiet: the store is read again after a
+quiet spell only while a loss may have gone unseen.
 
 It answers two control requests on its own ROUTER: ``status`` and
 ``rebuild`` (so ``clare rebuild`` works while the stack runs, without two
@@ -16,25 +17,28 @@ from __future__ import annotations
 import functools
 import math
 import os
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 import zmq
 
-from clare.bus import envelope, published, rpc
+from clare.bus import envelope, rpc
 from clare.bus.control import serve_control
 from clare.bus.endpoints import PROJECTOR_CONTROL, PROJECTOR_VIEWS, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
-from clare.core.errors import DatabaseDamaged, ProtocolError, StorageError, UsageError
+from clare.core.errors import DatabaseDamaged, StorageError, UsageError
+from clare.nodes.writer_feed import decode_burst
 from clare.runtime.logs import get
-from clare.store import views
+from clare.store import eventlog, views
 from clare.store.eventlog import open_events_db, open_events_reader
+from clare.store.follow import FollowCursor, Missed, follow
 from clare.store.projection import GapError, Projection
 from clare.store.views import open_views_db
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from clare.bus.zsock import TrioSocket
     from clare.core.events import Event
@@ -46,7 +50,6 @@ log = get("clare.projector")
 _T = TypeVar("_T")
 
 MAX_BATCH = 5000
-IDLE_CHECK_S = 1.0
 #: Under load, wait this long for more events before applying what came: the
 #: writer commits a group every few milliseconds, and committing a views
 #: transaction (about 50 us) costs more than folding a group's events, so one
@@ -82,7 +85,6 @@ async def serve_projector(
     views_conn = await waiting.until_done(lambda: _open_views(paths))
     events_conn = _open_events_for_reading(paths)
     projection = Projection(views_conn, events_conn)
-    dropped = 0
     send_notice, notices = trio.open_memory_channel[bytes](10_000)
     try:
         async with (
@@ -116,29 +118,29 @@ async def serve_projector(
             )
             task_status.started(projection)
             applied_at = -math.inf
-            while True:
-                frames: list[Any] | None = None
-                with trio.move_on_after(IDLE_CHECK_S):
-                    frames = await sub.recv()
-                batch: list[Event] = []
-                if frames is not None:
-                    pending = [frames]
+
+            async def ring() -> list[Event | Missed]:
+                pending = [await sub.recv()]
+                _drain(sub, pending)
+                if len(pending) < MAX_BATCH and trio.current_time() - applied_at < busy_s:
+                    # A sleep, not a receive with a timeout: a cancelled receive
+                    # could drop the message it had just taken.
+                    await trio.sleep(gather_s)
                     _drain(sub, pending)
-                    if len(pending) < MAX_BATCH and trio.current_time() - applied_at < busy_s:
-                        # A sleep, not a receive with a timeout: a cancelled receive
-                        # could drop the message it had just taken.
-                        await trio.sleep(gather_s)
-                        _drain(sub, pending)
-                    for item in pending:
-                        try:
-                            batch.extend(published.events_in(item[-1]))
-                        except ProtocolError:
-                            dropped += 1
-                            log.warning("undecodable frame dropped", dropped=dropped)
-                changed = _apply(projection, batch)
-                applied_at = trio.current_time()
-                if changed:
-                    _ring(send_notice, _notice(projection.position, changed))
+                return decode_burst(pending, SUB_HWM)
+
+            async def read_after(seq: int) -> list[Event]:
+                # On the node's own thread: the views' transaction follows at once,
+                # and a gap is short (a start's long catch-up was done above).
+                return eventlog.read_after(events_conn, max(seq, projection.position), MAX_BATCH)
+
+            cursor = FollowCursor(projection.position)
+            async with aclosing(follow(ring, read_after, cursor)) as batches:
+                async for batch in batches:
+                    changed = _apply(projection, batch)
+                    applied_at = trio.current_time()
+                    if changed:
+                        _ring(send_notice, _notice(projection.position, changed))
     finally:
         views_conn.close()
         events_conn.close()
@@ -192,19 +194,21 @@ def _drain(sub: TrioSocket, pending: list[Any]) -> None:
     pending.extend(sub.recv_waiting(MAX_BATCH - len(pending)))
 
 
-def _apply(projection: Projection, batch: list[Event]) -> dict[str, set[str]]:
-    fresh = [e for e in batch if e.seq > projection.position]
-    if fresh and fresh[0].seq == projection.position + 1:
-        try:
-            return projection.apply(fresh)
-        except GapError:
-            pass  # a hole inside the batch: read what is missing from the store
-    before = projection.position
-    changed: dict[str, set[str]] = {}
-    projection.catch_up(changed=changed)
-    if projection.position != before and fresh:
+def _apply(projection: Projection, batch: Sequence[Event]) -> dict[str, set[str]]:
+    """Fold a batch that follows on from the views' position (the follower saw to it).
+
+    A rebuild moves the position past what the follower handed out, so what
+    comes after it may be at or below it: ``apply`` skips that. Should the
+    batch not follow on after all, the store is read from the position.
+    """
+    try:
+        return projection.apply(batch)
+    except GapError:
+        changed: dict[str, set[str]] = {}
+        before = projection.position
+        projection.catch_up(changed=changed)
         log.info("gap filled from the store", start=before, end=projection.position)
-    return changed
+        return changed
 
 
 def _notice(position: int, changed: dict[str, set[str]]) -> bytes:

@@ -6,6 +6,7 @@ for importing the web stack.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import signal
 import sys
@@ -39,6 +40,11 @@ def run_node(name: str, paths: InstancePaths) -> None:
     serve = load_serve(name)
     paths.ensure_runtime_dir()
     import trio  # here, not at the top: the CLI imports this module and must start fast
+
+    # Everything made so far (modules, classes, functions) lives as long as the node:
+    # kept out of the collector's passes, which then walk only the node's own work.
+    gc.collect()
+    gc.freeze()
 
     with NodeLock(paths.lock_file(name)) as lock:
         lock.acquire(f"the {name} node")

@@ -260,6 +260,15 @@ class ClaudeCodeSource:
         tracked.transcript_stamp = (0, 0, 0)  # one last full look at the transcript
         return replace(self._observe(tracked, result), status="ended", waiting_for="")
 
+    def watch_folders(self) -> set[Path]:
+        """Where a change means a pass is due: the session files (Claude Code's and the
+        hook's), and the transcript folder of every session being followed."""
+        folders = {sessions_dir(self.claude_dir)}
+        if self.hooked_dir is not None:
+            folders.add(self.hooked_dir)
+        folders.update(t.follower.path.parent for t in self._tracked.values())
+        return folders
+
     # -- persistence ---------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:

@@ -6,14 +6,12 @@ that reconnects sends ``Last-Event-ID`` and resumes where it stopped. ``view``
 messages are the projector's notices that the views changed; they carry no
 id, so they never move a reconnecting client's position.
 
-The cursor decides, for each live event, whether to send it, skip it (already
-sent during the replay from the store) or first read a gap from the store
-(the bus dropped something): the same doorbell rule the projector follows.
+Which events to send, skip or first read from the store is decided by the
+follower every node uses (:mod:`clare.store.follow`).
 """
 
 from __future__ import annotations
 
-import enum
 import json
 from typing import Any
 
@@ -50,26 +48,3 @@ def parse_position(value: str | None) -> int | None:
     if not value.isdigit() or len(value) > 18:
         return None
     return int(value)
-
-
-class Admit(enum.Enum):
-    SEND = "send"
-    STALE = "stale"  # at or below what was sent: a replay already covered it
-    GAP = "gap"  # something between the last one sent and this was lost
-
-
-class Cursor:
-    """The last event seq a client has been sent."""
-
-    def __init__(self, last: int) -> None:
-        self.last = last
-
-    def admit(self, seq: int) -> Admit:
-        if seq <= self.last:
-            return Admit.STALE
-        if seq == self.last + 1:
-            return Admit.SEND
-        return Admit.GAP
-
-    def sent(self, seq: int) -> None:
-        self.last = max(self.last, seq)

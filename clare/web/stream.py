@@ -1,11 +1,12 @@
 """``GET /api/v1/stream``: committed events and view notices as server-sent events.
 
 Strategy: subscribe to the hub first, then read the position to start from
-(``Last-Event-ID``, else ``?after=``, else the newest event), replay from the
-events DB everything after it, then go live. Whatever arrives live while the
-replay runs waits in the subscription and is skipped if the replay already
-sent it; a gap on the bus, or a subscription that overflowed, is filled from
-the events DB again. So a client sees every committed event once, in order.
+(``Last-Event-ID``, else ``?after=``, else the newest event), and follow the
+writer from there (:mod:`clare.store.follow`): replay from the events DB
+everything after it, then go live. Whatever arrives live while the replay
+runs waits in the subscription and is skipped if the replay already sent it;
+a gap on the bus, or a subscription that overflowed, is filled from the
+events DB again. So a client sees every committed event once, in order.
 
 A second task waits for ``http.disconnect``: closing the tab ends the stream
 (and frees its subscription) at once, not at the next write.
@@ -22,7 +23,9 @@ one more is answered 503 with ``Retry-After``.
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -31,10 +34,13 @@ from clare.core.events import Event
 from clare.runtime.logs import get
 from clare.store import queries
 from clare.store import views as views_mod
+from clare.store.follow import MISSED, FollowCursor, Missed, follow
 from clare.web import reads, sse
-from clare.web.hub import Lagged, TooManyStreams, item_bytes
+from clare.web.hub import Lagged, TooManyStreams, ViewNotice, item_bytes
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Sequence
+
     from starlette.types import Receive, Scope, Send
 
     from clare.web.context import WebContext
@@ -43,7 +49,7 @@ if TYPE_CHECKING:
 log = get("clare.web")
 
 HEARTBEAT_S = 15.0
-#: When a new stream reads the store once more (see ``_serve``).
+#: Quiet seconds after a possible loss (a new stream, a lag) before the store is read again.
 RECHECK_S = 0.5
 #: Items taken from the hub per wake-up: a burst becomes one write, not one each.
 MAX_BATCH = 256
@@ -56,6 +62,13 @@ WRITE_CHUNK_BYTES = 64 * 1024
 RETRY_AFTER_S = 5
 #: A client further behind than this is told to reload instead of being replayed to.
 MAX_REPLAY = 20_000
+
+
+class _Beat(enum.Enum):
+    """What a stream writes that is neither an event nor a notice."""
+
+    PING = "ping"  # a quiet heartbeat: keeps proxies and idle links open
+    VIEWS_LOST = "views-lost"  # notices were dropped with a lag: refresh everything
 
 
 class EventStream:
@@ -100,7 +113,7 @@ class EventStream:
         newest, position = await self.ctx.read(
             lambda views, events: (reads.last_seq(events), views_mod.position(views))
         )
-        cursor = sse.Cursor(newest if start is None else min(start, newest))
+        cursor = FollowCursor(newest if start is None else min(start, newest))
         await send(
             {
                 "type": "http.response.start",
@@ -115,61 +128,68 @@ class EventStream:
         names: dict[str, str] = {}
         hello = {"after": cursor.last, "newest": newest, "view_position": position}
         await self._write(send, sse.preamble() + sse.frame(hello, event="hello"))
-        await self._replay(send, cursor, names)
-        recheck_at: float | None = trio.current_time() + RECHECK_S
-        while True:
-            wake_at = trio.current_time() + self.heartbeat_s
-            if recheck_at is not None:
-                wake_at = min(wake_at, recheck_at)
+
+        async def ring() -> list[Event | ViewNotice | Missed | _Beat]:
+            """The next items off the hub; a ping after a quiet heartbeat."""
             items: list[Item] | None = None
-            with trio.move_on_at(wake_at):
-                try:
-                    items = await sub.receive_batch(MAX_BATCH)
-                except (trio.EndOfChannel, trio.ClosedResourceError):
-                    break  # the hub closed: the node is stopping
-            if items is not None:
-                # Outside the deadline: a delivery is never cut off halfway.
-                await self._deliver(send, items, cursor, names, sub)
-            elif recheck_at is not None and trio.current_time() >= recheck_at:
-                # The node's feed may have subscribed to the writer's events only
-                # when this stream opened, and a subscription takes effect a moment
-                # later: whatever was committed in that moment is read here.
-                recheck_at = None
-                await self._replay(send, cursor, names)
-            else:
-                await self._write(send, sse.comment("ping"))
+            with trio.move_on_after(self.heartbeat_s):
+                items = await sub.receive_batch(MAX_BATCH)
+            if items is None:
+                return [_Beat.PING]
+            out: list[Event | ViewNotice | Missed | _Beat] = []
+            if sub.lagged:
+                # What the hub dropped is read again from the store; view notices
+                # were dropped with it, so the page refreshes whatever it shows.
+                sub.lagged = False
+                out += [MISSED, _Beat.VIEWS_LOST]
+            out += [item for item in items if not isinstance(item, Lagged)]
+            return out
+
+        complete_at: int | None = None
+
+        async def read_after(after: int) -> list[Event]:
+            nonlocal complete_at
+            if complete_at == after:
+                complete_at = None  # the last batch said it was the last
+                return []
+            found, complete, newest = await self._read_batch(after, names)
+            if newest - after > MAX_REPLAY:
+                log.info("stream client too far behind; told to reload", behind=newest - after)
+                cursor.skip_to(newest)
+                await self._write(send, sse.frame({"newest": newest}, event="reset"))
+                return []
+            if complete and found:
+                complete_at = found[-1].seq
+            return found
+
+        # The node's feed may subscribe to the writer's events only when this stream
+        # opens, and a subscription takes effect a moment later: whatever was
+        # committed in that moment is read by the follower's re-check.
+        following: AsyncGenerator[Sequence[Event | ViewNotice | _Beat], None] = follow(
+            ring, read_after, cursor, recheck_s=RECHECK_S
+        )
+        try:
+            async with aclosing(following) as batches:
+                async for batch in batches:
+                    await self._deliver(send, batch, names)
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            pass  # the hub closed: the node is stopping
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _deliver(
-        self,
-        send: Send,
-        items: list[Item],
-        cursor: sse.Cursor,
-        names: dict[str, str],
-        sub: Subscription,
+        self, send: Send, batch: Sequence[Event | ViewNotice | _Beat], names: dict[str, str]
     ) -> None:
-        """What the hub handed over since the last wake-up, written as one chunk."""
-        if sub.lagged:
-            # What the hub dropped is read again from the store; view notices were
-            # dropped with it, so the page is told to refresh whatever it shows.
-            sub.lagged = False
-            await self._replay(send, cursor, names)
-            lost = {"position": self.ctx.hub.view_position, "changed": {"all": []}}
-            await self._write(send, sse.frame(lost, event="view"))
+        """One batch from the follower, written as one chunk."""
         chunks: list[bytes] = []
-        for item in items:
+        for item in batch:
             if isinstance(item, Event):
-                admit = cursor.admit(item.seq)
-                if admit is sse.Admit.GAP:
-                    await self._write(send, b"".join(chunks))
-                    chunks = []
-                    await self._replay(send, cursor, names)
-                elif admit is sse.Admit.SEND:
-                    chunks.append(self._frame(item, names))
-                    cursor.sent(item.seq)
-            elif isinstance(item, Lagged):
-                continue  # handled above: the catch-up has been read from the store
-            else:
+                chunks.append(self._frame(item, names))
+            elif item is _Beat.PING:
+                chunks.append(sse.comment("ping"))
+            elif item is _Beat.VIEWS_LOST:
+                lost = {"position": self.ctx.hub.view_position, "changed": {"all": []}}
+                chunks.append(sse.frame(lost, event="view"))
+            elif isinstance(item, ViewNotice):
                 if "hosts" in item.changed or "all" in item.changed:
                     names.update(await self.ctx.read(lambda v, _e: queries.host_names(v)))
                 data = {"position": item.position, "changed": item.changed}
@@ -187,40 +207,17 @@ class EventStream:
             piece = bytes(view[at : at + WRITE_CHUNK_BYTES])
             await send({"type": "http.response.body", "body": piece, "more_body": True})
 
-    async def _replay(self, send: Send, cursor: sse.Cursor, names: dict[str, str]) -> None:
-        """Send every stored event after the cursor, in batches bounded in count and bytes."""
+    async def _read_batch(self, after: int, names: dict[str, str]) -> tuple[list[Event], bool, int]:
+        """Stored events after ``after`` bounded in count and bytes; complete?; the newest."""
         max_bytes = self.batch_bytes
-        while True:
-            after = cursor.last
 
-            def batch(
-                views: Any, events: Any, after: int = after
-            ) -> tuple[list[Event], bool, dict[str, str], int]:
-                found, complete = read_batch(events, after, REPLAY_BATCH, max_bytes)
-                return found, complete, queries.host_names(views), reads.last_seq(events)
+        def batch(views: Any, events: Any) -> tuple[list[Event], bool, dict[str, str], int]:
+            found, complete = read_batch(events, after, REPLAY_BATCH, max_bytes)
+            return found, complete, queries.host_names(views), reads.last_seq(events)
 
-            found, complete, fresh_names, newest = await self.ctx.read(batch)
-            names.update(fresh_names)
-            if newest - after > MAX_REPLAY:
-                log.info("stream client too far behind; told to reload", behind=newest - after)
-                cursor.sent(newest)
-                await self._write(send, sse.frame({"newest": newest}, event="reset"))
-                return
-            await self._send_events(send, cursor, found, names)
-            if complete:
-                return
-
-    async def _send_events(
-        self, send: Send, cursor: sse.Cursor, events: list[Event], names: dict[str, str]
-    ) -> None:
-        chunks = []
-        for event in events:
-            if cursor.admit(event.seq) is sse.Admit.STALE:
-                continue
-            chunks.append(self._frame(event, names))
-            cursor.sent(event.seq)
-        if chunks:
-            await self._write(send, b"".join(chunks))
+        found, complete, fresh_names, newest = await self.ctx.read(batch)
+        names.update(fresh_names)
+        return found, complete, newest
 
 
 def read_batch(

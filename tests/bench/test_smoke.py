@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.harness import NODES
 
 REPO = Path(__file__).resolve().parents[2]
-SMOKE_TIMEOUT_S = 120
+SMOKE_TIMEOUT_S = 180
 
 
 def _run_quick(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
@@ -81,6 +81,9 @@ def test_quick_run_writes_a_report_with_every_benchmark(tmp_path: Path) -> None:
         "bytes on the wire per event, bulk catch-up",
         "bytes on the wire per event, pushed one at a time",
         "peak RSS, gossip node, joining host of the catch-up",
+        "idle CPU, no sessions, no peers",
+        "idle PSS of the stack, 20 sessions, 2 peers",
+        "session file → SessionObserved, p99",
         *(f"peak RSS, {node} node (" for node in NODES),
     ):
         assert any(name.startswith(expected) for name in names), expected

@@ -122,3 +122,16 @@ def test_the_collector_is_off_while_starting_and_on_while_the_command_runs() -> 
         "building with the collector off",
         "running with the collector on",
     ]
+
+
+def test_a_node_command_line_is_told_apart_from_every_other() -> None:
+    from clare.cli.main import node_argv
+
+    assert node_argv(["node", "writer"]) == (None, "writer")
+    assert node_argv(["--home", "/tmp/h", "node", "gossip"]) == ("/tmp/h", "gossip")
+    assert node_argv(["--home=/tmp/h", "node", "web"]) == ("/tmp/h", "web")
+    # Typer's own errors and help for everything else.
+    assert node_argv(["node", "nonsense"]) is None
+    assert node_argv(["node", "writer", "--help"]) is None
+    assert node_argv(["node"]) is None
+    assert node_argv(["task", "add", "x"]) is None

@@ -16,6 +16,7 @@ import trio
 
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import Endpoints
+from clare.nodes import gossip as gossip_mod
 from clare.nodes.gossip import Gossip, serve_gossip
 from clare.nodes.writer import serve_writer
 from clare.ops.checks import Status
@@ -277,3 +278,21 @@ async def test_a_forged_slot_is_refused_visibly_not_silently(homes: Path) -> Non
         Status.OK,
         Status.FAILURE,  # f may also have met a's real event after its forgery
     }
+
+
+async def test_a_peer_written_to_clare_toml_is_taken_up_without_being_told(
+    homes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gossip node watches its config folder (inotify): an edit alone adds the peer,
+    with no check by the clock (polled only where inotify is missing)."""
+    monkeypatch.setattr(gossip_mod, "CONFIG_CHECK_S", 3600.0)
+    a, b = make_host(homes, "a"), make_host(homes, "b")
+    async with trio.open_nursery() as nursery:
+        ga = await start(nursery, a)
+        await start(nursery, b)
+        assert ga.peers == {}
+        connect(a, b)  # writes both clare.toml files, tells neither node
+        await wait_for(lambda: "b" in ga.peers)
+        await call(b, "project.add", name="beta")
+        await wait_for(lambda: b.config.machine_id in a.vector())
+        nursery.cancel_scope.cancel()

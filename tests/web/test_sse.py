@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from clare.web import sse
-from clare.web.sse import Admit, Cursor
 
 
 def test_frames_carry_id_event_and_one_line_of_json() -> None:
@@ -29,14 +28,3 @@ def test_positions_are_parsed_strictly() -> None:
     assert sse.parse_position("-1") is None
     assert sse.parse_position("abc") is None
     assert sse.parse_position("9" * 30) is None
-
-
-def test_cursor_sends_in_order_skips_repeats_and_spots_gaps() -> None:
-    cursor = Cursor(5)
-    assert cursor.admit(5) is Admit.STALE
-    assert cursor.admit(6) is Admit.SEND
-    assert cursor.admit(8) is Admit.GAP
-    cursor.sent(6)
-    assert cursor.last == 6
-    cursor.sent(4)  # never moves back
-    assert cursor.last == 6
