@@ -31,8 +31,6 @@ if TYPE_CHECKING:
     from clare.sync.vector import Range
 
 _COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
-#: Seqs looked at per query while walking an origin's contiguous top forward.
-_WALK = 4096
 
 
 def ingest_args(events: Sequence[Event], peer: str = "") -> dict[str, Any]:
@@ -120,26 +118,8 @@ class SqliteLog:
 
     def top(self, origin: str) -> int:
         """The highest seq of ``origin`` stored with no gap below it."""
-        top = self._tops.get(origin, 0)
         try:
-            while True:
-                seqs = [
-                    s
-                    for (s,) in self.conn.execute(
-                        "SELECT origin_seq FROM events WHERE origin = ? AND origin_seq > ?"
-                        " ORDER BY origin_seq LIMIT ?",
-                        (origin, top, _WALK),
-                    )
-                ]
-                walked = top
-                for s in seqs:
-                    if s != walked + 1:
-                        break
-                    walked = s
-                advanced = walked - top
-                top = walked
-                if advanced < _WALK:
-                    break
+            top = eventlog.contiguous_after(self.conn, origin, self._tops.get(origin, 0))
         except sqlite3.Error as exc:
             raise StorageError(f"cannot read seqs of {origin}: {exc}") from exc
         if top:

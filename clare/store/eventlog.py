@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from clare.core.events import Event
 from clare.store import schema
 from clare.store.sqlite import migrate, open_reader, open_writer
+from clare.sync.vector import contiguous_top
 
 if TYPE_CHECKING:
     import sqlite3
@@ -127,19 +128,36 @@ def version_vector(conn: sqlite3.Connection) -> dict[str, int]:
     for origin, top, n in conn.execute(
         "SELECT origin, MAX(origin_seq), COUNT(*) FROM events GROUP BY origin"
     ):
-        if top == n:
-            vector[origin] = int(top)
-            continue
-        # A gap (events arrived out of order): find where contiguity ends.
-        expected = 1
-        for (s,) in conn.execute(
-            "SELECT origin_seq FROM events WHERE origin = ? ORDER BY origin_seq", (origin,)
-        ):
-            if s != expected:
-                break
-            expected += 1
-        vector[origin] = expected - 1
+        # As many events as the highest seq: none is missing below it. Else
+        # events arrived out of order, and the walk finds where contiguity ends.
+        vector[origin] = int(top) if top == n else contiguous_after(conn, origin, 0)
     return vector
+
+
+def contiguous_after(
+    conn: sqlite3.Connection, origin: str, top: int, upto_seq: int | None = None
+) -> int:
+    """The contiguous top of ``origin``, walked forward from a known ``top``.
+
+    With ``upto_seq``, only the rows committed up to that local ``seq`` count
+    (a reader that has tallied the table up to there). The walk reads the
+    ``(origin, origin_seq)`` index only as far as the first gap.
+    """
+    sql, args = "", [origin, top]
+    if upto_seq is not None:
+        sql = " AND seq <= ?"
+        args.append(upto_seq)
+    cursor = conn.execute(
+        f"SELECT origin_seq FROM events WHERE origin = ? AND origin_seq > ?{sql}"
+        " ORDER BY origin_seq",
+        args,
+    )
+    try:
+        return contiguous_top(top, (seq for (seq,) in cursor))
+    finally:
+        # Stopped at a gap, the statement is unfinished: close it, or it keeps
+        # this connection's read snapshot (and the WAL behind it) alive.
+        cursor.close()
 
 
 def slot_conflict_count(conn: sqlite3.Connection) -> int:

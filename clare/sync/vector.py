@@ -22,6 +22,21 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
 
+def contiguous_top(top: int, ascending_seqs: Iterable[int]) -> int:
+    """Walk an origin's contiguous top forward over the seqs held above it.
+
+    ``top`` is a top already known (every seq ``1..top`` is held);
+    ``ascending_seqs`` are the held seqs above it, in ascending order. The
+    walk stops at the first gap, so a lazy iterator (an SQLite cursor) is
+    read no further than the gap: the rows above it are never fetched.
+    """
+    for seq in ascending_seqs:
+        if seq != top + 1:
+            break
+        top = seq
+    return top
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Range:
     """The seqs ``first..last`` (both included) of one origin."""

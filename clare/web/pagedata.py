@@ -14,8 +14,8 @@ from clare.app.status import live_status
 from clare.domain.states import STATES, TRANSITIONS, VERBS
 from clare.store import lookups, queries
 from clare.store import views as views_mod
+from clare.store.tally import OriginTally
 from clare.web import reads
-from clare.web.tally import OriginTally
 
 if TYPE_CHECKING:
     import sqlite3

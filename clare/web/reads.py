@@ -15,7 +15,7 @@ from clare.core.errors import UsageError
 from clare.core.events import Event
 from clare.store import eventlog, queries
 from clare.store.queries import event_dict, iso
-from clare.web.tally import Held, OriginTally
+from clare.store.tally import Held, OriginTally
 
 if TYPE_CHECKING:
     import sqlite3
