@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
     from clare.sync.vector import Range
 
-_COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
-
 
 def ingest_args(events: Sequence[Event], peer: str = "") -> dict[str, Any]:
     """The arguments of the writer's ``ingest`` command for these events.
@@ -68,14 +66,11 @@ class SqliteLog:
         size = 0
         try:
             for r in ranges:
-                rows = self.conn.execute(
-                    f"SELECT {_COLUMNS} FROM events WHERE origin = ? AND origin_seq BETWEEN ? AND ?"
-                    " ORDER BY origin_seq LIMIT ?",
-                    (r.origin, r.first, r.last, max_events - len(out)),
+                rows = eventlog.read_range(
+                    self.conn, r.origin, r.first, r.last, max_events - len(out)
                 )
                 expected = r.first
-                for row in rows:
-                    event = Event(*row)
+                for event in rows:
                     if event.origin_seq != expected:
                         break  # a gap: the range is served up to it, no further
                     expected += 1

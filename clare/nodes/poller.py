@@ -19,12 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from clare.app.recipients import project_paths
 from clare.app.session_poll import PollerCore
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
-from clare.domain.events import SessionObserved, decode
 from clare.domain.session_ops import snapshot_dict
 from clare.runtime.logs import get
 from clare.sessions import spool
@@ -32,9 +30,11 @@ from clare.sessions.claude_home import claude_dir
 from clare.sessions.claude_source import ClaudeCodeSource
 from clare.sessions.hooked import hooked_dir
 from clare.sessions.rclaude_source import RclaudeSource
+from clare.store import queries_sessions
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
+    from clare.domain.events import SessionObserved
     from clare.runtime.config import Config
     from clare.runtime.paths import InstancePaths
     from clare.sessions.source import SessionSource
@@ -126,19 +126,8 @@ class Poller:
         except StorageError:
             return {}, [], None
         try:
-            conn.execute("BEGIN")  # one snapshot: the position matches the rows
-            position = int(conn.execute("SELECT seq FROM position WHERE id = 1").fetchone()[0])
-            projects = project_paths(conn, self.config.machine_id)
-            live = []
-            for (raw,) in conn.execute(
-                "SELECT snapshot FROM sessions WHERE host = ? AND status != 'ended'",
-                (self.config.machine_id,),
-            ):
-                snap = decode(SessionObserved.kind, json.loads(raw))
-                if isinstance(snap, SessionObserved):
-                    live.append(snap)
-            conn.execute("COMMIT")
-            return projects, live, position
+            found = queries_sessions.host_sessions(conn, self.config.machine_id)
+            return found.project_paths, list(found.live), found.position
         except (ClareError, ValueError, sqlite3.Error):  # views being migrated: next pass
             return {}, [], None
         finally:

@@ -17,7 +17,7 @@ from clare.ops.checks import Check, failure, group_or_other_bits, ok, warning
 from clare.runtime import config as config_mod
 from clare.store import eventlog, maintenance, queries
 from clare.store.space import data_space
-from clare.store.sqlite import open_reader
+from clare.store.sqlite import integrity_problems, open_reader
 
 if TYPE_CHECKING:
     from clare.runtime.paths import InstancePaths
@@ -155,27 +155,11 @@ def check_disk_space(paths: InstancePaths) -> Check:
     return ok("disk", space.describe())
 
 
-def integrity(path: Path) -> list[str]:
-    """What ``PRAGMA integrity_check`` finds wrong (empty when the database is sound)."""
-    try:
-        conn = open_reader(path)
-    except ClareError as exc:
-        return [str(exc)]
-    try:
-        rows = conn.execute("PRAGMA integrity_check").fetchall()
-    except sqlite3.Error as exc:  # "file is not a database", "malformed"
-        return [f"{type(exc).__name__}: {exc}"]
-    finally:
-        conn.close()
-    problems = [str(row[0]) for row in rows]
-    return [] if problems == ["ok"] else problems
-
-
 def check_events_db(paths: InstancePaths) -> Check:
     path = paths.events_db
     if not path.exists():
         return warning("events-db", f"no events yet at {path}", "start Clare once: `clare up`")
-    problems = integrity(path)
+    problems = integrity_problems(path)
     if problems:
         return failure(
             "events-db",
@@ -236,7 +220,7 @@ def check_views_db(paths: InstancePaths, *, events_sound: bool) -> list[Check]:
         f"stop the projector, `rm -f {path} {path}-wal {path}-shm`, start it again: "
         "it rebuilds the views from the events"
     )
-    problems = integrity(path)
+    problems = integrity_problems(path)
     if problems:
         return [failure("views-db", f"{path} is damaged: {problems[0]}", damaged_fix)]
     checks = [ok("views-db", f"{path} passes integrity_check")]

@@ -6,6 +6,7 @@ processes use the module-level read functions on a read-only connection.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from clare.sync.vector import contiguous_top
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
 _COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
@@ -33,8 +34,8 @@ def open_events_db(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def open_events_reader(path: Path) -> sqlite3.Connection:
-    return open_reader(path)
+def open_events_reader(path: Path, *, cache_kib: int | None = None) -> sqlite3.Connection:
+    return open_reader(path, cache_kib=cache_kib)
 
 
 def read_after(conn: sqlite3.Connection, after_seq: int, limit: int) -> list[Event]:
@@ -120,6 +121,76 @@ def recent(
         f"SELECT {_COLUMNS} FROM events {clause} ORDER BY seq DESC LIMIT ?", (*args, limit)
     ).fetchall()
     return [_row(r) for r in rows]
+
+
+def read_range(
+    conn: sqlite3.Connection, origin: str, first: int, last: int, limit: int
+) -> Iterator[Event]:
+    """Up to ``limit`` events of ``origin`` with ``first <= origin_seq <= last``, in order.
+
+    Rows are read as they are taken: a caller that stops early (at a gap, at a
+    size cap) reads no more of them.
+    """
+    cursor = conn.execute(
+        f"SELECT {_COLUMNS} FROM events WHERE origin = ? AND origin_seq BETWEEN ? AND ?"
+        " ORDER BY origin_seq LIMIT ?",
+        (origin, first, last, limit),
+    )
+    try:
+        for row in cursor:
+            yield _row(row)
+    finally:
+        cursor.close()
+
+
+def newest_matching(
+    conn: sqlite3.Connection,
+    limit: int,
+    *,
+    kind_glob: str | None = None,
+    entity: str | None = None,
+    origins: Sequence[str] | None = None,
+    before: int | None = None,
+    after: int | None = None,
+) -> list[Event]:
+    """Up to ``limit`` events newest first: of a kind matching a shell glob, of an entity,
+    from one of ``origins``, with a local seq below ``before`` / above ``after``."""
+    where: list[str] = []
+    args: list[Any] = []
+    if entity:
+        where.append("entity = ?")
+        args.append(entity)
+    if origins:
+        where.append(f"origin IN ({', '.join('?' * len(origins))})")
+        args += origins
+    if before is not None:
+        where.append("seq < ?")
+        args.append(before)
+    if after is not None:
+        where.append("seq > ?")
+        args.append(after)
+    if kind_glob and not any(c in kind_glob for c in "*?["):
+        where.append("kind = ?")
+        args.append(kind_glob)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    found: list[Event] = []
+    # A glob is matched here rather than in SQL, in pages of rows, to stay exact.
+    cursor = conn.execute(f"SELECT {_COLUMNS} FROM events {clause} ORDER BY seq DESC", args)
+    try:
+        while len(found) < limit:
+            rows = cursor.fetchmany(500)
+            if not rows:
+                break
+            for row in rows:
+                event = Event(*row)
+                if kind_glob and not fnmatch.fnmatchcase(event.kind, kind_glob):
+                    continue
+                found.append(event)
+                if len(found) == limit:
+                    break
+    finally:
+        cursor.close()
+    return found
 
 
 def version_vector(conn: sqlite3.Connection) -> dict[str, int]:
