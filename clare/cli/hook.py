@@ -208,8 +208,6 @@ def _deliver(
     """
     if event not in CONTEXT_EVENTS or not paths.views_db.exists():
         return "", []
-    import sqlite3
-
     from clare.app.recipients import (
         format_messages,
         not_in_prompt,
@@ -217,16 +215,17 @@ def _deliver(
         recipient_for,
     )
     from clare.core.errors import ClareError
-    from clare.store.sqlite import open_reader
+    from clare.store.sqlite import open_reader, reading
 
     try:
         conn = open_reader(paths.views_db, busy_timeout_ms=50)
     except ClareError:
         return "", []
     try:
-        who = recipient_for(conn, session, machine_id=machine_id, host_name=host_name, cwd=cwd)
-        pending = pending_messages(conn, who, now_ms)
-    except sqlite3.Error:
+        with reading("the views"):
+            who = recipient_for(conn, session, machine_id=machine_id, host_name=host_name, cwd=cwd)
+            pending = pending_messages(conn, who, now_ms)
+    except ClareError:
         return "", []  # views not migrated yet, or busy: the messages wait for the next turn
     finally:
         conn.close()

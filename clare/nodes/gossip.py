@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import os
 import random
-import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -49,6 +48,7 @@ from clare.runtime import config as config_mod
 from clare.runtime.keys import ensure_keypair
 from clare.runtime.logs import get
 from clare.store import eventlog
+from clare.store.sqlite import reading
 from clare.sync import status as status_mod
 from clare.sync.actions import Action, Ingest, Notice, PeerDown, PeerUp, ReadEvents, Send
 from clare.sync.messages import Advert, encode
@@ -292,8 +292,9 @@ class Gossip:
         except ClareError:
             return 0, []
         try:
-            return eventlog.slot_conflict_count(conn), eventlog.slot_conflicts(conn, 10)
-        except sqlite3.Error as exc:  # a writer not yet past the migration that adds them
+            with reading("slot conflicts"):
+                return eventlog.slot_conflict_count(conn), eventlog.slot_conflicts(conn, 10)
+        except ClareError as exc:  # a writer not yet past the migration that adds them
             log.warning("slot conflicts not readable", error=str(exc))
             return 0, []
         finally:

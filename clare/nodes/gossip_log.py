@@ -16,16 +16,17 @@ after every batch).
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import ProtocolError, StorageError
 from clare.core.events import Event
 from clare.store import eventlog
+from clare.store.sqlite import reading
 from clare.sync.log import IngestResult
 from clare.sync.messages import event_to_wire, event_wire_size
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Callable, Sequence
 
     from clare.sync.vector import Range
@@ -54,17 +55,15 @@ class SqliteLog:
         self._tops: dict[str, int] = {}
 
     def vector(self) -> dict[str, int]:
-        try:
+        with reading("the version vector"):
             vector = eventlog.version_vector(self.conn)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read the version vector: {exc}") from exc
         self._tops.update(vector)
         return vector
 
     def read(self, ranges: Sequence[Range], max_events: int, max_bytes: int) -> list[Event]:
         out: list[Event] = []
         size = 0
-        try:
+        with reading("events"):
             for r in ranges:
                 rows = eventlog.read_range(
                     self.conn, r.origin, r.first, r.last, max_events - len(out)
@@ -80,8 +79,6 @@ class SqliteLog:
                     out.append(event)
                 if len(out) >= max_events:
                     return out
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read events: {exc}") from exc
         return out
 
     def ingest(self, events: Sequence[Event]) -> IngestResult:
@@ -113,10 +110,8 @@ class SqliteLog:
 
     def top(self, origin: str) -> int:
         """The highest seq of ``origin`` stored with no gap below it."""
-        try:
+        with reading(f"seqs of {origin}"):
             top = eventlog.contiguous_after(self.conn, origin, self._tops.get(origin, 0))
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read seqs of {origin}: {exc}") from exc
         if top:
             self._tops[origin] = top
         return top

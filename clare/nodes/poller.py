@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,7 +127,7 @@ class Poller:
         try:
             found = queries_sessions.host_sessions(conn, self.config.machine_id)
             return found.project_paths, list(found.live), found.position
-        except (ClareError, ValueError, sqlite3.Error):  # views being migrated: next pass
+        except (ClareError, ValueError):  # views being migrated: next pass
             return {}, [], None
         finally:
             conn.close()

@@ -7,7 +7,6 @@ returns :class:`~clare.ops.checks.Check` values; none needs a running node.
 from __future__ import annotations
 
 import re
-import sqlite3
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +16,7 @@ from clare.ops.checks import Check, failure, group_or_other_bits, ok, warning
 from clare.runtime import config as config_mod
 from clare.store import eventlog, maintenance, queries
 from clare.store.space import data_space
-from clare.store.sqlite import integrity_problems, open_reader
+from clare.store.sqlite import integrity_problems, open_reader, reading
 
 if TYPE_CHECKING:
     from clare.runtime.paths import InstancePaths
@@ -179,9 +178,10 @@ def check_slot_conflicts(paths: InstancePaths, own_origin: str | None = None) ->
         return ok("slot-conflicts", "no events yet")
     conn = open_reader(paths.events_db)
     try:
-        count = eventlog.slot_conflict_count(conn)
-        recent = eventlog.slot_conflicts(conn, 50)
-    except sqlite3.Error:  # not migrated yet: the writer adds the table on its next start
+        with reading("slot conflicts"):
+            count = eventlog.slot_conflict_count(conn)
+            recent = eventlog.slot_conflicts(conn, 50)
+    except ClareError:  # not migrated yet: the writer adds the table on its next start
         return ok("slot-conflicts", "none recorded (the writer has not added the table yet)")
     finally:
         conn.close()
@@ -227,8 +227,9 @@ def check_views_db(paths: InstancePaths, *, events_sound: bool) -> list[Check]:
     if not events_sound:
         return checks
     try:
-        result = maintenance.verify(paths)
-    except (ClareError, sqlite3.Error) as exc:
+        with reading("the views"):
+            result = maintenance.verify(paths)
+    except ClareError as exc:
         return [*checks, failure("views-verify", f"cannot compare the views: {exc}", damaged_fix)]
     if not result["ok"]:
         summary = (

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from clare.domain.events import SessionObserved, decode
 from clare.store.position import position
 from clare.store.queries_recipients import project_paths
+from clare.store.sqlite import reading
 
 if TYPE_CHECKING:
     import sqlite3
@@ -26,22 +27,23 @@ class HostSessions:
 def host_sessions(conn: sqlite3.Connection, machine_id: str) -> HostSessions:
     """The views' position, project paths on ``machine_id`` and its live sessions.
 
-    Raises ``sqlite3.Error`` or ``ValueError`` while the views are being
-    migrated (the caller tries again on its next pass).
+    Raises StorageError or ``ValueError`` while the views are being migrated
+    (the caller tries again on its next pass).
     """
-    conn.execute("BEGIN")  # one snapshot: the position matches the rows
-    try:
-        seq = position(conn)
-        paths = project_paths(conn, machine_id)
-        live = []
-        for (raw,) in conn.execute(
-            "SELECT snapshot FROM sessions WHERE host = ? AND status != 'ended'", (machine_id,)
-        ):
-            snap = decode(SessionObserved.kind, json.loads(raw))
-            if isinstance(snap, SessionObserved):
-                live.append(snap)
-    finally:
-        conn.execute("COMMIT")
+    with reading("the sessions of this host"):
+        conn.execute("BEGIN")  # one snapshot: the position matches the rows
+        try:
+            seq = position(conn)
+            paths = project_paths(conn, machine_id)
+            live = []
+            for (raw,) in conn.execute(
+                "SELECT snapshot FROM sessions WHERE host = ? AND status != 'ended'", (machine_id,)
+            ):
+                snap = decode(SessionObserved.kind, json.loads(raw))
+                if isinstance(snap, SessionObserved):
+                    live.append(snap)
+        finally:
+            conn.execute("COMMIT")
     return HostSessions(seq, paths, tuple(live))
 
 

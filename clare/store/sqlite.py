@@ -131,6 +131,19 @@ def integrity_problems(path: Path) -> list[str]:
 
 
 @contextmanager
+def reading(what: str) -> Iterator[None]:
+    """Run reads, an SQLite error raised as our StorageError ("cannot read ``what``").
+
+    The shells catch our errors, never sqlite3's: which library stores the
+    data stays inside clare.store.
+    """
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise storage_error(f"cannot read {what}: {exc}", exc) from exc
+
+
+@contextmanager
 def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator[None]:
     """BEGIN ... COMMIT, rolled back on any error, sqlite errors mapped to StorageError."""
     try:
