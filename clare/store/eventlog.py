@@ -224,7 +224,7 @@ def contiguous_after(
         args,
     )
     try:
-        return contiguous_top(top, (seq for (seq,) in cursor))
+        return contiguous_top(top, cursor)
     finally:
         # Stopped at a gap, the statement is unfinished: close it, or it keeps
         # this connection's read snapshot (and the WAL behind it) alive.
