@@ -14,7 +14,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from clare.domain.entities import Group, Host, Project, Session
-from clare.domain.events import DomainEvent, project_entity
+from clare.domain.kinds import GROUPS, HOSTS, PROJECTS, SESSIONS, TASKS
 from clare.domain.registry import fold_for, refold
 from clare.domain.tasks import EventMeta, Task
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from clare.core.events import Event
+    from clare.domain.events import DomainEvent
 
 _ABSENT = object()
 
@@ -72,29 +73,29 @@ class EntityCache:
 
     # StateReader
     def task(self, task_id: str) -> Task | None:
-        state = self.get(task_id) if task_id.startswith("t-") else None
+        state = self.get(task_id) if task_id.startswith(TASKS.prefix) else None
         return state if isinstance(state, Task) else None
 
     def project(self, name: str) -> Project | None:
-        state = self.get(project_entity(name))
+        state = self.get(PROJECTS.entity(name))
         return state if isinstance(state, Project) else None
 
     def session(self, session_id: str) -> Session | None:
-        state = self.get("s:" + session_id)
+        state = self.get(SESSIONS.entity(session_id))
         return state if isinstance(state, Session) else None
 
     def group(self, name: str) -> Group | None:
-        state = self.get("g:" + name)
+        state = self.get(GROUPS.entity(name))
         return state if isinstance(state, Group) else None
 
     def tasks_of_project(self, name: str) -> list[Task]:
         """Every task of a project, deleted ones too. A scan of every task: for the rare
         commands that change a whole project (rename, delete)."""
-        found = [self.task(entity) for entity in self._load_prefix("t-")]
+        found = [self.task(entity) for entity in self._load_prefix(TASKS.prefix)]
         return sorted((t for t in found if t is not None and t.project == name), key=lambda t: t.id)
 
     def host_by_name(self, name: str) -> Host | None:
-        for entity in self._load_prefix("h:"):
+        for entity in self._load_prefix(HOSTS.prefix):
             host = self.get(entity)
             if isinstance(host, Host) and host.name == name:
                 return host

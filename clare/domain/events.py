@@ -272,10 +272,6 @@ def register(cls: type[DomainEvent]) -> type[DomainEvent]:
     return cls
 
 
-def project_entity(name: str) -> str:
-    return "p:" + name
-
-
 Checker = Callable[[Any], bool]
 
 

@@ -1,8 +1,7 @@
 """Folding stored events into entity states, for any kind of entity.
 
-An entity id's prefix says which fold applies: ``t-`` tasks, ``p:`` projects,
-``h:`` hosts, ``g:`` groups, ``s:`` sessions. Events must be given in the
-agreed order ``(hlc, origin)``; ``refold`` sorts them first.
+An entity id's prefix says which fold applies (``clare.domain.kinds``). Events
+must be given in the agreed order ``(hlc, origin)``; ``refold`` sorts them first.
 """
 
 from __future__ import annotations
@@ -13,29 +12,17 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 
 from clare.core.errors import ProtocolError
-from clare.domain import entities, tasks
+from clare.domain import tasks
 from clare.domain.events import DomainEvent, decode
+from clare.domain.kinds import Fold, kind_of
 
 if TYPE_CHECKING:
     from clare.core.events import Event
 
-Fold = Callable[[Any, DomainEvent, tasks.EventMeta], Any]
-
-FOLDS: dict[str, Fold] = {
-    "t-": tasks.apply,
-    "p:": entities.apply_project,
-    "h:": entities.apply_host,
-    "g:": entities.apply_group,
-    "s:": entities.apply_session,
-}
-
 
 def fold_for(entity: str) -> Fold | None:
-    return FOLDS.get(entity[:2])
-
-
-def register_fold(prefix: str, fold: Fold) -> None:
-    FOLDS[prefix] = fold
+    kind = kind_of(entity)
+    return None if kind is None else kind.fold
 
 
 def decode_event(event: Event) -> DomainEvent:

@@ -31,8 +31,10 @@ from clare.domain.decide import (
     need_live_session,
 )
 from clare.domain.events import DomainEvent, register
-from clare.domain.fold import register_fold
 from clare.domain.targets import DEFAULT_TTL_MS, MAX_TTL_MS, parse_target, reaches
+
+#: Messages are entities ``m:<id>`` (``clare.domain.kinds.MESSAGES``).
+MESSAGE_PREFIX = "m:"
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -57,7 +59,7 @@ class MessageSent(DomainEvent):
     expires_at: int = 0
 
     entity_field: ClassVar[str] = "message"
-    entity_prefix: ClassVar[str] = "m:"
+    entity_prefix: ClassVar[str] = MESSAGE_PREFIX
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class MessageDelivered(DomainEvent):
     at: int = 0
 
     entity_field: ClassVar[str] = "message"
-    entity_prefix: ClassVar[str] = "m:"
+    entity_prefix: ClassVar[str] = MESSAGE_PREFIX
 
 
 register(MessageSent)
@@ -125,9 +127,6 @@ def apply_message(message: Message | None, event: DomainEvent, meta: EventMeta) 
         delivery = Delivery(event.session, event.via, event.at)
         return replace(current, deliveries=(*current.deliveries, delivery), last_key=meta.key)
     return message
-
-
-register_fold("m:", apply_message)
 
 
 # --- recipients -------------------------------------------------------------------------
@@ -204,7 +203,7 @@ def state_message(state: StateReader, message_id: str) -> Message | None:
     """The folded message; None when unknown or when the reader cannot fold messages."""
     if not isinstance(state, EntityReader):
         return None
-    found = state.get("m:" + message_id)
+    found = state.get(MESSAGE_PREFIX + message_id)
     return found if isinstance(found, Message) else None
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from clare.domain import lifecycle, messages, session_ops
 from clare.domain.decide import DECIDERS, decide
 from clare.domain.events import decode
-from clare.domain.fold import FOLDS, decode_body, decode_event, fold_for, refold
+from clare.domain.fold import decode_body, decode_event, fold_for, refold
+from clare.domain.kinds import KINDS, kind_of
 
 #: The areas that add to the shared tables as they load, beside the base ones
 #: (tasks, projects, hosts) that ``decide`` and ``fold`` define themselves.
@@ -23,11 +24,12 @@ AREAS = (lifecycle, messages, session_ops)
 __all__ = [
     "AREAS",
     "DECIDERS",
-    "FOLDS",
+    "KINDS",
     "decide",
     "decode",
     "decode_body",
     "decode_event",
     "fold_for",
+    "kind_of",
     "refold",
 ]

@@ -19,6 +19,7 @@ from clare.bus.endpoints import SUB_HWM, WRITER_COMMANDS, WRITER_EVENTS, Endpoin
 from clare.bus.zsock import open_socket
 from clare.core.hlc import HybridClock
 from clare.domain.entities import Host
+from clare.domain.kinds import HOSTS
 from clare.nodes.writer_core import WriterCore
 from clare.runtime.logs import get
 from clare.store.eventlog import open_events_db
@@ -115,7 +116,7 @@ def _split(frames: list[Any]) -> tuple[bytes, bytes] | None:
 
 def _announce_host(core: WriterCore, config: Config) -> None:
     """Record this host's name and groups when they changed, so peers can show them."""
-    current = core.cache.get("h:" + config.machine_id)
+    current = core.cache.get(HOSTS.entity(config.machine_id))
     if (
         isinstance(current, Host)
         and current.name == config.name

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import ClareError
 from clare.domain.fold import fold_failure
-from clare.domain.registry import FOLDS, decode_body, refold
+from clare.domain.kinds import kind_of
+from clare.domain.registry import decode_body, refold
 from clare.domain.tasks import EventMeta
 from clare.runtime.logs import get
 from clare.store import eventlog, views
@@ -53,14 +54,6 @@ SKIPPED = "~skipped"  # the counts row for events that could not be decoded or f
 Row = tuple[int, str, str, int, str, bytes]
 _ROW_COLUMNS = "seq, id, origin, hlc, kind, body"
 
-_GROUPS = {
-    "t-": "tasks",
-    "p:": "projects",
-    "h:": "hosts",
-    "g:": "groups",
-    "s:": "sessions",
-    "m:": "messages",
-}
 _ABSENT: Any = object()
 
 
@@ -360,7 +353,8 @@ class Projection:
             entity = domain_event.entity
             if entity in late:
                 continue  # its refold at the transaction's end includes this event
-            fold = FOLDS.get(entity[:2])
+            entity_kind = kind_of(entity)
+            fold = None if entity_kind is None else entity_kind.fold
             if fold is None:
                 counts[SKIPPED] = counts.get(SKIPPED, 0) + 1
                 continue
@@ -434,7 +428,9 @@ class Projection:
     def _write_states(self, pending: _Pending) -> None:
         if pending.changed is not None:
             for entity in pending.states:
-                pending.changed.setdefault(_GROUPS.get(entity[:2], "other"), set()).add(entity)
+                entity_kind = kind_of(entity)
+                group = "other" if entity_kind is None else entity_kind.name
+                pending.changed.setdefault(group, set()).add(entity)
         views.save_states(self.views, pending.states.values())
         self._remember(pending.states)
         pending.states = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import UsageError
+from clare.domain.kinds import SESSIONS
 from clare.store import eventlog, queries
 from clare.store.queries import event_dict, iso
 from clare.store.tally import Held, OriginTally
@@ -45,7 +46,7 @@ def get_session(
 def timeline(events: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
     """A session's observed states, oldest first, runs of one status merged into one entry."""
     points: list[dict[str, Any]] = []
-    for event in eventlog.entity_events(events, "s:" + session_id):
+    for event in eventlog.entity_events(events, SESSIONS.entity(session_id)):
         try:
             data = event.data()
         except ValueError:

@@ -12,12 +12,12 @@ from clare.domain import events, registry
 
 
 def test_importing_every_domain_module_adds_nothing_the_registry_lacks() -> None:
-    deciders, folds = set(registry.DECIDERS), set(registry.FOLDS)
+    deciders, folds = set(registry.DECIDERS), set(registry.KINDS)
     kinds = set(events.EVENT_TYPES)
     for module in pkgutil.iter_modules(clare.domain.__path__):
         importlib.import_module(f"clare.domain.{module.name}")
     assert set(registry.DECIDERS) == deciders
-    assert set(registry.FOLDS) == folds
+    assert set(registry.KINDS) == folds
     assert set(events.EVENT_TYPES) == kinds
 
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import clare.domain.messages  # registers its event kinds and folds
-from clare.domain import fold as fold_mod
+from clare.domain import kinds
 from clare.domain.events import EVENT_TYPES
 from clare.runtime.paths import resolve
 from clare.store import eventlog, maintenance, queries, views
@@ -86,14 +86,14 @@ def test_an_event_whose_fold_fails_is_set_aside(
     call(core, "project.add", name="p")
     doomed = call(core, "task.add", project="p", title="boom")["task"]
     kept = call(core, "task.add", project="p", title="fine")["task"]
-    task_fold = fold_mod.FOLDS["t-"]
+    task_fold = kinds.TASKS.fold
 
     def buggy(state: Any, event: Any, meta: Any) -> Any:
         if getattr(event, "title", None) == "boom":
             raise ZeroDivisionError("a bug")
         return task_fold(state, event, meta)
 
-    monkeypatch.setitem(fold_mod.FOLDS, "t-", buggy)
+    monkeypatch.setitem(kinds._BY_PREFIX, "t-", dataclasses.replace(kinds.TASKS, fold=buggy))
     conn = views.open_views_db(tmp_path / "v.db")
     Projection(conn, core.conn).catch_up()
     assert [row[0] for row in conn.execute("SELECT id FROM tasks")] == [kept]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
+from clare.domain import kinds
 from clare.domain.entities import Group, Host, Project, Session
 from clare.domain.events import SessionObserved
 from clare.domain.messages import Delivery, Message
@@ -73,3 +74,25 @@ def test_views_from_before_the_held_back_table_are_projected_again(tmp_path: Pat
     assert views.position(conn) == 0
     assert conn.execute("SELECT COUNT(*) FROM tasks").fetchone()[0] == 0
     assert views.held_back(conn) == set()
+
+
+def test_every_kind_has_a_table_its_rows_fit(tmp_path: Path) -> None:
+    """The kinds table and the schema agree: a codec's row is as wide as its table."""
+    conn = views.open_views_db(tmp_path / "v.db")
+    samples = {
+        kinds.TASKS: _task("t-1"),
+        kinds.PROJECTS: Project("alpha"),
+        kinds.HOSTS: Host("m1", "laptop", (), (1, "h")),
+        kinds.GROUPS: Group("g", (), False, (1, "h")),
+        kinds.SESSIONS: Session(SessionObserved(session="s1", host="m1"), (1, "h")),
+        kinds.MESSAGES: Message("m1", "all", "hi", deliveries=(Delivery("s1", "hook", 4),)),
+    }
+    assert set(samples) == set(kinds.KINDS)
+    for kind, state in samples.items():
+        assert kinds.kind_of_state(state) is kind
+        assert kinds.kind_of(kind.entity(kind.rows.key(state))) is kind
+        width = len(conn.execute(f"PRAGMA table_info({kind.rows.table})").fetchall())
+        assert len(kind.rows.to_row(state)) == width, kind.name
+        for child in kind.rows.children:
+            child_width = len(conn.execute(f"PRAGMA table_info({child.table})").fetchall())
+            assert all(len(row) == child_width for row in child.rows(state)), child.table
