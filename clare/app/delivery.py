@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from clare.app.agent import claude_folder
 from clare.core.errors import ClareError
-from clare.store import queries
+from clare.store import queries, queries_recipients
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,14 +49,12 @@ def deliver_now(inst: Instance, message_id: str, now_ms: int) -> list[dict[str, 
     """Deliver the message to this host's sessions it is for; one entry a session tried."""
     views = inst.views()
     config = inst.config
-    row = views.execute(
-        "SELECT id, target, text, author, sent_at FROM messages WHERE id = ?", (message_id,)
-    ).fetchone()
+    row = queries_recipients.message(views, message_id)
     if row is None:
         return []
-    from clare.app.recipients import Pending, format_messages, pending_messages, recipient_for
+    from clare.app.recipients import format_messages, pending, pending_messages, recipient_for
 
-    message = Pending(*row)
+    message = pending(row)
     text = format_messages([message])
     folder = claude_folder(inst)
     out = []

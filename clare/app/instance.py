@@ -84,6 +84,8 @@ class Instance:
             return None
 
     def views(self, *, fresh: bool = True) -> sqlite3.Connection:
+        # Not clare.store.views (it brings the whole domain): only the light modules.
+        from clare.store.position import NO_SCHEMA, position_or_none_yet
         from clare.store.sqlite import open_reader
 
         self.config  # noqa: B018
@@ -101,9 +103,9 @@ class Instance:
         conn = open_reader(self.paths.views_db)
         if seq is not None:
             deadline = time.monotonic() + FRESHNESS_TIMEOUT_S
-            while _position(conn) < seq and time.monotonic() < deadline:
+            while position_or_none_yet(conn) < seq and time.monotonic() < deadline:
                 time.sleep(0.005)
-        if _position(conn) < 0:
+        if position_or_none_yet(conn) == NO_SCHEMA:
             conn.close()
             raise StorageError(
                 f"the views at {self.paths.views_db} are not created yet (the projector is "
@@ -120,16 +122,3 @@ class Instance:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-
-
-def _position(conn: sqlite3.Connection) -> int:
-    # The views' position, read here without importing the views module (and
-    # with it the whole domain): this runs before every read command.
-    # -1: no views schema yet (the projector creates it just after it starts).
-    import sqlite3
-
-    try:
-        row = conn.execute("SELECT seq FROM position WHERE id = 1").fetchone()
-    except sqlite3.OperationalError:
-        return -1
-    return -1 if row is None else int(row[0])

@@ -5,17 +5,18 @@ A session the views do not know yet (its first hook fires before the poller's
 first pass) is placed from what the caller knows: its cwd and this host.
 
 The hook runs this on every turn, so it imports no more than the standard
-library and :mod:`clare.domain.targets`.
+library, :mod:`clare.domain.targets` and the rows of
+:mod:`clare.store.queries_recipients`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clare.domain.targets import Recipient, groups_of, reaches
+from clare.store import queries_recipients as rows
 
 if TYPE_CHECKING:
     import sqlite3
@@ -49,60 +50,37 @@ def project_for_cwd(cwd: str, paths_by_project: Mapping[str, str]) -> str:
     return best
 
 
-def project_paths(conn: sqlite3.Connection, machine_id: str) -> dict[str, str]:
-    """Each project's path on the host ``machine_id``."""
-    out: dict[str, str] = {}
-    for name, paths in conn.execute("SELECT name, paths FROM projects WHERE deleted = 0"):
-        path = json.loads(paths).get(machine_id)
-        if isinstance(path, str) and path:
-            out[name] = path
-    return out
-
-
-def _group_pairs(conn: sqlite3.Connection) -> list[tuple[str, list[str]]]:
-    pairs: list[tuple[str, list[str]]] = [
-        (name, json.loads(members))
-        for name, members in conn.execute("SELECT name, members FROM groups_ WHERE removed = 0")
-    ]
-    for name, groups in conn.execute("SELECT name, groups_ FROM hosts"):
-        pairs += [(group, [f"host:{name}"]) for group in json.loads(groups)]
-    return pairs
-
-
 def recipient_for(
     conn: sqlite3.Connection, session: str, *, machine_id: str, host_name: str, cwd: str = ""
 ) -> Recipient:
     """The session as message targets see it, from the views or, failing that, its cwd."""
-    row = conn.execute("SELECT snapshot FROM sessions WHERE id = ?", (session,)).fetchone()
+    place = rows.session_place(conn, session)
     project, ended = "", False
-    if row is not None:
-        snap = json.loads(row[0])
-        machine_id = snap.get("host") or machine_id
-        project = snap.get("project") or ""
-        cwd = cwd or snap.get("cwd") or ""
-        ended = snap.get("status") == "ended"
-    named = conn.execute("SELECT name FROM hosts WHERE machine_id = ?", (machine_id,)).fetchone()
+    if place is not None:
+        machine_id = place.host or machine_id
+        project = place.project
+        cwd = cwd or place.cwd
+        ended = place.ended
+    named = rows.host_name(conn, machine_id)
     if named is not None:
-        host_name = named[0]
+        host_name = named
     if not project:
-        project = project_for_cwd(cwd, project_paths(conn, machine_id))
-    groups = groups_of(session, host_name, _group_pairs(conn))
+        project = project_for_cwd(cwd, rows.project_paths(conn, machine_id))
+    groups = groups_of(session, host_name, rows.group_pairs(conn))
     return Recipient(session, machine_id, host_name, project, groups, ended)
 
 
 def pending_messages(conn: sqlite3.Connection, who: Recipient, now_ms: int) -> list[Pending]:
     """Messages ``who`` should get and has not got yet, oldest first."""
-    rows = conn.execute(
-        "SELECT id, target, text, author, sent_at, expires_at FROM messages "
-        "WHERE target != '' AND (expires_at = 0 OR expires_at >= ?) "
-        "AND id NOT IN (SELECT message FROM deliveries WHERE session = ?) ORDER BY sent_hlc",
-        (now_ms, who.session),
-    ).fetchall()
     return [
-        Pending(message_id, target, text, author, sent_at)
-        for message_id, target, text, author, sent_at, expires_at in rows
-        if reaches(target, expires_at, who, now_ms)
+        pending(m)
+        for m in rows.undelivered_messages(conn, who.session, now_ms)
+        if reaches(m.target, m.expires_at, who, now_ms)
     ]
+
+
+def pending(message: rows.MessageRow) -> Pending:
+    return Pending(message.id, message.target, message.text, message.author, message.sent_at)
 
 
 def format_messages(messages: list[Pending]) -> str:

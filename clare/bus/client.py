@@ -8,7 +8,6 @@ the next request), opens a new one and sends the same request again.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ import zmq
 from clare.bus import rpc
 from clare.bus.sockets import make_socket
 from clare.core.errors import ClareError, ProtocolError
-from clare.runtime.lock import is_held
+from clare.runtime.lock import may_answer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,12 +63,22 @@ class CommandClient:
         return self.send(rpc.Request.new(op, args))
 
     def send(self, request: rpc.Request) -> dict[str, Any]:
-        # A killed node leaves its socket file behind; its lock tells at once that
-        # nobody serves it, instead of waiting through every retry.
-        if self.socket_file is not None and not os.path.exists(self.socket_file):
+        """Send a request and return its result, or raise its error (or that none answered)."""
+        outcome = self.reply_to(request)
+        if outcome is None:
             raise rpc.not_running()
-        if self.lock_file is not None and not is_held(self.lock_file):
-            raise rpc.not_running()
+        if isinstance(outcome, ClareError):
+            raise outcome
+        return outcome
+
+    def reply_to(self, request: rpc.Request) -> dict[str, Any] | ClareError | None:
+        """The reply to ``request``: its result or its error, or None if nobody answered.
+
+        The error is returned, not raised, for a caller (the hook) that tells a
+        refused command from one to try again later.
+        """
+        if not may_answer(self.socket_file, self.lock_file):
+            return None
         frame = request.encode()
         for _ in range(self.attempts):
             sock = self._socket()
@@ -84,8 +93,6 @@ class CommandClient:
                     continue  # garbage on our own socket: keep waiting for the real reply
                 if reply_id != request.id:
                     continue  # a late answer to an earlier request
-                if isinstance(outcome, ClareError):
-                    raise outcome
                 return outcome
             self._drop_socket()
-        raise rpc.not_running()
+        return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import sqlite3
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,6 +21,7 @@ from clare.runtime import node_names
 from clare.runtime.lock import NodeLock, is_held
 from clare.store import queries
 from clare.store.space import data_space
+from clare.store.sqlite import reading
 
 if TYPE_CHECKING:
     from clare.store.space import Space
@@ -191,16 +191,15 @@ def node(
 def _views_summary(inst: Instance, data: dict[str, Any], *, fresh: bool) -> None:
     views = inst.views(fresh=fresh)
     try:
-        data["tasks"] = queries.task_counts(views)
-        data["projects"] = len(queries.list_projects(views))
-        data["hosts"] = queries.list_hosts(views, inst.events())
-        data["fleet"] = cmd_sessions.fleet(views)
-        data["events"] = sum(
-            n for k, n in queries.event_counts(views).items() if not k.startswith("~")
-        )
-        data["set_aside"] = queries.set_aside_count(views)
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot read the views: {exc}") from exc
+        with reading("the views"):
+            data["tasks"] = queries.task_counts(views)
+            data["projects"] = len(queries.list_projects(views))
+            data["hosts"] = queries.list_hosts(views, inst.events())
+            data["fleet"] = cmd_sessions.fleet(views)
+            data["events"] = sum(
+                n for k, n in queries.event_counts(views).items() if not k.startswith("~")
+            )
+            data["set_aside"] = queries.set_aside_count(views)
     finally:
         views.close()
 

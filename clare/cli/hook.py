@@ -18,9 +18,10 @@ It must never break or stall the session, so it runs under a hard budget: a
 writer that does not answer within ``WRITER_TIMEOUT_S`` (or is not running)
 gets the command spooled to a file that the poller replays later, and any
 failure at all ends in exit status 0. It is dispatched from
-``clare.cli.main`` before Typer is imported, and talks to the writer with a
-plain blocking socket here rather than ``clare.bus.client``, whose module
-pulls in trio: importing trio alone would double the hook's start-up time.
+``clare.cli.main`` before Typer is imported, and imports only light modules:
+the blocking ``clare.bus.client`` (pyzmq, no trio: importing trio alone would
+double the hook's start-up time), ``clare.store.sqlite`` and the stdlib-only
+rows of ``clare.store.queries_recipients``, never the domain or the views.
 """
 
 from __future__ import annotations
@@ -225,24 +226,24 @@ def _deliver(
     """
     if event not in CONTEXT_EVENTS or not paths.views_db.exists():
         return "", []
-    import sqlite3
-
     from clare.app.recipients import (
         format_messages,
         not_in_prompt,
         pending_messages,
         recipient_for,
     )
+    from clare.core.errors import ClareError
+    from clare.store.sqlite import open_reader, reading
 
     try:
-        conn = sqlite3.connect(f"file:{paths.views_db}?mode=ro", uri=True)
-    except sqlite3.Error:
+        conn = open_reader(paths.views_db, busy_timeout_ms=50)
+    except ClareError:
         return "", []
     try:
-        conn.execute("PRAGMA busy_timeout=50")
-        who = recipient_for(conn, session, machine_id=machine_id, host_name=host_name, cwd=cwd)
-        pending = pending_messages(conn, who, now_ms)
-    except sqlite3.Error:
+        with reading("the views"):
+            who = recipient_for(conn, session, machine_id=machine_id, host_name=host_name, cwd=cwd)
+            pending = pending_messages(conn, who, now_ms)
+    except ClareError:
         return "", []  # views not migrated yet, or busy: the messages wait for the next turn
     finally:
         conn.close()
@@ -279,40 +280,33 @@ def _send(paths: InstancePaths, request: Any) -> bool:
 
     An error about the command is final (resending would be refused again); a
     storage error (a full disk) is not, so the command is spooled for later.
+    One attempt only: a writer that does not answer in time gets it spooled.
     """
+    outcome = call_writer(paths, request, WRITER_TIMEOUT_S)
+    if outcome is None:
+        return False  # not running, or no answer in time
     from clare.core.errors import StorageError
 
-    outcome = call_writer(paths, request, WRITER_TIMEOUT_S)
-    return outcome is not None and not isinstance(outcome, StorageError)
+    return not isinstance(outcome, StorageError)
 
 
 def call_writer(paths: InstancePaths, request: Any, timeout_s: float) -> Any:
     """The writer's answer to one command (a result dict or the ``ClareError`` it sent),
     or None when no writer runs or it did not answer within ``timeout_s``."""
-    from clare.bus import rpc
     from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
-    from clare.runtime.lock import is_held
+    from clare.runtime.lock import may_answer
 
     endpoints = Endpoints(paths)
-    if not os.path.exists(endpoints.socket_file(WRITER_COMMANDS)):
-        return None
-    if not is_held(paths.lock_file("writer")):
-        return None  # a socket file left by a writer that died: nobody would answer
-    import zmq
+    socket_file, lock_file = endpoints.socket_file(WRITER_COMMANDS), paths.lock_file("writer")
+    if not may_answer(socket_file, lock_file):
+        return None  # checked before importing pyzmq, which a spooled command does without
+    from clare.bus.client import CommandClient
 
-    context = zmq.Context()
+    client = CommandClient(
+        endpoints.ipc(WRITER_COMMANDS), socket_file, lock_file=lock_file, timeout_s=timeout_s,
+        attempts=1,
+    )  # fmt: skip
     try:
-        sock = context.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.connect(endpoints.ipc(WRITER_COMMANDS))
-        sock.send(request.encode())
-        deadline = time.monotonic() + timeout_s
-        while (left := deadline - time.monotonic()) > 0:
-            if not sock.poll(int(left * 1000) + 1, zmq.POLLIN):
-                return None
-            reply_id, outcome = rpc.parse_reply(sock.recv())
-            if reply_id == request.id:
-                return outcome
-        return None
+        return client.reply_to(request)
     finally:
-        context.destroy(linger=0)
+        client.close()

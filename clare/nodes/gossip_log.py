@@ -16,27 +16,24 @@ after every batch).
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import ClareError, ProtocolError, StorageError
 from clare.core.events import Event
 from clare.runtime.logs import get
 from clare.store import eventlog
+from clare.store.sqlite import reading
 from clare.sync.log import IngestResult
 from clare.sync.messages import event_to_wire, event_wire_size
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from clare.sync.vector import Range
 
 log = get("clare.gossip")
-
-_COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
-#: Seqs looked at per query while walking an origin's contiguous top forward.
-_WALK = 4096
 
 
 def ingest_args(events: Sequence[Event], peer: str = "") -> dict[str, Any]:
@@ -62,26 +59,21 @@ class SqliteLog:
         self._tops: dict[str, int] = {}
 
     def vector(self) -> dict[str, int]:
-        try:
+        with reading("the version vector"):
             vector = eventlog.version_vector(self.conn)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read the version vector: {exc}") from exc
         self._tops.update(vector)
         return vector
 
     def read(self, ranges: Sequence[Range], max_events: int, max_bytes: int) -> list[Event]:
         out: list[Event] = []
         size = 0
-        try:
+        with reading("events"):
             for r in ranges:
-                rows = self.conn.execute(
-                    f"SELECT {_COLUMNS} FROM events WHERE origin = ? AND origin_seq BETWEEN ? AND ?"
-                    " ORDER BY origin_seq LIMIT ?",
-                    (r.origin, r.first, r.last, max_events - len(out)),
+                rows = eventlog.read_range(
+                    self.conn, r.origin, r.first, r.last, max_events - len(out)
                 )
                 expected = r.first
-                for row in rows:
-                    event = Event(*row)
+                for event in rows:
                     if event.origin_seq != expected:
                         break  # a gap: the range is served up to it, no further
                     expected += 1
@@ -91,8 +83,6 @@ class SqliteLog:
                     out.append(event)
                 if len(out) >= max_events:
                     return out
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read events: {exc}") from exc
         return out
 
     def ingest(self, events: Sequence[Event]) -> IngestResult:
@@ -127,28 +117,8 @@ class SqliteLog:
 
     def top(self, origin: str) -> int:
         """The highest seq of ``origin`` stored with no gap below it."""
-        top = self._tops.get(origin, 0)
-        try:
-            while True:
-                seqs = [
-                    s
-                    for (s,) in self.conn.execute(
-                        "SELECT origin_seq FROM events WHERE origin = ? AND origin_seq > ?"
-                        " ORDER BY origin_seq LIMIT ?",
-                        (origin, top, _WALK),
-                    )
-                ]
-                walked = top
-                for s in seqs:
-                    if s != walked + 1:
-                        break
-                    walked = s
-                advanced = walked - top
-                top = walked
-                if advanced < _WALK:
-                    break
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read seqs of {origin}: {exc}") from exc
+        with reading(f"seqs of {origin}"):
+            top = eventlog.contiguous_after(self.conn, origin, self._tops.get(origin, 0))
         if top:
             self._tops[origin] = top
         return top
@@ -195,8 +165,9 @@ def read_slot_conflicts(events_db: Path) -> tuple[int, list[dict[str, Any]]]:
     except ClareError:
         return 0, []
     try:
-        return eventlog.slot_conflict_count(conn), eventlog.slot_conflicts(conn, 10)
-    except sqlite3.Error as exc:  # a writer not yet past the migration that adds them
+        with reading("slot conflicts"):
+            return eventlog.slot_conflict_count(conn), eventlog.slot_conflicts(conn, 10)
+    except ClareError as exc:  # a writer not yet past the migration that adds them
         log.warning("slot conflicts not readable", error=str(exc))
         return 0, []
     finally:

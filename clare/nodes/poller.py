@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
 import time
 from functools import partial
 from pathlib import Path
@@ -25,12 +24,10 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from clare.app.decisions import stale_asks_in
-from clare.app.recipients import project_paths
 from clare.app.session_poll import PollerCore
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
-from clare.domain.events import SessionObserved, decode
 from clare.domain.session_ops import snapshot_dict
 from clare.nodes.dispatcher import serve_dispatcher
 from clare.nodes.file_watch import InotifyWatch, open_watch
@@ -41,10 +38,11 @@ from clare.sessions.claude_home import claude_dir
 from clare.sessions.claude_source import ClaudeCodeSource
 from clare.sessions.hooked import hooked_dir
 from clare.sessions.rclaude_source import RclaudeSource
-from clare.store import queries
-from clare.store.sqlite import open_reader
+from clare.store import queries_sessions
+from clare.store.sqlite import open_reader, reading
 
 if TYPE_CHECKING:
+    from clare.domain.events import SessionObserved
     from clare.runtime.config import Config
     from clare.runtime.paths import InstancePaths
     from clare.sessions.source import SessionSource
@@ -158,21 +156,10 @@ class Poller:
         except StorageError:
             return {}, [], None
         try:
-            conn.execute("BEGIN")  # one snapshot: the position matches the rows
-            position = int(conn.execute("SELECT seq FROM position WHERE id = 1").fetchone()[0])
-            projects = project_paths(conn, self.config.machine_id)
-            live = []
-            for (raw,) in conn.execute(
-                "SELECT snapshot FROM sessions WHERE host = ? AND status != 'ended'",
-                (self.config.machine_id,),
-            ):
-                snap = decode(SessionObserved.kind, json.loads(raw))
-                if isinstance(snap, SessionObserved):
-                    live.append(snap)
-            self.held = queries.held_by_ended_sessions(conn, self.config.machine_id)
-            conn.execute("COMMIT")
-            return projects, live, position
-        except (ClareError, ValueError, sqlite3.Error):  # views being migrated: next pass
+            found = queries_sessions.host_sessions(conn, self.config.machine_id)
+            self.held = found.held
+            return found.project_paths, list(found.live), found.position
+        except (ClareError, ValueError):  # views being migrated: next pass
             return {}, [], None
         finally:
             conn.close()
@@ -226,13 +213,14 @@ class Poller:
         except StorageError:
             return {}
         try:
-            return stale_asks_in(
-                conn,
-                self.config.machine_id,
-                int(time.time() * 1000),
-                self.config.decision_wait_s,
-            )
-        except sqlite3.Error:  # views being migrated: next pass
+            with reading("this host's pending asks"):
+                return stale_asks_in(
+                    conn,
+                    self.config.machine_id,
+                    int(time.time() * 1000),
+                    self.config.decision_wait_s,
+                )
+        except ClareError:  # views being migrated: next pass
             return {}
         finally:
             conn.close()

@@ -7,7 +7,6 @@ returns :class:`~clare.ops.checks.Check` values; none needs a running node.
 from __future__ import annotations
 
 import re
-import sqlite3
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +16,7 @@ from clare.ops.checks import Check, failure, group_or_other_bits, ok, warning
 from clare.runtime import config as config_mod
 from clare.store import eventlog, maintenance, queries
 from clare.store.space import data_space
-from clare.store.sqlite import open_reader
+from clare.store.sqlite import integrity_problems, open_reader, reading
 
 if TYPE_CHECKING:
     from clare.runtime.paths import InstancePaths
@@ -155,27 +154,11 @@ def check_disk_space(paths: InstancePaths) -> Check:
     return ok("disk", space.describe())
 
 
-def integrity(path: Path) -> list[str]:
-    """What ``PRAGMA integrity_check`` finds wrong (empty when the database is sound)."""
-    try:
-        conn = open_reader(path)
-    except ClareError as exc:
-        return [str(exc)]
-    try:
-        rows = conn.execute("PRAGMA integrity_check").fetchall()
-    except sqlite3.Error as exc:  # "file is not a database", "malformed"
-        return [f"{type(exc).__name__}: {exc}"]
-    finally:
-        conn.close()
-    problems = [str(row[0]) for row in rows]
-    return [] if problems == ["ok"] else problems
-
-
 def check_events_db(paths: InstancePaths) -> Check:
     path = paths.events_db
     if not path.exists():
         return warning("events-db", f"no events yet at {path}", "start Clare once: `clare up`")
-    problems = integrity(path)
+    problems = integrity_problems(path)
     if problems:
         return failure(
             "events-db",
@@ -195,9 +178,10 @@ def check_slot_conflicts(paths: InstancePaths, own_origin: str | None = None) ->
         return ok("slot-conflicts", "no events yet")
     conn = open_reader(paths.events_db)
     try:
-        count = eventlog.slot_conflict_count(conn)
-        recent = eventlog.slot_conflicts(conn, 50)
-    except sqlite3.Error:  # not migrated yet: the writer adds the table on its next start
+        with reading("slot conflicts"):
+            count = eventlog.slot_conflict_count(conn)
+            recent = eventlog.slot_conflicts(conn, 50)
+    except ClareError:  # not migrated yet: the writer adds the table on its next start
         return ok("slot-conflicts", "none recorded (the writer has not added the table yet)")
     finally:
         conn.close()
@@ -236,15 +220,16 @@ def check_views_db(paths: InstancePaths, *, events_sound: bool) -> list[Check]:
         f"stop the projector, `rm -f {path} {path}-wal {path}-shm`, start it again: "
         "it rebuilds the views from the events"
     )
-    problems = integrity(path)
+    problems = integrity_problems(path)
     if problems:
         return [failure("views-db", f"{path} is damaged: {problems[0]}", damaged_fix)]
     checks = [ok("views-db", f"{path} passes integrity_check")]
     if not events_sound:
         return checks
     try:
-        result = maintenance.verify(paths)
-    except (ClareError, sqlite3.Error) as exc:
+        with reading("the views"):
+            result = maintenance.verify(paths)
+    except ClareError as exc:
         return [*checks, failure("views-verify", f"cannot compare the views: {exc}", damaged_fix)]
     if not result["ok"]:
         summary = (

@@ -95,3 +95,15 @@ def is_held(path: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def may_answer(socket_file: str | None, lock_file: Path | None) -> bool:
+    """Whether a node may be serving: its socket file exists and its lock is held.
+
+    A killed node leaves its socket file behind; its lock tells at once that
+    nobody serves it, instead of waiting through every retry. Either left as
+    None is not checked.
+    """
+    if socket_file is not None and not os.path.exists(socket_file):
+        return False
+    return lock_file is None or is_held(lock_file)

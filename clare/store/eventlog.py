@@ -6,6 +6,7 @@ processes use the module-level read functions on a read-only connection.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -13,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 from clare.core.events import Event
 from clare.store import schema
 from clare.store.sqlite import migrate, open_reader, open_writer
+from clare.sync.vector import contiguous_top
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
 _COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
@@ -32,8 +34,8 @@ def open_events_db(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def open_events_reader(path: Path) -> sqlite3.Connection:
-    return open_reader(path)
+def open_events_reader(path: Path, *, cache_kib: int | None = None) -> sqlite3.Connection:
+    return open_reader(path, cache_kib=cache_kib)
 
 
 def read_after(conn: sqlite3.Connection, after_seq: int, limit: int) -> list[Event]:
@@ -121,25 +123,112 @@ def recent(
     return [_row(r) for r in rows]
 
 
+def read_range(
+    conn: sqlite3.Connection, origin: str, first: int, last: int, limit: int
+) -> Iterator[Event]:
+    """Up to ``limit`` events of ``origin`` with ``first <= origin_seq <= last``, in order.
+
+    Rows are read as they are taken: a caller that stops early (at a gap, at a
+    size cap) reads no more of them.
+    """
+    cursor = conn.execute(
+        f"SELECT {_COLUMNS} FROM events WHERE origin = ? AND origin_seq BETWEEN ? AND ?"
+        " ORDER BY origin_seq LIMIT ?",
+        (origin, first, last, limit),
+    )
+    try:
+        for row in cursor:
+            yield _row(row)
+    finally:
+        cursor.close()
+
+
+def newest_matching(
+    conn: sqlite3.Connection,
+    limit: int,
+    *,
+    kind_glob: str | None = None,
+    entity: str | None = None,
+    origins: Sequence[str] | None = None,
+    before: int | None = None,
+    after: int | None = None,
+) -> list[Event]:
+    """Up to ``limit`` events newest first: of a kind matching a shell glob, of an entity,
+    from one of ``origins``, with a local seq below ``before`` / above ``after``."""
+    where: list[str] = []
+    args: list[Any] = []
+    if entity:
+        where.append("entity = ?")
+        args.append(entity)
+    if origins:
+        where.append(f"origin IN ({', '.join('?' * len(origins))})")
+        args += origins
+    if before is not None:
+        where.append("seq < ?")
+        args.append(before)
+    if after is not None:
+        where.append("seq > ?")
+        args.append(after)
+    if kind_glob and not any(c in kind_glob for c in "*?["):
+        where.append("kind = ?")
+        args.append(kind_glob)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    found: list[Event] = []
+    # A glob is matched here rather than in SQL, in pages of rows, to stay exact.
+    cursor = conn.execute(f"SELECT {_COLUMNS} FROM events {clause} ORDER BY seq DESC", args)
+    try:
+        while len(found) < limit:
+            rows = cursor.fetchmany(500)
+            if not rows:
+                break
+            for row in rows:
+                event = Event(*row)
+                if kind_glob and not fnmatch.fnmatchcase(event.kind, kind_glob):
+                    continue
+                found.append(event)
+                if len(found) == limit:
+                    break
+    finally:
+        cursor.close()
+    return found
+
+
 def version_vector(conn: sqlite3.Connection) -> dict[str, int]:
     """``{origin: highest origin_seq with no gap below it}``."""
     vector: dict[str, int] = {}
     for origin, top, n in conn.execute(
         "SELECT origin, MAX(origin_seq), COUNT(*) FROM events GROUP BY origin"
     ):
-        if top == n:
-            vector[origin] = int(top)
-            continue
-        # A gap (events arrived out of order): find where contiguity ends.
-        expected = 1
-        for (s,) in conn.execute(
-            "SELECT origin_seq FROM events WHERE origin = ? ORDER BY origin_seq", (origin,)
-        ):
-            if s != expected:
-                break
-            expected += 1
-        vector[origin] = expected - 1
+        # As many events as the highest seq: none is missing below it. Else
+        # events arrived out of order, and the walk finds where contiguity ends.
+        vector[origin] = int(top) if top == n else contiguous_after(conn, origin, 0)
     return vector
+
+
+def contiguous_after(
+    conn: sqlite3.Connection, origin: str, top: int, upto_seq: int | None = None
+) -> int:
+    """The contiguous top of ``origin``, walked forward from a known ``top``.
+
+    With ``upto_seq``, only the rows committed up to that local ``seq`` count
+    (a reader that has tallied the table up to there). The walk reads the
+    ``(origin, origin_seq)`` index only as far as the first gap.
+    """
+    sql, args = "", [origin, top]
+    if upto_seq is not None:
+        sql = " AND seq <= ?"
+        args.append(upto_seq)
+    cursor = conn.execute(
+        f"SELECT origin_seq FROM events WHERE origin = ? AND origin_seq > ?{sql}"
+        " ORDER BY origin_seq",
+        args,
+    )
+    try:
+        return contiguous_top(top, cursor)
+    finally:
+        # Stopped at a gap, the statement is unfinished: close it, or it keeps
+        # this connection's read snapshot (and the WAL behind it) alive.
+        cursor.close()
 
 
 def slot_conflict_count(conn: sqlite3.Connection) -> int:

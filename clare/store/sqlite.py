@@ -92,18 +92,55 @@ def open_writer(path: Path, *, durable: bool) -> sqlite3.Connection:
     return conn
 
 
-def open_reader(path: Path) -> sqlite3.Connection:
-    """A read-only connection; fails clearly if the database does not exist."""
+def open_reader(
+    path: Path, *, busy_timeout_ms: int = 5000, cache_kib: int | None = None
+) -> sqlite3.Connection:
+    """A read-only connection; fails clearly if the database does not exist.
+
+    ``busy_timeout_ms`` bounds a wait on a writer's lock (the hook cannot wait
+    long); ``cache_kib`` sets the page cache of a connection kept open.
+    """
     if not path.exists():
         raise StorageError(f"{path} does not exist: has this instance ever run `clare up`?")
     try:
         conn = sqlite3.connect(
             f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
         )
-        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if cache_kib is not None:
+            conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
     except sqlite3.Error as exc:
         raise storage_error(f"cannot open {path} for reading: {exc}", exc) from exc
     return conn
+
+
+def integrity_problems(path: Path) -> list[str]:
+    """What ``PRAGMA integrity_check`` finds wrong (empty when the database is sound)."""
+    try:
+        conn = open_reader(path)
+    except StorageError as exc:
+        return [str(exc)]
+    try:
+        rows = conn.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.Error as exc:  # "file is not a database", "malformed"
+        return [f"{type(exc).__name__}: {exc}"]
+    finally:
+        conn.close()
+    problems = [str(row[0]) for row in rows]
+    return [] if problems == ["ok"] else problems
+
+
+@contextmanager
+def reading(what: str) -> Iterator[None]:
+    """Run reads, an SQLite error raised as our StorageError ("cannot read ``what``").
+
+    The shells catch our errors, never sqlite3's: which library stores the
+    data stays inside clare.store.
+    """
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise storage_error(f"cannot read {what}: {exc}", exc) from exc
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from clare.core.errors import StorageError
 from clare.domain.kinds import EntityKind, kind_of, kind_of_state
 from clare.store import schema
+from clare.store.position import position as position
 from clare.store.sqlite import is_damage, migrate, open_writer, storage_error
 
 if TYPE_CHECKING:
@@ -74,10 +75,6 @@ def open_or_replace(path: Path) -> tuple[sqlite3.Connection, Path | None]:
             raise storage_error(f"cannot read {path}: {exc}", exc) from exc
         moved = set_aside(path)
         return open_views_db(path), moved
-
-
-def position(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT seq FROM position WHERE id = 1").fetchone()[0])
 
 
 def set_position(conn: sqlite3.Connection, seq: int) -> None:

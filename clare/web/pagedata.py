@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from clare.app.status import live_status
 from clare.domain.states import STATES, TRANSITIONS, VERBS
-from clare.store import lookups, queries
+from clare.store import lookups, queries, queries_sessions
 from clare.store import views as views_mod
+from clare.store.tally import OriginTally
 from clare.web import reads
-from clare.web.tally import OriginTally
 
 if TYPE_CHECKING:
     import sqlite3
@@ -99,12 +99,7 @@ def stored_status(
         projects = queries.list_projects(views)
     by_status: dict[str, int] = {}
     if sessions is None:
-        # Counting needs no session records: building a thousand of them made
-        # /api/v1/status answer 13 times a second.
-        for status_name, n in views.execute(
-            "SELECT status, COUNT(*) FROM sessions WHERE status != 'ended' GROUP BY status"
-        ):
-            by_status[status_name or "unknown"] = by_status.get(status_name or "unknown", 0) + n
+        by_status = queries_sessions.live_status_counts(views)
     else:
         for s in sessions:
             key = s["status"] or "unknown"

@@ -45,14 +45,12 @@ _FileId = tuple[int, int]
 class _Pair:
     def __init__(self, views_db: Path, events_db: Path) -> None:
         self.ids = (_file_id(views_db), _file_id(events_db))
-        self.views = open_reader(views_db)
+        self.views = open_reader(views_db, cache_kib=CACHE_KIB)
         try:
-            self.events = open_events_reader(events_db)
+            self.events = open_events_reader(events_db, cache_kib=CACHE_KIB)
         except BaseException:
             self.views.close()
             raise
-        for conn in (self.views, self.events):
-            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
 
     def close(self) -> None:
         self.views.close()

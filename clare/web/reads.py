@@ -8,24 +8,22 @@ that one is used, so the CLI and the web never disagree.
 
 from __future__ import annotations
 
-import fnmatch
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import UsageError
-from clare.core.events import Event
 from clare.domain.kinds import SESSIONS
 from clare.store import eventlog, queries
 from clare.store.queries import event_dict, iso
-from clare.web.tally import Held, OriginTally
+from clare.store.tally import Held, OriginTally
 
 if TYPE_CHECKING:
     import sqlite3
 
+    from clare.core.events import Event
     from clare.runtime.config import Config
 
 MAX_EVENTS = 1000
 LIVE_STATUSES = ("busy", "shell", "idle", "waiting", "")
-_EVENT_COLUMNS = "seq, id, origin, origin_seq, hlc, kind, body"
 
 
 # --- sessions ------------------------------------------------------------------------------
@@ -133,40 +131,13 @@ def list_events(
     """Events newest first, filtered by kind glob, entity, host (name or machine id), seq."""
     if not 1 <= limit <= MAX_EVENTS:
         raise UsageError(f"limit must be from 1 to {MAX_EVENTS}")
-    where: list[str] = []
-    args: list[Any] = []
-    if entity:
-        where.append("entity = ?")
-        args.append(entity)
+    origins = None
     if host:
         origins = [m for m, n in names.items() if n == host] or [host]
-        where.append(f"origin IN ({', '.join('?' * len(origins))})")
-        args += origins
-    if before is not None:
-        where.append("seq < ?")
-        args.append(before)
-    if after is not None:
-        where.append("seq > ?")
-        args.append(after)
-    if kind and not any(c in kind for c in "*?["):
-        where.append("kind = ?")
-        args.append(kind)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    found: list[dict[str, Any]] = []
-    # A glob is matched here rather than in SQL, in pages of rows, to stay exact.
-    cursor = events.execute(f"SELECT {_EVENT_COLUMNS} FROM events {clause} ORDER BY seq DESC", args)
-    while len(found) < limit:
-        rows = cursor.fetchmany(500)
-        if not rows:
-            break
-        for row in rows:
-            event = Event(*row)
-            if kind and not fnmatch.fnmatchcase(event.kind, kind):
-                continue
-            found.append(event_dict(event, names))
-            if len(found) == limit:
-                break
-    return found
+    found = eventlog.newest_matching(
+        events, limit, kind_glob=kind, entity=entity, origins=origins, before=before, after=after
+    )
+    return [event_dict(event, names) for event in found]
 
 
 def events_after(events: sqlite3.Connection, after: int, limit: int) -> list[Event]:

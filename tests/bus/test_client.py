@@ -93,3 +93,17 @@ def test_silent_server_times_out(tmp_path: Path) -> None:
             client.call("ping")
     finally:
         sock.close(linger=0)
+
+
+def test_reply_to_returns_the_error_and_none_for_no_answer(  # type: ignore[no-untyped-def]
+    server, tmp_path: Path
+) -> None:
+    # What the hook tells apart: a refused command (final) from one nobody answered.
+    endpoint, _ = server()
+    with CommandClient(endpoint, timeout_s=2) as client:
+        outcome = client.reply_to(rpc.Request.new("fail", {}))
+        assert isinstance(outcome, NotFound)
+        assert client.reply_to(rpc.Request.new("x", {"a": 1})) == {"echo": {"a": 1}}
+    missing = tmp_path / "gone.sock"
+    with CommandClient(f"ipc://{missing}", str(missing), timeout_s=0.1, attempts=1) as client:
+        assert client.reply_to(rpc.Request.new("ping", {})) is None

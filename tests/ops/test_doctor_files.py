@@ -12,11 +12,10 @@ from clare.ops.doctor_files import (
     check_keys,
     check_runtime_dir,
     check_views_db,
-    integrity,
     own_public_keys,
 )
 from clare.store import maintenance
-from clare.store.sqlite import open_writer
+from clare.store.sqlite import integrity_problems, open_writer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -122,7 +121,7 @@ def test_sound_databases_pass_integrity_and_verify(paths: InstancePaths) -> None
 def test_corrupted_views_db_is_found_and_the_fix_works(paths: InstancePaths) -> None:
     maintenance.rebuild(paths)
     _garble(paths.views_db)
-    assert integrity(paths.views_db)
+    assert integrity_problems(paths.views_db)
     [check] = check_views_db(paths, events_sound=True)
     assert (check.name, check.status) == ("views-db", Status.FAILURE)
     assert f"rm -f {paths.views_db} " in check.fix

@@ -9,7 +9,14 @@ import pytest
 
 from clare.core.errors import DatabaseDamaged, DiskFull, StorageError
 from clare.store import views
-from clare.store.sqlite import is_damage, open_writer, transaction
+from clare.store.sqlite import (
+    integrity_problems,
+    is_damage,
+    open_reader,
+    open_writer,
+    reading,
+    transaction,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -60,3 +67,19 @@ def test_only_damage_sets_the_views_aside(tmp_path: Path) -> None:
     assert moved is not None
     assert moved.exists()
     conn.close()
+
+
+def test_reading_raises_our_storage_error_and_tells_damage_apart(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    open_writer(path, durable=True).close()
+    conn = open_reader(path, busy_timeout_ms=50)
+    expected = pytest.raises(StorageError, match="cannot read the rows: no such table")
+    with expected as caught, reading("the rows"):
+        conn.execute("SELECT * FROM nothing_here")
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+    assert not isinstance(caught.value, DatabaseDamaged)
+    conn.close()
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not a database at all" * 500)
+    assert integrity_problems(bad)  # damage is reported, not raised
+    assert integrity_problems(path) == []

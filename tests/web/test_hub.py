@@ -23,7 +23,7 @@ def _event(seq: int) -> Event:
     return Event(seq, f"id-{seq}", "origin", seq, seq, "TaskNoted", b"\x80")
 
 
-async def test_every_subscriber_gets_every_item() -> None:
+async def test_every_subscriber_gets_every_item(autojump_clock: trio.testing.MockClock) -> None:
     hub = Hub()
     with hub.subscribe() as a, hub.subscribe() as b:
         assert hub.subscribers == 2
@@ -37,7 +37,9 @@ async def test_every_subscriber_gets_every_item() -> None:
     assert hub.view_position == 1
 
 
-async def test_a_full_subscriber_is_marked_lagged_and_others_go_on() -> None:
+async def test_a_full_subscriber_is_marked_lagged_and_others_go_on(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     hub = Hub(buffer=1)
     with hub.subscribe() as slow, hub.subscribe() as fast:
         hub.publish_event(_event(1))
@@ -63,7 +65,9 @@ def _big(seq: int, size: int) -> Event:
     return Event(seq, f"id-{seq}", "origin", seq, seq, "TaskNoted", b"x" * size)
 
 
-async def test_a_subscription_is_bounded_in_bytes_not_only_items() -> None:
+async def test_a_subscription_is_bounded_in_bytes_not_only_items(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     hub = Hub(buffer=1000, buffer_bytes=64 * 1024)
     with hub.subscribe() as sub:
         for seq in range(1, 4):
@@ -93,7 +97,9 @@ def test_streams_past_the_cap_are_refused() -> None:
         assert hub.subscribers == 1
 
 
-async def test_close_ends_every_subscription_and_later_ones() -> None:
+async def test_close_ends_every_subscription_and_later_ones(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     hub = Hub()
     with hub.subscribe() as sub:
         hub.close()
@@ -106,7 +112,7 @@ async def test_close_ends_every_subscription_and_later_ones() -> None:
                 raise AssertionError("a closed hub delivers nothing")
 
 
-async def test_waiting_for_the_views_to_move() -> None:
+async def test_waiting_for_the_views_to_move(autojump_clock: trio.testing.MockClock) -> None:
     hub = Hub()
     async with trio.open_nursery() as nursery:
         moved = trio.Event()
@@ -123,7 +129,7 @@ async def test_waiting_for_the_views_to_move() -> None:
             await moved.wait()
 
 
-async def test_demand_follows_streams_and_waiters() -> None:
+async def test_demand_follows_streams_and_waiters(autojump_clock: trio.testing.MockClock) -> None:
     hub = Hub()
     assert (hub.events_demand.count, hub.views_demand.count) == (0, 0)
     async with trio.open_nursery() as nursery:
@@ -148,11 +154,13 @@ async def test_demand_follows_streams_and_waiters() -> None:
     assert (hub.events_demand.count, hub.views_demand.count) == (0, 0)
 
 
-async def test_demand_that_ended_is_waited_for_again() -> None:
+async def test_demand_that_ended_is_waited_for_again(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     hub = Hub()
     with hub.subscribe():
         pass
-    with trio.move_on_after(0.05) as waited:
+    with trio.move_on_after(60) as waited:  # virtual time: the clock jumps to it
         await hub.events_demand.wait()
     assert waited.cancelled_caught
 

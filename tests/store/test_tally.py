@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from clare.store import eventlog
 from clare.store.eventlog import open_events_db
 from clare.store.sqlite import open_reader
-from clare.web.tally import Held, OriginTally
+from clare.store.tally import Held, OriginTally
 
 if TYPE_CHECKING:
     import sqlite3
@@ -34,8 +34,8 @@ def _from_scratch(path: Path) -> dict[str, Held]:
         reader.close()
 
 
-def test_new_rows_are_merged_and_equal_a_tally_from_scratch(home: Path) -> None:
-    path = home / "events.db"
+def test_new_rows_are_merged_and_equal_a_tally_from_scratch(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
     writer = open_events_db(path)
     reader = open_reader(path)
     tally = OriginTally()
@@ -61,8 +61,8 @@ def test_new_rows_are_merged_and_equal_a_tally_from_scratch(home: Path) -> None:
     reader.close()
 
 
-def test_only_new_rows_are_read(home: Path) -> None:
-    path = home / "events.db"
+def test_only_new_rows_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
     writer = open_events_db(path)
     reader = open_reader(path)
     tally = OriginTally()
@@ -80,8 +80,8 @@ def test_only_new_rows_are_read(home: Path) -> None:
     reader.close()
 
 
-def test_another_table_at_the_same_path_is_tallied_afresh(home: Path) -> None:
-    path = home / "events.db"
+def test_another_table_at_the_same_path_is_tallied_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
     writer = open_events_db(path)
     for n in range(1, 4):
         _add(writer, "a", n)
@@ -91,7 +91,7 @@ def test_another_table_at_the_same_path_is_tallied_afresh(home: Path) -> None:
     assert tally.update(with_three)[1]["a"].events == 3
     with_three.close()
     # The instance made afresh: as many rows or more, but other events.
-    shutil.move(path, home / "old.db")
+    shutil.move(path, tmp_path / "old.db")
     writer = open_events_db(path)
     for n in range(1, 5):
         _add(writer, "c", n)

@@ -76,7 +76,11 @@ class OriginTally:
             old = held.get(origin, Held(0, 0, 0, 0))
             count, top = old.events + n, max(old.top, top)
             # With as many events as the highest number, none is missing below it.
-            contiguous = top if count == top else _walk(events, origin, old.contiguous, upto)
+            contiguous = (
+                top
+                if count == top
+                else eventlog.contiguous_after(events, origin, old.contiguous, upto)
+            )
             held[origin] = Held(count, top, max(old.newest_hlc, stamp), contiguous)
         self._held = held
 
@@ -84,16 +88,3 @@ class OriginTally:
 def _id_at(events: sqlite3.Connection, seq: int) -> str | None:
     row = events.execute("SELECT id FROM events WHERE seq = ?", (seq,)).fetchone()
     return None if row is None else str(row[0])
-
-
-def _walk(events: sqlite3.Connection, origin: str, contiguous: int, upto: int) -> int:
-    """The contiguous prefix of ``origin``, walked on from ``contiguous``."""
-    for (s,) in events.execute(
-        "SELECT origin_seq FROM events WHERE origin = ? AND origin_seq > ? AND seq <= ?"
-        " ORDER BY origin_seq",
-        (origin, contiguous, upto),
-    ):
-        if s != contiguous + 1:
-            break
-        contiguous = s
-    return contiguous
