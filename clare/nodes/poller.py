@@ -30,6 +30,7 @@ from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
 from clare.domain.session_ops import snapshot_dict
 from clare.nodes.dispatcher import serve_dispatcher
+from clare.nodes.exit_watch import ExitWatch
 from clare.nodes.file_watch import InotifyWatch, open_watch
 from clare.nodes.push import serve_push
 from clare.runtime.logs import get
@@ -42,6 +43,8 @@ from clare.store import queries_sessions
 from clare.store.sqlite import open_reader, reading
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from clare.domain.events import SessionObserved
     from clare.runtime.config import Config
     from clare.runtime.paths import InstancePaths
@@ -145,6 +148,14 @@ class Poller:
                 return None  # a command (rclaude): only polling sees its news
             folders |= watch_folders()
         return folders
+
+    def live_pids(self) -> set[int]:
+        """The processes of the sessions this host last reported live."""
+        return {
+            snap.pid
+            for snap in self.core.reported.values()
+            if snap.status != "ended" and snap.host == self.config.machine_id and snap.pid
+        }
 
     def _views_state(self) -> tuple[dict[str, str], list[SessionObserved], int | None]:
         """Project paths on this host, its live sessions and the views' position
@@ -286,6 +297,18 @@ class Poller:
             return spool.drain(folder, send)
 
 
+async def first_of(*waits: Callable[[], Awaitable[None]]) -> None:
+    """Return as soon as one of ``waits`` returns; the others are cancelled."""
+    async with trio.open_nursery() as nursery:
+
+        async def one(wait: Callable[[], Awaitable[None]]) -> None:
+            await wait()
+            nursery.cancel_scope.cancel()
+
+        for wait in waits:
+            nursery.start_soon(one, wait)
+
+
 async def serve_poller(
     paths: InstancePaths,
     config: Config,
@@ -310,6 +333,7 @@ async def serve_poller(
         paths, config, client, make_sources(config, paths) if sources is None else sources
     )
     watch = open_watch(interval_s, inotify=inotify and poller.watch_folders() is not None)
+    exits = ExitWatch(interval_s)
     for own in (paths.spool_dir, paths.fallback_spool_dir, hooked_dir(paths.data_dir)):
         # Made now, so they are watched themselves: a missing folder is watched through
         # its parent, and the data folder changes at every commit.
@@ -334,11 +358,13 @@ async def serve_poller(
                 except OSError as exc:  # a full disk for the state file: keep polling
                     log.warning("poll pass failed", error=str(exc))
                 watch.watch(poller.watch_folders() or ())
+                exits.watch(poller.live_pids())
                 with trio.move_on_after(rescan_s):
-                    await watch.changed()
+                    await first_of(watch.changed, exits.exited)
                     await trio.sleep_until(max(trio.current_time() + SETTLE_S, started + MIN_GAP_S))
                     watch.drain()
     finally:
         client.close()
         dispatch_client.close()
         watch.close()
+        exits.close()

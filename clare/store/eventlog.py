@@ -12,9 +12,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from clare.core.events import Event
+from clare.core.seqs import contiguous_top
 from clare.store import schema
 from clare.store.sqlite import migrate, open_reader, open_writer
-from clare.sync.vector import contiguous_top
 
 if TYPE_CHECKING:
     import sqlite3

@@ -22,22 +22,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
 
-def contiguous_top(top: int, ascending: Iterable[tuple[int]]) -> int:
-    """Walk an origin's contiguous top forward over the seqs held above it.
-
-    ``top`` is a top already known (every seq ``1..top`` is held);
-    ``ascending`` are the held seqs above it as ``(seq,)`` rows, in ascending
-    order: the rows an SQLite cursor yields, taken as they are because
-    unpacking them here is the cheapest way (a walk may cover a million). The
-    walk stops at the first gap, so a cursor is read no further than the gap.
-    """
-    for (seq,) in ascending:
-        if seq != top + 1:
-            break
-        top = seq
-    return top
-
-
 @dataclass(frozen=True, slots=True, order=True)
 class Range:
     """The seqs ``first..last`` (both included) of one origin."""

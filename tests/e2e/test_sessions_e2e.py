@@ -131,7 +131,15 @@ def test_a_real_session_is_seen_given_work_and_told_things(
     shown = last[0]
     assert shown["status"] == "ended"
     assert shown["first_prompt"] == "pick up your work"
-    assert shown["task"] == task
+
+    # Claims are leases: the task the ended session held is ready again, with why.
+    def released() -> dict[str, Any] | None:
+        found: dict[str, Any] = stack.json("task", "show", task)
+        return found if not found["assignee"] and found["ready"] else None
+
+    given_back = wait_for("the ended session's task to be released", released)
+    notes = [e["data"]["text"] for e in given_back["history"] if e["kind"] == "TaskNoted"]
+    assert notes == [f"released: session {session_id} ended"]
 
     # A broadcast reaches the model with the session's next turn, through the hook.
     sent = stack.json("broadcast", "Freeze merges until noon", "--to", "project:alpha")

@@ -74,6 +74,31 @@ def valid_args(task: str) -> dict[str, dict[str, Any]]:
         "decision.make": {"decision": "d-00000000ff", "behavior": "allow", "reason": "r",
                           "via": "cli", "at": 1, **author},
         "decision.settle": {"decisions": ["d-00000000ff"], "how": "expired", "at": 1},
+        # A dispatch of a task that is not there: a complete command is refused, so no
+        # session is ever started by this test. The host's answers name an unknown request.
+        "dispatch.request": {"request": "d-00000000ff", "action": "start", "task": "t-00000000ff",
+                             "host": "", "name": "n", "worktree": True, **author},
+        "dispatch.accept": {"request": "d-00000000ff", "now_ms": 1, "max_age_ms": 1,
+                            "refuse": ""},
+        "dispatch.launched": {"request": "d-00000000ff", "job_id": "j"},
+        "dispatch.started": {"request": "d-00000000ff", "session": "s-started"},
+        "dispatch.stopped": {"request": "d-00000000ff", "how": "h"},
+        "dispatch.refuse": {"request": "d-00000000ff", "reason": "r"},
+        # What a host offers when dispatch is off, as its dispatcher publishes it: a
+        # variant accepted for a missing optional field changes nothing.
+        "dispatch.offer": {"enabled": False, "max_sessions": 4, "permission_mode": "default"},
+        "task.release": {"session": "s-alive", "candidates": [task]},
+        "task.finish": {"task": "t-00000000ff", "session": "s-fin", "note": "n", **author},
+        "task.review": {"task": task, "verdict": "approve", "text": "t", "sent_at": 1, **author},
+        # Membership: an invitation that was never made here, a member that is not there.
+        "fleet.invite": {"key": "k" * 40, "name": "h", "endpoint": "tcp://127.0.0.1:1",
+                         "invite": "i-1", "secret_sha256": "0" * 64, "expires_ms": 1},
+        "fleet.join": {"key": "k" * 40, "origin": "o", "name": "h",
+                       "endpoint": "tcp://127.0.0.1:1", "invite": "i-unknown",
+                       "secret_sha256": "0" * 64, "token_expires_ms": 1, "now_ms": 1},
+        "fleet.admit": {"key": "k" * 40, "origin": "o", "name": "h",
+                        "endpoint": "tcp://127.0.0.1:1"},
+        "fleet.remove": {"host": "nobody-here", "reason": "r"},
     }  # fmt: skip
 
 
@@ -135,7 +160,7 @@ def test_wrong_types_in_every_field_of_every_op_are_refused(
         f"{op} {str(a)[:300]}" for op, a in unexpected
     )
     assert silent == 0
-    assert set(codes) <= {"usage", "not_found", "invalid_transition", "protocol"}
+    assert set(codes) <= {"usage", "not_found", "invalid_transition", "protocol", "peer_refused"}
     written = own_event_count(s) - before
     # Each accepted command (a missing optional field) writes what a valid one does.
     assert written <= 2 * len(accepted)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clare.sync.vector import contiguous_top
+from clare.core.seqs import contiguous_top
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
