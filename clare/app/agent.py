@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import ClareError, NotFound
+from clare.domain.commands import MessageDeliver, TaskClaim
 from clare.domain.states import OPEN_STATES
 from clare.sessions.claude_home import claude_dir
 from clare.store import eventlog, queries
@@ -149,13 +150,12 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
     who = recipient(inst, views, session_id, cwd)
     claimed: str | None = None
     if claim:
-        result = inst.call(
-            "task.claim",
-            {
-                "session": session_id,
-                "candidates": claim_candidates(views, session_id, who),
-                "author": f"session:{session_id}",
-            },
+        result = inst.send(
+            TaskClaim(
+                session=session_id,
+                candidates=tuple(claim_candidates(views, session_id, who)),
+                author=f"session:{session_id}",
+            )
         )
         claimed = result.get("task")
         views = inst.views()
@@ -168,14 +168,10 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
 
     messages = pending_messages(views, who, now_ms)
     if messages:
-        inst.call(
-            "message.deliver",
-            {
-                "session": session_id,
-                "messages": [m.id for m in messages],
-                "via": "pull",
-                "at": now_ms,
-            },
+        inst.send(
+            MessageDeliver(
+                session=session_id, messages=tuple(m.id for m in messages), via="pull", at=now_ms
+            )
         )
     return {
         "session": session_id,

@@ -18,6 +18,7 @@ from clare.app import agent
 from clare.app.instance import Instance
 from clare.cli.output import emit_json
 from clare.core.errors import UsageError
+from clare.domain.commands import TaskState
 from clare.store import queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -83,9 +84,8 @@ def done(
     current = queries.session_tasks(inst.views()).get(session_id)
     if current is None:
         raise UsageError(f"session {session_id} has no open task: see `clare pull`")
-    result = inst.call(
-        "task.state",
-        {"task": current[0], "state": "done", "note": note, "author": f"session:{session_id}"},
+    result = inst.send(
+        TaskState(task=current[0], state="done", note=note, author=f"session:{session_id}")
     )
     if json_out:
         emit_json(result)
