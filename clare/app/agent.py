@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import ClareError, NotFound, UsageError
+from clare.domain.commands import MessageDeliver, TaskClaim, TaskFinish
 from clare.domain.states import OPEN_STATES
 from clare.sessions.claude_home import claude_dir
 from clare.store import eventlog, queries
@@ -149,14 +150,13 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
     who = recipient(inst, views, session_id, cwd)
     claimed: str | None = None
     if claim:
-        result = inst.call(
-            "task.claim",
-            {
-                "session": session_id,
-                "candidates": claim_candidates(views, session_id, who),
-                "author": f"session:{session_id}",
-                "usage": session_usage(inst, session_id),
-            },
+        result = inst.send(
+            TaskClaim(
+                session=session_id,
+                candidates=tuple(claim_candidates(views, session_id, who)),
+                author=f"session:{session_id}",
+                usage=session_usage(inst, session_id),
+            )
         )
         claimed = result.get("task")
         views = inst.views()
@@ -169,14 +169,10 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
 
     messages = pending_messages(views, who, now_ms)
     if messages:
-        inst.call(
-            "message.deliver",
-            {
-                "session": session_id,
-                "messages": [m.id for m in messages],
-                "via": "pull",
-                "at": now_ms,
-            },
+        inst.send(
+            MessageDeliver(
+                session=session_id, messages=tuple(m.id for m in messages), via="pull", at=now_ms
+            )
         )
     return {
         "session": session_id,
@@ -201,16 +197,15 @@ def finish(inst: Instance, session_id: str, cwd: str, note: str) -> dict[str, An
     from clare.app.work import read_work
 
     work = read_work(cwd)
-    result = inst.call(
-        "task.finish",
-        {
-            "task": current[0],
-            "session": session_id,
-            "note": note,
-            "author": f"session:{session_id}",
-            "work": work.to_args(),
-            "usage": session_usage(inst, session_id),
-        },
+    result = inst.send(
+        TaskFinish(
+            task=current[0],
+            session=session_id,
+            note=note,
+            author=f"session:{session_id}",
+            work=work.to_args(),
+            usage=session_usage(inst, session_id),
+        )
     )
     return {**result, "work": work.to_args()}
 

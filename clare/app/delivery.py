@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from clare.app.agent import claude_folder
 from clare.core.errors import ClareError
+from clare.domain.commands import MessageDeliver
 from clare.store import queries, queries_recipients
 
 if TYPE_CHECKING:
@@ -68,9 +69,8 @@ def deliver_now(inst: Instance, message_id: str, now_ms: int) -> list[dict[str, 
         if entry["via"] is None:
             continue  # no inbox, no idle tmux pane: the hook delivers it
         if entry["confirmed"]:
-            inst.call(
-                "message.deliver",
-                {"session": s["id"], "messages": [message.id], "via": entry["via"], "at": now_ms},
+            inst.send(
+                MessageDeliver(session=s["id"], messages=(message.id,), via=entry["via"], at=now_ms)
             )
         out.append(entry)
     return out

@@ -25,6 +25,8 @@ from clare.runtime import paths as paths_mod
 if TYPE_CHECKING:
     import sqlite3
 
+    from clare.domain.command import Command
+
 FRESHNESS_TIMEOUT_S = 3.0
 
 
@@ -74,6 +76,10 @@ class Instance:
     def call(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
         self.config  # noqa: B018 - a missing instance is reported before "not running"
         return self.client().call(op, args)
+
+    def send(self, command: Command) -> dict[str, Any]:
+        """Ask the writer to do ``command``: its typed form of ``call``."""
+        return self.call(*command.to_wire())
 
     def writer_seq(self) -> int | None:
         """The writer's last seq, or None if it is not running."""

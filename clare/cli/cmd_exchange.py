@@ -60,8 +60,8 @@ def import_(
     doc = exchange.parse_document(text, source)
     plan = exchange.plan_import(doc, inst.views(), inst.events(), inst.author)
     if not dry_run:
-        for op, args in plan.commands:
-            inst.call(op, args)
+        for command in plan.commands:
+            inst.send(command)
     result = {**plan.counts, "skipped": plan.skipped, "dry_run": dry_run}
     if json_out:
         emit_json(result)

@@ -11,6 +11,7 @@ import typer
 from clare.app.instance import Instance
 from clare.cli.output import emit_json, short_time
 from clare.core.errors import UsageError
+from clare.domain.commands import MessageSend
 from clare.domain.targets import MAX_TTL_MS, parse_target
 from clare.store import queries
 
@@ -63,16 +64,15 @@ def broadcast(
                          f"not {ttl_hours:g}")  # fmt: skip
     sent_at = int(time.time() * 1000)
     target, host_group = _target(inst, to)
-    result = inst.call(
-        "message.send",
-        {
-            "target": target,
-            "host_group": host_group,
-            "text": message,
-            "author": inst.author,
-            "sent_at": sent_at,
-            "ttl_ms": int(ttl_hours * 3600 * 1000),
-        },
+    result = inst.send(
+        MessageSend(
+            target=target,
+            host_group=host_group,
+            text=message,
+            author=inst.author,
+            sent_at=sent_at,
+            ttl_ms=int(ttl_hours * 3600 * 1000),
+        )
     )
     delivered: list[dict[str, Any]] = []
     if now or target.startswith("session:"):

@@ -10,6 +10,7 @@ import typer
 from clare.app.instance import Instance
 from clare.cli.output import emit_json, short_time, table
 from clare.core.errors import UsageError
+from clare.domain.commands import ProjectAdd, ProjectDelete, ProjectRename, ProjectUpdate
 from clare.store import queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -46,9 +47,7 @@ def add(
 ) -> None:
     """Create a project."""
     inst: Instance = ctx.obj
-    result = inst.call(
-        "project.add", {"name": name, "path": _abs(path), "description": description}
-    )
+    result = inst.send(ProjectAdd(name=name, path=_abs(path), description=description))
     if json_out:
         emit_json(result)
     else:
@@ -74,9 +73,8 @@ def update(
 ) -> None:
     """Change a project's description, its repository path on this host, or its review rule."""
     inst: Instance = ctx.obj
-    result = inst.call(
-        "project.update",
-        {"name": name, "path": _abs(path), "description": description, "review": review},
+    result = inst.send(
+        ProjectUpdate(name=name, path=_abs(path), description=description, review=review)
     )
     if json_out:
         emit_json(result)
@@ -108,9 +106,7 @@ def path_(
 def rename(ctx: typer.Context, name: str, new_name: str, json_out: JsonOpt = False) -> None:
     """Rename a project; its tasks move with it, and its history keeps the old name."""
     inst: Instance = ctx.obj
-    result = inst.call(
-        "project.rename", {"name": name, "new_name": new_name, "author": inst.author}
-    )
+    result = inst.send(ProjectRename(name=name, new_name=new_name, author=inst.author))
     if json_out:
         emit_json(result)
     else:
@@ -130,7 +126,7 @@ def delete(
         count = sum(queries.get_project(inst.views(), name)["tasks"].values())
         if not typer.confirm(f"delete project {name} and its {count} tasks?"):
             raise typer.Exit(1)
-    result = inst.call("project.delete", {"name": name, "author": inst.author})
+    result = inst.send(ProjectDelete(name=name, author=inst.author))
     if json_out:
         emit_json(result)
     else:

@@ -9,6 +9,15 @@ import typer
 from clare.app.instance import Instance
 from clare.cli.output import emit_json, safe, short_time, table
 from clare.core.errors import UsageError
+from clare.domain.commands import (
+    TaskAdd,
+    TaskAssign,
+    TaskDelete,
+    TaskNote,
+    TaskState,
+    TaskUnassign,
+    TaskUpdate,
+)
 from clare.domain.states import MAX_PRIORITY, STATES
 
 # clare.store.queries (and with it the event log and the HLC) is imported by the
@@ -67,17 +76,16 @@ def add(
     """Add a task to a project; prints its id."""
     inst: Instance = ctx.obj
     deps = _resolve_all(inst, [d for d in depends_on if d]) if depends_on else []
-    result = inst.call(
-        "task.add",
-        {
-            "project": project,
-            "title": title,
-            "priority": priority,
-            "tags": [t for t in tag or [] if t],
-            "depends_on": deps,
-            "body": body,
-            "author": inst.author,
-        },
+    result = inst.send(
+        TaskAdd(
+            project=project,
+            title=title,
+            priority=priority,
+            tags=tuple(t for t in tag or [] if t),
+            depends_on=tuple(deps),
+            body=body,
+            author=inst.author,
+        )
     )
     _print_result(result, json_out, result["task"])
 
@@ -235,9 +243,8 @@ def _set_state(
 ) -> None:
     inst: Instance = ctx.obj
     full = resolve(inst, task_id)
-    result = inst.call(
-        "task.state",
-        {"task": full, "state": state, "note": note, "author": inst.author, "force": force},
+    result = inst.send(
+        TaskState(task=full, state=state, note=note, author=inst.author, force=force)
     )
     _print_result(result, json_out, f"{full} {state}")
 
@@ -346,7 +353,7 @@ def delete(
     """Delete a task: it leaves every list and board; its history stays in `clare log`."""
     inst: Instance = ctx.obj
     full = resolve(inst, task_id)
-    result = inst.call("task.delete", {"task": full, "reason": reason, "author": inst.author})
+    result = inst.send(TaskDelete(task=full, reason=reason, author=inst.author))
     _print_result(result, json_out, f"{full} deleted")
 
 
@@ -371,14 +378,19 @@ def update(
     """Change a task's title, priority, body, tags or dependencies."""
     inst: Instance = ctx.obj
     full = resolve(inst, task_id)
-    args: dict[str, Any] = {"task": full, "title": title, "priority": priority, "body": body}
     # An empty value clears: `--tag ''` leaves no tags, `--depends-on ''` no dependencies.
-    if tag is not None:
-        args["tags"] = [t for t in tag if t]
-    if depends_on is not None:
-        args["depends_on"] = _resolve_all(inst, [d for d in depends_on if d])
-    args["author"] = inst.author
-    result = inst.call("task.update", args)
+    command = TaskUpdate(
+        task=full,
+        title=title,
+        priority=priority,
+        body=body,
+        tags=None if tag is None else tuple(t for t in tag if t),
+        depends_on=(
+            None if depends_on is None else tuple(_resolve_all(inst, [d for d in depends_on if d]))
+        ),
+        author=inst.author,
+    )
+    result = inst.send(command)
     _print_result(result, json_out, f"{full} updated")
 
 
@@ -418,7 +430,7 @@ def note(
         full, author = current[0], f"session:{session_id}"
     else:
         raise UsageError("give TASK TEXT, or just TEXT from inside a session")
-    result = inst.call("task.note", {"task": full, "text": words[-1], "author": author})
+    result = inst.send(TaskNote(task=full, text=words[-1], author=author))
     _print_result(result, json_out, f"noted on {full}")
 
 
@@ -444,10 +456,7 @@ def assign(
     full = queries.resolve_task(views, task_id)
     if kind == "session":
         name = queries.resolve_session(views, name)
-    result = inst.call(
-        "task.assign",
-        {"task": full, "assignee_kind": kind, "assignee": name, "author": inst.author},
-    )
+    result = inst.send(TaskAssign(task=full, assignee_kind=kind, assignee=name, author=inst.author))
     _print_result(result, json_out, f"{full} assigned to {kind} {name}")
 
 
@@ -455,5 +464,5 @@ def unassign(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> Non
     """Take a task away from whoever it is assigned to."""
     inst: Instance = ctx.obj
     full = resolve(inst, task_id)
-    result = inst.call("task.unassign", {"task": full, "author": inst.author})
+    result = inst.send(TaskUnassign(task=full, author=inst.author))
     _print_result(result, json_out, f"{full} unassigned")

@@ -101,28 +101,26 @@ def run(argv: list[str], stdin: Any, stdout: Any, *, now_ms: int | None = None) 
         stdout,
         prompt=call.prompt,
     )
-    args: dict[str, Any] = {
-        "session": call.session,
-        "event": call.event,
-        "at": now_ms,
-        "cwd": call.cwd,
-        "project": project,
-        "delivered": delivered,
-    }
-    if call.event == "UserPromptSubmit" and call.prompt:
-        args["prompt"] = call.prompt[:PROMPT_RECORDED]
-    if call.event == "Notification":
-        args["waiting_for"] = call.message
-        args["notification_type"] = call.notification_type
-    if call.event == "Stop":
-        args["background_tasks"] = call.background_tasks
-    if call.event == "SessionStart":
-        args["source"] = call.source
-    pid = _note_process(paths, call, now_ms)
-    if pid:
-        args["pid"] = pid
-    _send_or_spool(paths, "session.hook", args)
-    if call.event != "Notification":
+    from clare.domain.commands import SessionHook
+
+    notification = call.event == "Notification"
+    command = SessionHook(
+        session=call.session,
+        event=call.event,
+        at=now_ms,
+        cwd=call.cwd,
+        project=project,
+        delivered=tuple(delivered),
+        prompt=call.prompt[:PROMPT_RECORDED] if call.event == "UserPromptSubmit" else "",
+        waiting_for=call.message if notification else "",
+        notification_type=call.notification_type if notification else "",
+        background_tasks=call.background_tasks if call.event == "Stop" else 0,
+        source=call.source if call.event == "SessionStart" else "",
+        pid=_note_process(paths, call, now_ms),
+    )
+    op, args = command.to_wire()
+    _send_or_spool(paths, op, args)
+    if not notification:
         from clare.cli.hook_asks import settle_for_session
 
         settle_for_session(paths, call.event, call.session)

@@ -5,8 +5,10 @@ events to append, or raises a ``UsageError`` that says what the person got
 wrong. The writer calls it inside its transaction, so a check and the write it
 guards see the same state.
 
-Ops register themselves in ``DECIDERS``; other areas (sessions, messages)
-add their own ops from their own modules.
+Each decider takes its typed command (``clare.domain.commands``), rebuilt
+from the wire and checked field by field before the decider runs. Deciders
+register in ``DECIDERS`` by command; other areas (sessions, messages) add
+their own from their own modules.
 """
 
 from __future__ import annotations
@@ -14,10 +16,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from clare.core import ids
 from clare.core.errors import InvalidTransition, NotFound, UsageError
+from clare.domain.command import Command
+from clare.domain.commands import (
+    HostName,
+    ProjectAdd,
+    ProjectUpdate,
+    TaskAdd,
+    TaskAssign,
+    TaskImport,
+    TaskNote,
+    TaskState,
+    TaskUnassign,
+    TaskUpdate,
+)
 from clare.domain.events import (
     DomainEvent,
     HostNamed,
@@ -30,17 +45,12 @@ from clare.domain.events import (
     TaskStateChanged,
     TaskUnassigned,
 )
-from clare.domain.states import MAX_PRIORITY
 from clare.domain.tasks import Task, check_transition
 
 if TYPE_CHECKING:
     from clare.domain.dispatch_events import Dispatch, Offer
     from clare.domain.entities import Group, Host, Project, Session
     from clare.domain.fleet import Fleet
-
-MAX_TITLE = 300
-MAX_TEXT = 64 * 1024
-MAX_LIST = 100
 
 
 class StateReader(Protocol):
@@ -67,66 +77,26 @@ class Decision:
     result: dict[str, Any] = field(default_factory=dict)
 
 
-Decider = Callable[[dict[str, Any], StateReader, Context], Decision]
-DECIDERS: dict[str, Decider] = {}
+C = TypeVar("C", bound=Command)
+Decider = Callable[[C, "StateReader", Context], Decision]
+DECIDERS: dict[str, tuple[type[Command], Decider[Any]]] = {}
 
 
-def decider(op: str) -> Callable[[Decider], Decider]:
-    def register(fn: Decider) -> Decider:
-        DECIDERS[op] = fn
+def decider(command: type[C]) -> Callable[[Decider[C]], Decider[C]]:
+    def register(fn: Decider[C]) -> Decider[C]:
+        DECIDERS[command.op] = (command, fn)
         return fn
 
     return register
 
 
-def decide(op: str, args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    fn = DECIDERS.get(op)
-    if fn is None:
+def decide(op: str, args: object, state: StateReader, ctx: Context) -> Decision:
+    """The events a client's request makes: its command rebuilt and checked, then decided."""
+    entry = DECIDERS.get(op)
+    if entry is None:
         raise UsageError(f"unknown command {op!r}")
-    return fn(args, state, ctx)
-
-
-# --- argument checks: a wrong type here is the client's fault ---------------------------
-
-
-def arg_str(
-    args: dict[str, Any], name: str, *, max_len: int = MAX_TEXT, default: str | None = None
-) -> str:
-    value = args.get(name, default)
-    if value is None:
-        raise UsageError(f"{name} is required")
-    if not isinstance(value, str):
-        raise UsageError(f"{name} must be text")
-    if len(value) > max_len:
-        raise UsageError(f"{name} is {len(value)} characters long, over the limit of {max_len}")
-    return value
-
-
-def arg_opt_str(args: dict[str, Any], name: str, *, max_len: int = MAX_TEXT) -> str | None:
-    return None if args.get(name) is None else arg_str(args, name, max_len=max_len)
-
-
-def arg_int(
-    args: dict[str, Any], name: str, *, default: int | None = None, bound: int = MAX_PRIORITY
-) -> int:
-    value = args.get(name, default)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise UsageError(f"{name} must be a whole number")
-    if not -bound <= value <= bound:
-        raise UsageError(f"{name} must be between {-bound} and {bound}")
-    return value
-
-
-def arg_list(args: dict[str, Any], name: str, *, max_item: int = 200) -> tuple[str, ...]:
-    value = args.get(name, [])
-    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"{name} must be a list of text")
-    if len(value) > MAX_LIST:
-        raise UsageError(f"{name} has {len(value)} entries, over the limit of {MAX_LIST}")
-    for item in value:
-        if not item or len(item) > max_item:
-            raise UsageError(f"{name} entries must be 1 to {max_item} characters long")
-    return tuple(dict.fromkeys(value))  # keep order, drop repeats
+    command_type, fn = entry
+    return fn(command_type.from_wire(args), state, ctx)
 
 
 def need_task(state: StateReader, task_id: str) -> Task:
@@ -162,45 +132,39 @@ def need_project(state: StateReader, name: str) -> Project:
 # --- projects ---------------------------------------------------------------------------
 
 
-def arg_path(args: dict[str, Any], name: str) -> str | None:
+def check_path(name: str, path: str | None) -> str | None:
     """An absolute path, or None: a relative one would mean nothing to the other nodes."""
-    path = arg_opt_str(args, name, max_len=4096)
     if path is not None and path and not PurePosixPath(path).is_absolute():
         raise UsageError(f"{name} must be absolute (start with /), not {path!r}")
     return path
 
 
-@decider("project.add")
-def _project_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    name = ids.check_name(arg_str(args, "name", max_len=64), "project")
+@decider(ProjectAdd)
+def _project_add(cmd: ProjectAdd, state: StateReader, ctx: Context) -> Decision:
+    name = ids.check_name(cmd.name, "project")
     need_free_name(state, name)
-    path = arg_path(args, "path")
+    path = check_path("path", cmd.path)
     event = ProjectCreated(
         project=name,
-        description=arg_str(args, "description", default="", max_len=MAX_TEXT),
+        description=cmd.description,
         paths={ctx.machine_id: path} if path else {},
     )
     return Decision([event], {"project": name})
 
 
-@decider("project.update")
-def _project_update(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    name = arg_str(args, "name", max_len=64)
-    need_project(state, name)
-    path = arg_path(args, "path")
-    description = arg_opt_str(args, "description")
-    review = args.get("review")
-    if review is not None and not isinstance(review, bool):
-        raise UsageError("review must be true or false")
-    if path is None and description is None and review is None:
+@decider(ProjectUpdate)
+def _project_update(cmd: ProjectUpdate, state: StateReader, ctx: Context) -> Decision:
+    need_project(state, cmd.name)
+    path = check_path("path", cmd.path)
+    if path is None and cmd.description is None and cmd.review is None:
         raise UsageError("nothing to change: give a description, a path or --review/--no-review")
     event = ProjectUpdated(
-        project=name,
-        description=description,
+        project=cmd.name,
+        description=cmd.description,
         paths={ctx.machine_id: path} if path else {},
-        review=review,
+        review=cmd.review,
     )
-    return Decision([event], {"project": name})
+    return Decision([event], {"project": cmd.name})
 
 
 def need_free_name(state: StateReader, name: str) -> None:
@@ -237,49 +201,43 @@ def check_dependencies(state: StateReader, task_id: str, deps: tuple[str, ...]) 
             stack.extend(found.depends_on)
 
 
-@decider("task.add")
-def _task_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    project = need_project(state, arg_str(args, "project", max_len=64)).name
-    title = arg_str(args, "title", max_len=MAX_TITLE).strip()
+@decider(TaskAdd)
+def _task_add(cmd: TaskAdd, state: StateReader, ctx: Context) -> Decision:
+    project = need_project(state, cmd.project).name
+    title = cmd.title.strip()
     if not title:
         raise UsageError("a task needs a title")
     task_id = ctx.new_task_id()
     while state.task(task_id) is not None:  # a local collision: draw again
         task_id = ctx.new_task_id()
-    deps = arg_list(args, "depends_on")
-    check_dependencies(state, task_id, deps)
-    return Decision([task_created(args, task_id, project, title, deps)], {"task": task_id})
+    check_dependencies(state, task_id, cmd.depends_on)
+    return Decision([task_created(cmd, task_id, project, title)], {"task": task_id})
 
 
-def task_created(
-    args: dict[str, Any], task_id: str, project: str, title: str, deps: tuple[str, ...]
-) -> TaskCreated:
-    """The TaskCreated a command's remaining arguments (body, priority, tags, author) make."""
+def task_created(cmd: TaskAdd | TaskImport, task_id: str, project: str, title: str) -> TaskCreated:
+    """The TaskCreated a command's remaining fields (body, priority, tags, author) make."""
     return TaskCreated(
         task=task_id,
         project=project,
         title=title,
-        body=arg_str(args, "body", default=""),
-        priority=arg_int(args, "priority", default=0),
-        tags=arg_list(args, "tags", max_item=64),
-        depends_on=deps,
-        author=arg_str(args, "author", default="", max_len=200),
+        body=cmd.body,
+        priority=cmd.priority,
+        tags=cmd.tags,
+        depends_on=cmd.depends_on,
+        author=cmd.author,
     )
 
 
-@decider("task.update")
-def _task_update(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    task = need_task(state, arg_str(args, "task", max_len=64))
-    title = arg_opt_str(args, "title", max_len=MAX_TITLE)
-    if title is not None and not title.strip():
+@decider(TaskUpdate)
+def _task_update(cmd: TaskUpdate, state: StateReader, ctx: Context) -> Decision:
+    task = need_task(state, cmd.task)
+    if cmd.title is not None and not cmd.title.strip():
         raise UsageError("a task needs a title")
-    deps = arg_list(args, "depends_on") if "depends_on" in args else None
+    deps = cmd.depends_on
     if deps is not None:
         check_dependencies(state, task.id, deps)
-    title = title.strip() if title is not None else None
-    body = arg_opt_str(args, "body")
-    priority = arg_int(args, "priority") if args.get("priority") is not None else None
-    tags = arg_list(args, "tags", max_item=64) if "tags" in args else None
+    title = cmd.title.strip() if cmd.title is not None else None
+    body, priority, tags = cmd.body, cmd.priority, cmd.tags
     if all(v is None for v in (title, body, priority, tags, deps)):
         raise UsageError("nothing to change: give a title, body, priority, tags or dependencies")
     # Only what differs is recorded: an edit that changes nothing is no event at all.
@@ -290,7 +248,7 @@ def _task_update(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
         priority=None if priority == task.priority else priority,
         tags=None if tags == task.tags else tags,
         depends_on=None if deps == task.depends_on else deps,
-        author=arg_str(args, "author", default="", max_len=200),
+        author=cmd.author,
         previous_title=None if title in (None, task.title) else task.title,
     )
     if all(getattr(event, f) is None for f in ("title", "body", "priority", "tags", "depends_on")):
@@ -298,12 +256,12 @@ def _task_update(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
     return Decision([event], {"task": task.id})
 
 
-@decider("task.state")
-def _task_state(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    task = need_task(state, arg_str(args, "task", max_len=64))
-    target = arg_str(args, "state", max_len=32)
+@decider(TaskState)
+def _task_state(cmd: TaskState, state: StateReader, ctx: Context) -> Decision:
+    task = need_task(state, cmd.task)
+    target = cmd.state
     check_transition(task.id, task.state, target)
-    if target == "in_progress" and not args.get("force"):
+    if target == "in_progress" and not cmd.force:
         waiting = [
             dep
             for dep in task.depends_on
@@ -314,21 +272,20 @@ def _task_state(args: dict[str, Any], state: StateReader, ctx: Context) -> Decis
                 f"task {task.id} waits on {', '.join(waiting)} (not done yet); "
                 "finish those first, or pass --force"
             )
-    author = arg_str(args, "author", default="", max_len=200)
-    note = arg_str(args, "note", default="")
     events: list[DomainEvent] = [
-        TaskStateChanged(task=task.id, state=target, previous=task.state, note=note, author=author)
+        TaskStateChanged(
+            task=task.id, state=target, previous=task.state, note=cmd.note, author=cmd.author
+        )
     ]
-    if note:
-        events.append(TaskNoted(task=task.id, text=note, author=author))
+    if cmd.note:
+        events.append(TaskNoted(task=task.id, text=cmd.note, author=cmd.author))
     return Decision(events, {"task": task.id, "state": target})
 
 
-@decider("task.assign")
-def _task_assign(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    task = need_task(state, arg_str(args, "task", max_len=64))
-    kind = arg_str(args, "assignee_kind", max_len=16)
-    name = arg_str(args, "assignee", max_len=200)
+@decider(TaskAssign)
+def _task_assign(cmd: TaskAssign, state: StateReader, ctx: Context) -> Decision:
+    task = need_task(state, cmd.task)
+    kind, name = cmd.assignee_kind, cmd.assignee
     if kind == "session":
         need_live_session(state, name)
     elif kind == "host":
@@ -347,41 +304,32 @@ def _task_assign(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
         assignee_kind=kind,
         assignee=name,
         previous=task.assignee_ref,
-        author=arg_str(args, "author", default="", max_len=200),
+        author=cmd.author,
     )
     return Decision([event], {"task": task.id, "assignee": f"{kind}:{name}"})
 
 
-@decider("task.unassign")
-def _task_unassign(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    task = need_task(state, arg_str(args, "task", max_len=64))
+@decider(TaskUnassign)
+def _task_unassign(cmd: TaskUnassign, state: StateReader, ctx: Context) -> Decision:
+    task = need_task(state, cmd.task)
     if not task.assignee:
         raise UsageError(f"task {task.id} is not assigned to anyone")
-    event = TaskUnassigned(
-        task=task.id,
-        previous=task.assignee_ref,
-        author=arg_str(args, "author", default="", max_len=200),
-    )
+    event = TaskUnassigned(task=task.id, previous=task.assignee_ref, author=cmd.author)
     return Decision([event], {"task": task.id})
 
 
-@decider("task.note")
-def _task_note(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    task = need_task(state, arg_str(args, "task", max_len=64))
-    text = arg_str(args, "text").strip()
+@decider(TaskNote)
+def _task_note(cmd: TaskNote, state: StateReader, ctx: Context) -> Decision:
+    task = need_task(state, cmd.task)
+    text = cmd.text.strip()
     if not text:
         raise UsageError("a note needs some text")
-    event = TaskNoted(
-        task=task.id, text=text, author=arg_str(args, "author", default="", max_len=200)
-    )
-    return Decision([event], {"task": task.id})
+    return Decision([TaskNoted(task=task.id, text=text, author=cmd.author)], {"task": task.id})
 
 
 # --- hosts ------------------------------------------------------------------------------
 
 
-@decider("host.name")
-def _host_name(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    name = arg_str(args, "name", max_len=200)
-    groups = arg_list(args, "groups", max_item=64)
-    return Decision([HostNamed(machine_id=ctx.machine_id, name=name, groups=groups)])
+@decider(HostName)
+def _host_name(cmd: HostName, state: StateReader, ctx: Context) -> Decision:
+    return Decision([HostNamed(machine_id=ctx.machine_id, name=cmd.name, groups=cmd.groups)])

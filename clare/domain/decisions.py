@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from clare.core import ids
 from clare.core.errors import NotFound, UsageError
-from clare.domain.decide import Context, Decision, StateReader, arg_int, arg_list, arg_str, decider
+from clare.domain.commands import (
+    MAX_INPUT,
+    MAX_REASON,
+    MAX_SUGGESTION,
+    MAX_SUMMARY,
+    DecisionAsk,
+    DecisionMake,
+    DecisionSettle,
+)
+from clare.domain.decide import Context, Decision, StateReader, decider
 from clare.domain.events import DomainEvent, register
 from clare.domain.lifecycle_events import Bounded
 from clare.domain.messages import EntityReader
@@ -39,10 +48,6 @@ BEHAVIORS = ("allow", "deny")
 #: How an ask ends without an answer from Clare; only the session's host records these.
 SETTLEMENTS = ("terminal", "ended", "expired")
 VIAS = ("cli", "web")
-MAX_SUMMARY = 2000
-MAX_INPUT = 8192
-MAX_REASON = 2000
-MAX_SUGGESTION = 500
 #: Answers and settlements one decision keeps: more can only come from a misbehaving peer.
 MAX_ANSWERS = 32
 #: What ``state`` says for each outcome.
@@ -237,24 +242,23 @@ def state_decision(state: StateReader, decision_id: str) -> PermissionAsk | None
     return found if isinstance(found, PermissionAsk) and found.asked else None
 
 
-@decider("decision.ask")
-def _decision_ask(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(DecisionAsk)
+def _decision_ask(cmd: DecisionAsk, state: StateReader, ctx: Context) -> Decision:
     """Record a permission dialog of a session on this host; returns the new decision's id."""
-    session = arg_str(args, "session", max_len=ids.MAX_SESSION_ID)
-    if not session:
+    if not cmd.session:
         raise UsageError("an ask needs the session id")
     decision_id = ids.new_decision_id()
     event = DecisionAsked(
         decision=decision_id,
-        session=session,
+        session=cmd.session,
         host=ctx.machine_id,
-        tool=arg_str(args, "tool", max_len=200),
-        summary=arg_str(args, "summary", default="", max_len=MAX_SUMMARY),
-        tool_input=arg_str(args, "tool_input", default="", max_len=MAX_INPUT),
-        suggestions=arg_list(args, "suggestions", max_item=MAX_SUGGESTION),
-        asked_at=arg_int(args, "at", bound=2**53),
-        cwd=arg_str(args, "cwd", default="", max_len=4096),
-        project=arg_str(args, "project", default="", max_len=64),
+        tool=cmd.tool,
+        summary=cmd.summary,
+        tool_input=cmd.tool_input,
+        suggestions=cmd.suggestions,
+        asked_at=cmd.at,
+        cwd=cmd.cwd,
+        project=cmd.project,
     )
     return Decision([event], {"decision": decision_id})
 
@@ -269,48 +273,44 @@ def _outcome(found: PermissionAsk) -> dict[str, Any]:
     }
 
 
-@decider("decision.make")
-def _decision_make(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(DecisionMake)
+def _decision_make(cmd: DecisionMake, state: StateReader, ctx: Context) -> Decision:
     """Allow or deny a pending decision, from this host."""
-    decision_id = arg_str(args, "decision", max_len=64)
-    behavior = arg_str(args, "behavior", max_len=16)
-    if behavior not in BEHAVIORS:
-        raise UsageError(f"a decision is allow or deny, not {behavior!r}")
-    via = arg_str(args, "via", default="cli", max_len=16)
-    if via not in VIAS:
-        raise UsageError(f"a decision is made through {' or '.join(VIAS)}, not {via!r}")
-    found = state_decision(state, decision_id)
+    if cmd.behavior not in BEHAVIORS:
+        raise UsageError(f"a decision is allow or deny, not {cmd.behavior!r}")
+    if cmd.via not in VIAS:
+        raise UsageError(f"a decision is made through {' or '.join(VIAS)}, not {cmd.via!r}")
+    found = state_decision(state, cmd.decision)
     if found is None:
-        raise NotFound(f"no decision {decision_id}: see `clare decision list`")
+        raise NotFound(f"no decision {cmd.decision}: see `clare decision list`")
     if not found.pending:
-        raise UsageError(f"decision {decision_id} is no longer pending: {found.state}")
+        raise UsageError(f"decision {cmd.decision} is no longer pending: {found.state}")
     event = DecisionMade(
-        decision=decision_id,
-        behavior=behavior,
-        reason=arg_str(args, "reason", default="", max_len=MAX_REASON),
-        author=arg_str(args, "author", default="", max_len=200),
+        decision=cmd.decision,
+        behavior=cmd.behavior,
+        reason=cmd.reason,
+        author=cmd.author,
         host=ctx.machine_id,
-        via=via,
-        at=arg_int(args, "at", default=0, bound=2**53),
+        via=cmd.via,
+        at=cmd.at,
     )
-    return Decision([event], {"decision": decision_id, "behavior": behavior})
+    return Decision([event], {"decision": cmd.decision, "behavior": cmd.behavior})
 
 
-@decider("decision.settle")
-def _decision_settle(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(DecisionSettle)
+def _decision_settle(cmd: DecisionSettle, state: StateReader, ctx: Context) -> Decision:
     """Settle this host's pending asks that ended without an answer.
 
     Those already answered are left as they are, and their outcome is returned
     (``outcomes``): a hook that gives up waiting learns of an answer that came
     in between its last look and this command, and can still pass it on.
     """
-    how = arg_str(args, "how", max_len=16)
+    how, at = cmd.how, cmd.at
     if how not in SETTLEMENTS:
         raise UsageError(f"a decision settles as {', '.join(SETTLEMENTS)}, not {how!r}")
-    at = arg_int(args, "at", default=0, bound=2**53)
     events: list[DomainEvent] = []
     outcomes: list[dict[str, Any]] = []
-    for decision_id in arg_list(args, "decisions", max_item=64):
+    for decision_id in cmd.decisions:
         found = state_decision(state, decision_id)
         if found is None or found.host != ctx.machine_id:
             continue  # unknown here, or another host's to settle

@@ -19,16 +19,16 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import NotFound, UsageError
-from clare.core.ids import MAX_SESSION_ID
-from clare.domain.decide import (
-    Context,
-    Decision,
-    StateReader,
-    arg_int,
-    arg_str,
-    decider,
-    need_task,
+from clare.domain.commands import (
+    DispatchAccept,
+    DispatchNoteLaunched,
+    DispatchNoteStarted,
+    DispatchNoteStopped,
+    DispatchOffer,
+    DispatchRefuse,
+    DispatchRequest,
 )
+from clare.domain.decide import Context, Decision, StateReader, decider, need_task
 from clare.domain.dispatch_events import (
     ACTIONS,
     DispatchAccepted,
@@ -73,25 +73,25 @@ def not_ready(state: StateReader, task: Task) -> str:
     return ""
 
 
-def _request_id(args: dict[str, Any]) -> str:
-    request = arg_str(args, "request", max_len=40)
+def _request_id(request: str) -> str:
     if not _REQUEST_ID.match(request):
         raise UsageError(f"{request!r} is not a dispatch request id (d- and hex digits)")
     return request
 
 
-@decider("dispatch.request")
-def _dispatch_request(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    request = _request_id(args)
+@decider(DispatchRequest)
+def _dispatch_request(cmd: DispatchRequest, state: StateReader, ctx: Context) -> Decision:
+    request = _request_id(cmd.request)
     known = state.dispatch(request)
     if known is not None:
         return Decision([], {"request": request, "host": known.host})
-    action = arg_str(args, "action", max_len=16)
+    action, author = cmd.action, cmd.author
     if action not in ACTIONS:
         raise UsageError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
-    author = arg_str(args, "author", default="", max_len=200)
     if action == "stop":
-        session_id = arg_str(args, "session", max_len=MAX_SESSION_ID)
+        session_id = cmd.session
+        if not session_id:
+            raise UsageError("a stop names the session to stop")
         session = state.session(session_id)
         if session is None:
             raise NotFound(f"no session {session_id}")
@@ -102,11 +102,13 @@ def _dispatch_request(args: dict[str, Any], state: StateReader, ctx: Context) ->
             author=author,
         )  # fmt: skip
         return Decision([event], {"request": request, "host": event.host})
-    task = need_task(state, arg_str(args, "task", max_len=64))
+    if not cmd.task:
+        raise UsageError("a start names the task to dispatch")
+    task = need_task(state, cmd.task)
     reason = not_ready(state, task)
     if reason:
         raise UsageError(f"cannot dispatch: {reason}")
-    host_name = arg_str(args, "host", default="", max_len=200)
+    host_name = cmd.host
     host = ctx.machine_id
     if host_name:
         found = state.host_by_name(host_name)
@@ -116,21 +118,18 @@ def _dispatch_request(args: dict[str, Any], state: StateReader, ctx: Context) ->
             host = host_name
         else:
             raise NotFound(f"no host named {host_name!r} has synced with this one")
-    name = arg_str(args, "name", default="", max_len=64) or f"clare-{task.id}"
+    name = cmd.name or f"clare-{task.id}"
     if not _NAME.match(name):
         raise UsageError(f"a session name is letters, digits, '.', '_' and '-', not {name!r}")
-    worktree = args.get("worktree", True)
-    if not isinstance(worktree, bool):
-        raise UsageError("worktree must be true or false")
     event = DispatchRequested(
         request=request, action="start", host=host, task=task.id, name=name,
-        worktree=worktree, author=author,
+        worktree=cmd.worktree, author=author,
     )  # fmt: skip
     return Decision([event], {"request": request, "host": host})
 
 
-def _mine(state: StateReader, args: dict[str, Any], ctx: Context) -> Any:
-    request = _request_id(args)
+def _mine(state: StateReader, request: str, ctx: Context) -> Any:
+    request = _request_id(request)
     found = state.dispatch(request)
     if found is None:
         raise NotFound(f"no dispatch request {request}")
@@ -154,18 +153,16 @@ def _refusal(state: StateReader, found: Any, reason: str, author: str) -> list[D
     return events
 
 
-@decider("dispatch.accept")
-def _dispatch_accept(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(DispatchAccept)
+def _dispatch_accept(cmd: DispatchAccept, state: StateReader, ctx: Context) -> Decision:
     """Decide, once, whether this host acts on a request: ``accepted`` is True only for
     the call that moved it from requested to accepted."""
-    found = _mine(state, args, ctx)
+    found = _mine(state, cmd.request, ctx)
     if found.state != "requested":
         return Decision([], {"request": found.id, "accepted": False, "state": found.state})
     author = f"host:{ctx.machine_id}"
-    now_ms = arg_int(args, "now_ms", bound=2**53)
-    max_age_ms = arg_int(args, "max_age_ms", bound=2**53)
-    age_ms = now_ms - (found.requested_hlc >> 16)
-    reason = arg_str(args, "refuse", default="", max_len=500)
+    age_ms = cmd.now_ms - (found.requested_hlc >> 16)
+    reason, max_age_ms = cmd.refuse, cmd.max_age_ms
     if not reason and age_ms > max_age_ms:
         reason = (
             f"the request is {age_ms // 1000} s old, over this host's bound of "
@@ -195,20 +192,20 @@ def _dispatch_accept(args: dict[str, Any], state: StateReader, ctx: Context) -> 
     return Decision(events, {"request": found.id, "accepted": True, "state": "accepted"})
 
 
-@decider("dispatch.launched")
-def _dispatch_launched(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    found = _mine(state, args, ctx)
-    job_id = arg_str(args, "job_id", max_len=64)
+@decider(DispatchNoteLaunched)
+def _dispatch_launched(cmd: DispatchNoteLaunched, state: StateReader, ctx: Context) -> Decision:
+    found = _mine(state, cmd.request, ctx)
     if found.state != "accepted":
         return Decision([], {"request": found.id, "state": found.state})
-    return Decision([DispatchLaunched(request=found.id, job_id=job_id)], {"request": found.id})
+    launched = DispatchLaunched(request=found.id, job_id=cmd.job_id)
+    return Decision([launched], {"request": found.id})
 
 
-@decider("dispatch.started")
-def _dispatch_started(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(DispatchNoteStarted)
+def _dispatch_started(cmd: DispatchNoteStarted, state: StateReader, ctx: Context) -> Decision:
     """The session appeared: bind it to the request, and the task to the session."""
-    found = _mine(state, args, ctx)
-    session = arg_str(args, "session", max_len=MAX_SESSION_ID)
+    found = _mine(state, cmd.request, ctx)
+    session = cmd.session
     if found.state not in ("accepted", "launched"):
         return Decision([], {"request": found.id, "state": found.state})
     events: list[DomainEvent] = [DispatchStarted(request=found.id, session=session)]
@@ -228,20 +225,19 @@ def _dispatch_started(args: dict[str, Any], state: StateReader, ctx: Context) ->
     return Decision(events, {"request": found.id, "session": session})
 
 
-@decider("dispatch.stopped")
-def _dispatch_stopped(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    found = _mine(state, args, ctx)
+@decider(DispatchNoteStopped)
+def _dispatch_stopped(cmd: DispatchNoteStopped, state: StateReader, ctx: Context) -> Decision:
+    found = _mine(state, cmd.request, ctx)
     if found.state != "accepted":
         return Decision([], {"request": found.id, "state": found.state})
-    how = arg_str(args, "how", default="", max_len=500)
-    return Decision([DispatchStopped(request=found.id, how=how)], {"request": found.id})
+    return Decision([DispatchStopped(request=found.id, how=cmd.how)], {"request": found.id})
 
 
-@decider("dispatch.refuse")
-def _dispatch_refuse(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(DispatchRefuse)
+def _dispatch_refuse(cmd: DispatchRefuse, state: StateReader, ctx: Context) -> Decision:
     """Acting failed, or was interrupted: settle the request with why."""
-    found = _mine(state, args, ctx)
-    reason = arg_str(args, "reason", max_len=500)
+    found = _mine(state, cmd.request, ctx)
+    reason = cmd.reason
     if found.state not in ("requested", "accepted", "launched"):
         return Decision([], {"request": found.id, "state": found.state})
     return Decision(
@@ -250,14 +246,10 @@ def _dispatch_refuse(args: dict[str, Any], state: StateReader, ctx: Context) -> 
     )
 
 
-@decider("dispatch.offer")
-def _dispatch_offer(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(DispatchOffer)
+def _dispatch_offer(cmd: DispatchOffer, state: StateReader, ctx: Context) -> Decision:
     """Publish what this host's owner allows; nothing is written when it did not change."""
-    enabled = args.get("enabled")
-    if not isinstance(enabled, bool):
-        raise UsageError("enabled must be true or false")
-    max_sessions = arg_int(args, "max_sessions", bound=1000)
-    mode = arg_str(args, "permission_mode", default="default", max_len=32)
+    enabled, max_sessions, mode = cmd.enabled, cmd.max_sessions, cmd.permission_mode
     event = DispatchOffered(
         machine_id=ctx.machine_id, enabled=enabled, max_sessions=max_sessions,
         permission_mode=mode,

@@ -25,7 +25,7 @@ from clare.core.errors import ProtocolError
 MIN_INT = -(2**63)
 MAX_INT = 2**63 - 1
 #: The longest text field an event may carry. Commands allow at most 64 Ki characters
-#: (``decide.MAX_TEXT``); this leaves room for a newer peer without letting one event
+#: (``command.MAX_TEXT``); this leaves room for a newer peer without letting one event
 #: hold the projector's memory.
 MAX_TEXT_CHARS = 256 * 1024
 #: The most items a list or map field may hold (commands allow 100 to 1,000).

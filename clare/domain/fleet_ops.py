@@ -11,67 +11,46 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import NotFound, PeerRefused, UsageError
-from clare.domain.decide import Context, Decision, StateReader, arg_str, decider
+from clare.domain.commands import FleetAdmit, FleetInvite, FleetJoin, FleetRemove
+from clare.domain.decide import Context, Decision, StateReader, decider
 from clare.domain.fleet import Fleet, InviteIssued, Member, MemberJoined, MemberRemoved
 
 if TYPE_CHECKING:
     from clare.domain.events import DomainEvent
 
-_KEY = 40
-_HASH = 64
-
-
-def _int(args: dict[str, Any], name: str) -> int:
-    value = args.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**62:
-        raise UsageError(f"{name} must be a time in ms")
-    return value
-
-
-def _member_args(args: dict[str, Any]) -> tuple[str, str, str, str]:
-    return (
-        arg_str(args, "key", max_len=_KEY),
-        arg_str(args, "origin", max_len=64),
-        arg_str(args, "name", max_len=64),
-        arg_str(args, "endpoint", max_len=200),
-    )
-
-
-@decider("fleet.invite")
-def _invite(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(FleetInvite)
+def _invite(cmd: FleetInvite, state: StateReader, ctx: Context) -> Decision:
     """Record an invitation (by the hash of its secret); the first one founds the fleet."""
     fleet = state.fleet()
-    key, _, name, endpoint = _member_args({**args, "origin": ctx.machine_id})
+    key, name, endpoint = cmd.key, cmd.name, cmd.endpoint
     if key in fleet.removed:
         raise PeerRefused("this host was removed from the fleet: it cannot invite")
     events: list[DomainEvent] = []
     if not fleet.is_member(key):
         events.append(MemberJoined(key, ctx.machine_id, name, endpoint))
-    invite = arg_str(args, "invite", max_len=64)
-    digest = arg_str(args, "secret_sha256", max_len=_HASH)
+    invite, expires = cmd.invite, cmd.expires_ms
     if invite in fleet.invites:
         raise UsageError(f"invitation {invite} exists already")
-    expires = _int(args, "expires_ms")
-    events.append(InviteIssued(invite, digest, expires, ctx.machine_id, endpoint, key))
+    events.append(InviteIssued(invite, cmd.secret_sha256, expires, ctx.machine_id, endpoint, key))
     return Decision(events, {"invite": invite, "expires_ms": expires, "founded": len(events) > 1})
 
 
-@decider("fleet.join")
-def _join(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(FleetJoin)
+def _join(cmd: FleetJoin, state: StateReader, ctx: Context) -> Decision:
     """A guest presented an invitation of ours: let it in, once."""
     fleet = state.fleet()
-    key, origin, name, endpoint = _member_args(args)
-    invite_id = arg_str(args, "invite", max_len=64)
+    key, origin, name, endpoint = cmd.key, cmd.origin, cmd.name, cmd.endpoint
+    invite_id = cmd.invite
     invite = fleet.invites.get(invite_id)
     if invite is None or invite.by != ctx.machine_id:
         raise PeerRefused(f"invitation {invite_id} was not made here")
-    if arg_str(args, "secret_sha256", max_len=_HASH) != invite.secret_sha256:
+    if cmd.secret_sha256 != invite.secret_sha256:
         raise PeerRefused(f"invitation {invite_id}: the secret does not match (forged?)")
-    if _int(args, "token_expires_ms") != invite.expires_ms:
+    if cmd.token_expires_ms != invite.expires_ms:
         raise PeerRefused(f"invitation {invite_id}: the token was altered")
     if invite_id in fleet.spent:
         raise PeerRefused(f"invitation {invite_id} was used already")
-    if _int(args, "now_ms") >= invite.expires_ms:
+    if cmd.now_ms >= invite.expires_ms:
         raise PeerRefused(f"invitation {invite_id} has expired")
     if key in fleet.removed or origin in fleet.removed_origins():
         raise PeerRefused("that host was removed from the fleet and cannot join again")
@@ -79,11 +58,11 @@ def _join(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
     return Decision([joined], {"invite": invite_id, "key": key, "name": name})
 
 
-@decider("fleet.admit")
-def _admit(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(FleetAdmit)
+def _admit(cmd: FleetAdmit, state: StateReader, ctx: Context) -> Decision:
     """The host that let us in, recorded here after it did: our first link."""
     fleet = state.fleet()
-    key, origin, name, endpoint = _member_args(args)
+    key, origin, name, endpoint = cmd.key, cmd.origin, cmd.name, cmd.endpoint
     if key in fleet.removed:
         raise PeerRefused(f"{name} was removed from the fleet")
     return Decision([MemberJoined(key, origin, name, endpoint, ctx.machine_id)], {"key": key})
@@ -104,10 +83,10 @@ def find_member(fleet: Fleet, host: str) -> Member:
     raise NotFound(f"no member {host!r}: see `clare sync members`")
 
 
-@decider("fleet.remove")
-def _remove(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(FleetRemove)
+def _remove(cmd: FleetRemove, state: StateReader, ctx: Context) -> Decision:
     """Put a member out for good: every host drops and refuses its key."""
-    member = find_member(state.fleet(), arg_str(args, "host", max_len=64))
+    member = find_member(state.fleet(), cmd.host)
     if member.origin == ctx.machine_id:
         raise UsageError("a host cannot remove itself: remove it from another member")
     removed = MemberRemoved(
@@ -115,6 +94,6 @@ def _remove(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
         member.origin,
         member.name,
         ctx.machine_id,
-        arg_str(args, "reason", default="", max_len=500),
+        cmd.reason,
     )
     return Decision([removed], {"removed": member.name, "key": member.key})

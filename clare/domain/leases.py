@@ -13,21 +13,20 @@ Each change carries a note that says why.
 
 from __future__ import annotations
 
-from typing import Any
 
 from clare.core.errors import UsageError
-from clare.core.ids import MAX_SESSION_ID
-from clare.domain.decide import Context, Decision, StateReader, arg_list, arg_str, decider
+from clare.domain.commands import TaskRelease
+from clare.domain.decide import Context, Decision, StateReader, decider
 from clare.domain.events import DomainEvent, TaskNoted, TaskStateChanged, TaskUnassigned
 
 #: The states a dead session's task is taken back from.
 RELEASED_STATES = ("todo", "in_progress")
 
 
-@decider("task.release")
-def _task_release(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(TaskRelease)
+def _task_release(cmd: TaskRelease, state: StateReader, ctx: Context) -> Decision:
     """Release the candidate tasks still held by ``session``, which ended on this host."""
-    session_id = arg_str(args, "session", max_len=MAX_SESSION_ID)
+    session_id = cmd.session
     session = state.session(session_id)
     if session is None or session.snapshot.status != "ended":
         raise UsageError(f"session {session_id} has not ended: its tasks stay with it")
@@ -37,7 +36,7 @@ def _task_release(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
     why = f"released: session {session_id} ended"
     events: list[DomainEvent] = []
     released = []
-    for task_id in arg_list(args, "candidates", max_item=64):
+    for task_id in cmd.candidates:
         task = state.task(task_id)
         if task is None or task.deleted or task.assignee_ref != f"session:{session_id}":
             continue

@@ -20,18 +20,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from clare.core import ids
 from clare.core.errors import NotFound, UsageError
+from clare.domain.commands import MessageDeliver, MessageSend
 from clare.domain.decide import (
     Context,
     Decision,
     StateReader,
-    arg_int,
-    arg_list,
-    arg_str,
     decider,
     need_live_session,
 )
 from clare.domain.events import DomainEvent, register
-from clare.domain.targets import DEFAULT_TTL_MS, MAX_TTL_MS, parse_target, reaches
+from clare.domain.targets import parse_target, reaches
 
 #: Messages are entities ``m:<id>`` (``clare.domain.kinds.MESSAGES``).
 MESSAGE_PREFIX = "m:"
@@ -42,7 +40,6 @@ if TYPE_CHECKING:
     from clare.domain.targets import Recipient
     from clare.domain.tasks import EventMeta
 
-MAX_MESSAGE = 16 * 1024
 VIAS = ("hook", "pull", "tmux", "inbox")
 
 
@@ -142,13 +139,13 @@ def matches(message: Message, who: Recipient, now_ms: int) -> bool:
 # --- ops --------------------------------------------------------------------------------
 
 
-@decider("message.send")
-def _message_send(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    target = arg_str(args, "target", default="all", max_len=300)
+@decider(MessageSend)
+def _message_send(cmd: MessageSend, state: StateReader, ctx: Context) -> Decision:
+    target = cmd.target
     kind, name = parse_target(target)
     if kind == "project" and state.project(name) is None:
         raise NotFound(f"no project {name!r}")
-    if kind == "group" and not args.get("host_group"):
+    if kind == "group" and not cmd.host_group:
         # ``host_group``: the caller found the name among hosts' configured groups,
         # which live in HostNamed events this reader cannot list.
         group = state.group(name)
@@ -158,11 +155,10 @@ def _message_send(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
         need_live_session(state, name)
     if kind == "host" and state.host_by_name(name) is None:
         raise NotFound(f"no host named {name!r}")
-    text = arg_str(args, "text", max_len=MAX_MESSAGE).strip()
+    text = cmd.text.strip()
     if not text:
         raise UsageError("a message needs some text")
-    sent_at = arg_int(args, "sent_at", bound=2**53)
-    ttl = arg_int(args, "ttl_ms", default=DEFAULT_TTL_MS, bound=MAX_TTL_MS)
+    sent_at, ttl = cmd.sent_at, cmd.ttl_ms
     if ttl <= 0:
         raise UsageError("a message's time to live must be positive")
     message_id = ids.new_message_id()
@@ -170,7 +166,7 @@ def _message_send(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
         message=message_id,
         target=target,
         text=text,
-        author=arg_str(args, "author", default="", max_len=200),
+        author=cmd.author,
         sent_at=sent_at,
         expires_at=sent_at + ttl,
     )
@@ -207,20 +203,12 @@ def state_message(state: StateReader, message_id: str) -> Message | None:
     return found if isinstance(found, Message) else None
 
 
-@decider("message.deliver")
-def _message_deliver(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
-    session = arg_str(args, "session", max_len=ids.MAX_SESSION_ID)
-    wanted = arg_list(args, "messages", max_item=64)
-    for message_id in wanted:
+@decider(MessageDeliver)
+def _message_deliver(cmd: MessageDeliver, state: StateReader, ctx: Context) -> Decision:
+    for message_id in cmd.messages:
         if state_message(state, message_id) is None:
             raise NotFound(f"no message {message_id}")
-    events = deliveries(
-        state,
-        session,
-        wanted,
-        arg_str(args, "via", default="pull", max_len=16),
-        arg_int(args, "at", default=0, bound=2**53),
-    )
+    events = deliveries(state, cmd.session, cmd.messages, cmd.via, cmd.at)
     return Decision(
         events, {"delivered": [e.message for e in events if isinstance(e, MessageDelivered)]}
     )

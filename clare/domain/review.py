@@ -20,16 +20,9 @@ from typing import Any, ClassVar
 
 from clare.core import ids
 from clare.core.errors import InvalidTransition, UsageError
-from clare.domain.decide import (
-    Context,
-    Decision,
-    StateReader,
-    arg_int,
-    arg_str,
-    decider,
-    need_project,
-    need_task,
-)
+from clare.domain.command import check_number, check_text
+from clare.domain.commands import TaskFinish, TaskReview
+from clare.domain.decide import Context, Decision, StateReader, decider, need_project, need_task
 from clare.domain.events import DomainEvent, TaskNoted, TaskStateChanged, register
 from clare.domain.lifecycle_events import _Bounded
 from clare.domain.messages import MAX_MESSAGE, MessageSent
@@ -106,7 +99,10 @@ def work_event(task: str, session: str, machine_id: str, work: object) -> TaskWo
         raise UsageError("work must be a map of the work record's fields")
 
     def text(name: str, limit: int) -> str:
-        return arg_str(work, name, default="", max_len=limit)
+        return check_text(f"work.{name}", work.get(name, ""), limit)
+
+    def number(name: str) -> int:
+        return check_number(f"work.{name}", work.get(name, 0), 2**31)
 
     return TaskWorkRecorded(
         task=task,
@@ -118,25 +114,25 @@ def work_event(task: str, session: str, machine_id: str, work: object) -> TaskWo
         base_commit=text("base_commit", 64),
         head=text("head", 64),
         commits=_lines(work.get("commits"), "commits", MAX_COMMITS),
-        commits_total=arg_int(work, "commits_total", default=0, bound=2**31),
+        commits_total=number("commits_total"),
         files=_lines(work.get("files"), "files", MAX_FILES),
-        files_total=arg_int(work, "files_total", default=0, bound=2**31),
+        files_total=number("files_total"),
         uncommitted=_lines(work.get("uncommitted"), "uncommitted", MAX_UNCOMMITTED),
         pr_url=text("pr_url", 1000),
         problem=text("problem", 1000),
     )
 
 
-@decider("task.finish")
-def _task_finish(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(TaskFinish)
+def _task_finish(cmd: TaskFinish, state: StateReader, ctx: Context) -> Decision:
     """A session finished its task: to review if its project asks for review, else done."""
-    task = need_task(state, arg_str(args, "task", max_len=64))
-    session = arg_str(args, "session", max_len=ids.MAX_SESSION_ID)
+    task = need_task(state, cmd.task)
+    session = cmd.session
     project = need_project(state, task.project)
     target = "review" if project.review else "done"
-    author = arg_str(args, "author", default=f"session:{session}", max_len=200)
-    note = arg_str(args, "note", default="")
-    events: list[DomainEvent] = [*usage_now(state, session, args, ctx)]
+    author = cmd.author or f"session:{session}"
+    note = cmd.note
+    events: list[DomainEvent] = [*usage_now(state, session, cmd.usage, ctx)]
     previous = task.state
     if previous == "todo" and target == "review":
         # Work handed in on a task never started: it was in progress all the same.
@@ -150,8 +146,8 @@ def _task_finish(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
     )
     if note:
         events.append(TaskNoted(task=task.id, text=note, author=author))
-    if args.get("work") is not None:
-        events.append(work_event(task.id, session, ctx.machine_id, args["work"]))
+    if cmd.work is not None:
+        events.append(work_event(task.id, session, ctx.machine_id, cmd.work))
     return Decision(events, {"task": task.id, "state": target})
 
 
@@ -160,11 +156,11 @@ def worker_of(assignee_kind: str, assignee: str) -> str:
     return assignee if assignee_kind == "session" else ""
 
 
-@decider("task.review")
-def _task_review(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(TaskReview)
+def _task_review(cmd: TaskReview, state: StateReader, ctx: Context) -> Decision:
     """Approve a task in review (to done), or send it back with what to change."""
-    task = need_task(state, arg_str(args, "task", max_len=64))
-    verdict = arg_str(args, "verdict", max_len=32)
+    task = need_task(state, cmd.task)
+    verdict = cmd.verdict
     if verdict not in ("approve", "request_changes"):
         raise UsageError(f"a review is approve or request_changes, not {verdict!r}")
     if task.state != "review":
@@ -172,8 +168,8 @@ def _task_review(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
             f"task {task.id} is {task.state}, not in review: only a task in review can be "
             "approved or sent back"
         )
-    author = arg_str(args, "author", default="", max_len=200)
-    text = arg_str(args, "text", default="", max_len=MAX_MESSAGE).strip()
+    author = cmd.author
+    text = cmd.text.strip()
     if verdict == "approve":
         events: list[DomainEvent] = [
             TaskStateChanged(task=task.id, state="done", previous="review", note=text,
@@ -194,7 +190,9 @@ def _task_review(args: dict[str, Any], state: StateReader, ctx: Context) -> Deci
     result: dict[str, Any] = {"task": task.id, "state": "in_progress", "message": None}
     worker = worker_of(task.assignee_kind, task.assignee)
     if worker:
-        sent_at = arg_int(args, "sent_at", bound=2**53)
+        sent_at = cmd.sent_at
+        if not sent_at:
+            raise UsageError("sent_at is required: the changes are sent to the session")
         message_id = ids.new_message_id()
         events.append(
             MessageSent(

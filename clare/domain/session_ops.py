@@ -21,13 +21,17 @@ from typing import Any
 from clare.core import ids
 from clare.core.errors import NotFound, ProtocolError, UsageError
 from clare.core.ids import MAX_SESSION_ID
+from clare.domain.commands import (
+    GroupAdd,
+    GroupRemove,
+    SessionHook,
+    SessionObserve,
+    TaskClaim,
+)
 from clare.domain.decide import (
     Context,
     Decision,
     StateReader,
-    arg_int,
-    arg_list,
-    arg_str,
     decider,
 )
 from clare.domain.events import (
@@ -154,10 +158,10 @@ def _snapshot(data: object, machine_id: str) -> SessionObserved:
     return event
 
 
-@decider("session.observe")
-def _session_observe(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(SessionObserve)
+def _session_observe(cmd: SessionObserve, state: StateReader, ctx: Context) -> Decision:
     """Record what the poller saw of one session, unless it is no real change."""
-    new = _snapshot(args.get("snapshot"), ctx.machine_id)
+    new = _snapshot(cmd.snapshot, ctx.machine_id)
     current = state.session(new.session)
     if current is not None:
         old = current.snapshot
@@ -177,18 +181,17 @@ def _session_observe(args: dict[str, Any], state: StateReader, ctx: Context) -> 
     return Decision([new], {"session": new.session, "changed": True})
 
 
-@decider("session.hook")
-def _session_hook(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(SessionHook)
+def _session_hook(cmd: SessionHook, state: StateReader, ctx: Context) -> Decision:
     """A Claude Code hook fired: update the session's status, record message deliveries.
 
     A hook call replayed late from the spool (older than what the session already
     shows) only records its deliveries: its status is no longer news.
     """
-    session = arg_str(args, "session", max_len=MAX_SESSION_ID)
+    session = cmd.session
     if not session:
         raise UsageError("a hook call needs the session id")
-    hook_event = arg_str(args, "event", max_len=64)
-    at = arg_int(args, "at", bound=2**53)
+    hook_event, at = cmd.event, cmd.at
     events: list[DomainEvent] = []
     current = state.session(session)
     old = current.snapshot if current is not None else None
@@ -197,47 +200,41 @@ def _session_hook(args: dict[str, Any], state: StateReader, ctx: Context) -> Dec
         status = hook_status(
             hook_event,
             base.status,
-            notification_type=arg_str(args, "notification_type", default="", max_len=64),
-            background_tasks=arg_int(args, "background_tasks", default=0, bound=2**31),
-            source=arg_str(args, "source", default="", max_len=64),
+            notification_type=cmd.notification_type,
+            background_tasks=cmd.background_tasks,
+            source=cmd.source,
         )
         changes: dict[str, Any] = {"status": status, "last_activity": at}
-        # Checked whatever the status: a malformed field is refused, not ignored by luck.
-        waiting_for = arg_str(args, "waiting_for", default="", max_len=300)
-        changes["waiting_for"] = waiting_for if status == "waiting" else ""
-        for name in ("cwd", "project"):
-            value = arg_str(args, name, default="", max_len=4096)
+        changes["waiting_for"] = cmd.waiting_for if status == "waiting" else ""
+        for name, value in (("cwd", cmd.cwd), ("project", cmd.project)):
             if value and not getattr(base, name):
                 changes[name] = value
-        pid = arg_int(args, "pid", default=0, bound=2**31)
-        if pid > 0 and not base.pid:
-            changes["pid"] = pid
-        prompt = arg_str(args, "prompt", default="", max_len=100_000)
-        if prompt and not base.first_prompt:
-            changes["first_prompt"] = prompt[:500]
+        if cmd.pid > 0 and not base.pid:
+            changes["pid"] = cmd.pid
+        if cmd.prompt and not base.first_prompt:
+            changes["first_prompt"] = cmd.prompt[:500]
         new = replace(base, **changes)
         if significant_change(old, new):
             events.append(new)
-    delivered = arg_list(args, "delivered", max_item=64)
-    events.extend(deliveries(state, session, delivered, "hook", at))
+    events.extend(deliveries(state, session, cmd.delivered, "hook", at))
     return Decision(events, {"session": session, "recorded": len(events)})
 
 
 # --- claims -----------------------------------------------------------------------------
 
 
-@decider("task.claim")
-def _task_claim(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(TaskClaim)
+def _task_claim(cmd: TaskClaim, state: StateReader, ctx: Context) -> Decision:
     """Take the first candidate that is ready and not held by another session.
 
     ``candidates`` come in the caller's order of preference (priority first). A
     task already assigned to this session is started without a new assignment.
     """
-    session = arg_str(args, "session", max_len=MAX_SESSION_ID)
+    session = cmd.session
     if not session:
         raise UsageError("a claim needs the claiming session's id")
-    author = arg_str(args, "author", default="", max_len=200)
-    for task_id in arg_list(args, "candidates", max_item=64):
+    author = cmd.author
+    for task_id in cmd.candidates:
         task = state.task(task_id)
         if task is None or task.deleted or task.state != "todo":
             continue
@@ -260,12 +257,12 @@ def _task_claim(args: dict[str, Any], state: StateReader, ctx: Context) -> Decis
         events.append(
             TaskStateChanged(task=task.id, state="in_progress", previous="todo", author=author)
         )
-        return Decision([*usage_now(state, session, args, ctx), *events], {"task": task.id})
+        return Decision([*usage_now(state, session, cmd.usage, ctx), *events], {"task": task.id})
     return Decision([], {"task": None})
 
 
 def usage_now(
-    state: StateReader, session: str, args: dict[str, Any], ctx: Context
+    state: StateReader, session: str, usage: dict[str, Any] | None, ctx: Context
 ) -> list[DomainEvent]:
     """A snapshot of the session with its usage as the caller just read it, to come first.
 
@@ -274,7 +271,6 @@ def usage_now(
     poller's coarser snapshots would blur (a task taken and finished in one turn).
     None when no usage was given or the session is not known here yet.
     """
-    usage = args.get("usage")
     current = state.session(session)
     if usage is None or current is None or current.snapshot.host != ctx.machine_id:
         return []  # only the session's own host says what it has spent
@@ -297,11 +293,11 @@ def _member(ref: str) -> str:
     return ref
 
 
-@decider("group.add")
-def _group_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(GroupAdd)
+def _group_add(cmd: GroupAdd, state: StateReader, ctx: Context) -> Decision:
     """Create a group, or add members to it (sessions as ``session:ID``, hosts as ``host:NAME``)."""
-    name = ids.check_name(arg_str(args, "name", max_len=64), "group")
-    added = [_member(m) for m in arg_list(args, "members")]
+    name = ids.check_name(cmd.name, "group")
+    added = [_member(m) for m in cmd.members]
     group = state.group(name)
     before = () if group is None or group.removed else group.members
     for ref in added:
@@ -318,14 +314,14 @@ def _group_add(args: dict[str, Any], state: StateReader, ctx: Context) -> Decisi
     )
 
 
-@decider("group.remove")
-def _group_remove(args: dict[str, Any], state: StateReader, ctx: Context) -> Decision:
+@decider(GroupRemove)
+def _group_remove(cmd: GroupRemove, state: StateReader, ctx: Context) -> Decision:
     """Remove members from a group, or the whole group when no member is named."""
-    name = arg_str(args, "name", max_len=64)
+    name = cmd.name
     group = state.group(name)
     if group is None or group.removed:
         raise NotFound(f"no group {name!r}")
-    gone = arg_list(args, "members")
+    gone = cmd.members
     if not gone:
         return Decision([GroupChanged(group=name, removed=True)], {"group": name, "removed": True})
     missing = [m for m in gone if m not in group.members]

@@ -28,6 +28,7 @@ from clare.app.session_poll import PollerCore
 from clare.bus.aclient import AsyncCommandClient
 from clare.bus.endpoints import WRITER_COMMANDS, Endpoints
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
+from clare.domain.commands import DecisionSettle, SessionObserve, TaskRelease
 from clare.domain.session_ops import snapshot_dict
 from clare.nodes.dispatcher import serve_dispatcher
 from clare.nodes.exit_watch import ExitWatch
@@ -193,7 +194,7 @@ class Poller:
                 seq = 0
                 try:
                     reply = await self.client.call(
-                        "session.observe", {"snapshot": snapshot_dict(snap)}
+                        *SessionObserve(snapshot=snapshot_dict(snap)).to_wire()
                     )
                     written = reply.get("events") or []
                     seq = int(written[-1]["seq"]) if written else 0

@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import ClareError, UsageError
+from clare.domain.commands import ProjectAdd, TaskImport, TaskNote
 from clare.store import lookups, queries
 
 if TYPE_CHECKING:
     import sqlite3
+
+    from clare.domain.command import Command
 
 FORMAT = "clare-export"
 VERSION = 1
@@ -72,7 +75,7 @@ def notes_by_task(events: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]
 class ImportPlan:
     """The writer commands that add what a document has and this fleet lacks."""
 
-    commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # what could not be imported, and why
     counts: dict[str, int] = field(
         default_factory=lambda: {"projects": 0, "tasks": 0, "notes": 0, "present": 0}
@@ -108,7 +111,7 @@ def plan_import(
                 plan.skipped.append(f"project {name}: deleted here")
             continue
         description = _field(project, "description", str, "")
-        plan.commands.append(("project.add", {"name": name, "description": description}))
+        plan.commands.append(ProjectAdd(name=name, description=description))
         known_projects[name] = False
         plan.counts["projects"] += 1
     here = lookups.task_states(views)
@@ -125,9 +128,18 @@ def plan_import(
             deps = [d for d in task["depends_on"] if d in here or d in tasks]
             for missing in sorted(set(task["depends_on"]) - set(deps)):
                 plan.skipped.append(f"task {task_id}: dependency {missing} is in neither")
-            args = {k: task[k] for k in ("project", "title", "body", "priority", "tags", "state")}
             plan.commands.append(
-                ("task.import", {"task": task_id, **args, "depends_on": deps, "author": author})
+                TaskImport(
+                    task=task_id,
+                    project=task["project"],
+                    title=task["title"],
+                    body=task["body"],
+                    priority=task["priority"],
+                    tags=tuple(task["tags"]),
+                    state=task["state"],
+                    depends_on=tuple(deps),
+                    author=author,
+                )
             )
             here[task_id] = task["state"]
             plan.counts["tasks"] += 1
@@ -136,9 +148,7 @@ def plan_import(
             if (note["text"], note["author"]) in seen:
                 continue
             seen.add((note["text"], note["author"]))
-            plan.commands.append(
-                ("task.note", {"task": task_id, "text": note["text"], "author": note["author"]})
-            )
+            plan.commands.append(TaskNote(task=task_id, text=note["text"], author=note["author"]))
             plan.counts["notes"] += 1
     return plan
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable
 
+    from clare.domain.command import Command
     from clare.runtime.config import Config
     from clare.runtime.paths import InstancePaths
 
@@ -96,6 +97,10 @@ class WebContext:
             return result
         finally:
             self.hub.views_demand.remove()
+
+    async def send(self, command: Command) -> dict[str, Any]:
+        """``call`` for a typed command."""
+        return await self.call(*command.to_wire())
 
     async def settle(self, seq: int) -> None:
         """Wait (a bounded time) until the views hold event ``seq``.

@@ -1,9 +1,10 @@
-"""What the page and the JSON API may ask the writer to do, as (op, args). Pure.
+"""What the page and the JSON API may ask the writer to do: actions and their commands. Pure.
 
-The same ops as the CLI (``clare.domain.decide``), so a change made on the
-page is exactly a change made from a terminal. Forms send text fields; the
-JSON API sends typed values; both end as the writer's argument maps. The
-writer validates every value again: these functions only shape them.
+The same commands as the CLI (``clare.domain.commands``), so a change made on
+the page is exactly a change made from a terminal. Forms send text fields;
+the JSON API sends typed values; both are shaped here into a command's wire
+arguments, which ``Command.from_wire`` checks before anything is sent (and
+the writer checks again).
 """
 
 from __future__ import annotations
@@ -13,28 +14,31 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import UsageError
+from clare.domain import commands
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-#: Action name (in ``/actions/NAME`` and the API) -> writer op.
-ACTIONS = {
-    "project.add": "project.add",
-    "task.add": "task.add",
-    "task.update": "task.update",
-    "task.state": "task.state",
-    "task.assign": "task.assign",
-    "task.unassign": "task.unassign",
-    "task.note": "task.note",
-    "task.review": "task.review",
-    "task.delete": "task.delete",
-    "project.rename": "project.rename",
-    "project.delete": "project.delete",
-    "broadcast": "message.send",
-    "decision.allow": "decision.make",
-    "decision.deny": "decision.make",
-    "dispatch": "dispatch.request",
-    "session.stop": "dispatch.request",
+    from clare.domain.command import Command
+
+#: Action name (in ``/actions/NAME`` and the API) -> the command it sends.
+ACTIONS: dict[str, type[Command]] = {
+    "project.add": commands.ProjectAdd,
+    "task.add": commands.TaskAdd,
+    "task.update": commands.TaskUpdate,
+    "task.state": commands.TaskState,
+    "task.assign": commands.TaskAssign,
+    "task.unassign": commands.TaskUnassign,
+    "task.note": commands.TaskNote,
+    "task.review": commands.TaskReview,
+    "task.delete": commands.TaskDelete,
+    "project.rename": commands.ProjectRename,
+    "project.delete": commands.ProjectDelete,
+    "broadcast": commands.MessageSend,
+    "decision.allow": commands.DecisionMake,
+    "decision.deny": commands.DecisionMake,
+    "dispatch": commands.DispatchRequest,
+    "session.stop": commands.DispatchRequest,
 }
 #: Arguments that name a task, resolved from a prefix by the handler.
 TASK_FIELDS = ("task",)

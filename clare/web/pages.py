@@ -165,7 +165,7 @@ async def read_form(request: Request) -> dict[str, str]:
 
 
 async def run_action(ctx: WebContext, name: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Resolve task prefixes, then send the action's op to the writer and wait for the views."""
+    """Resolve task prefixes, then send the action's command and wait for the views."""
     if name not in forms.ACTIONS:
         raise UsageError(f"unknown action {name!r}")
     if isinstance(args.get("decision"), str) and args["decision"]:
@@ -181,7 +181,7 @@ async def run_action(ctx: WebContext, name: str, args: dict[str, Any]) -> dict[s
         args["depends_on"] = await ctx.read(
             lambda v, _e: [pagedata.resolve_task(v, d) for d in deps]
         )
-    return await ctx.call(forms.ACTIONS[name], args)
+    return await ctx.send(forms.ACTIONS[name].from_wire(args))
 
 
 def _resolve(views: Any, _events: Any, prefix: str) -> str:

@@ -27,3 +27,11 @@ def test_a_domain_constant_loads_no_area() -> None:
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())  # fmt: skip
     assert not {f"clare.domain.{m.__name__.rsplit('.', 1)[1]}" for m in registry.AREAS} & loaded
+
+
+def test_every_command_has_one_decider() -> None:
+    from clare.domain.commands import COMMANDS
+
+    assert set(registry.DECIDERS) == set(COMMANDS)
+    for op, (command_type, _fn) in registry.DECIDERS.items():
+        assert COMMANDS[op] is command_type

@@ -15,5 +15,5 @@ def test_a_priority_past_64_bits_is_a_400_in_the_usual_error_shape(web: Web) -> 
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "usage"
-    assert error["message"].startswith("priority is out of range")
+    assert error["message"].startswith("priority must be between")
     assert web.client.get("/api/v1/tasks?project=api").json() == []
