@@ -41,25 +41,40 @@ class ExitWatch:
         self._pidfd = pidfd and hasattr(os, "pidfd_open")
         self._fds: dict[int, int] = {}
         self._polled: set[int] = set()
+        #: Pids found gone when watched: reported once, then left alone.
+        self._dead: set[int] = set()
         self._gone = False
 
     def watch(self, pids: Iterable[int]) -> None:
-        """Watch exactly these pids from now on; one already gone makes ``exited`` return."""
+        """Watch exactly these pids from now on.
+
+        A pid already gone makes ``exited`` return at once, the first time only:
+        the pass it starts records the end, and if the views still list the
+        session (the source may judge it otherwise), the poller must not spin.
+        """
         wanted = {pid for pid in pids if pid > 0}
         for pid in [p for p in self._fds if p not in wanted]:
             os.close(self._fds.pop(pid))
         self._polled &= wanted
+        self._dead &= wanted
         self._gone = False
-        for pid in wanted - self._fds.keys() - self._polled:
-            if not self._pidfd:
-                self._polled.add(pid)
-                continue
+        for pid in wanted - self._fds.keys() - self._polled - self._dead:
             try:
-                self._fds[pid] = os.pidfd_open(pid)
+                if not self._pidfd:
+                    if not _alive(pid):
+                        raise ProcessLookupError(pid)
+                    self._polled.add(pid)
+                    continue
+                try:
+                    self._fds[pid] = os.pidfd_open(pid)
+                except ProcessLookupError:
+                    raise
+                except OSError:  # no pidfds here (ENOSYS, a sandbox): check it by signal 0
+                    self._pidfd = False
+                    self._polled.add(pid)
             except ProcessLookupError:
+                self._dead.add(pid)
                 self._gone = True
-            except OSError:  # no pidfds here (ENOSYS, a sandbox): check it by signal 0
-                self._polled.add(pid)
 
     async def exited(self) -> None:
         """Return once a watched process has ended (at once if one already had)."""

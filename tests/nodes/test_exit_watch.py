@@ -65,3 +65,22 @@ async def test_nothing_watched_waits_forever_and_unwatched_pids_are_let_go(
         await watch.exited()
     assert quiet.cancelled_caught
     watch.close()
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polled"])
+async def test_a_gone_process_wakes_the_poller_once_not_at_every_pass(
+    child: subprocess.Popen[bytes], pidfd: bool
+) -> None:
+    """The views may list a session as live after its process is gone (a source that
+    judges liveness otherwise): the poller must not spin on it."""
+    child.kill()
+    child.wait()
+    watch = ExitWatch(0.05, pidfd=pidfd)
+    watch.watch([child.pid])
+    with trio.fail_after(1):
+        await watch.exited()
+    watch.watch([child.pid])
+    with trio.move_on_after(0.3) as quiet:
+        await watch.exited()
+    assert quiet.cancelled_caught
+    watch.close()

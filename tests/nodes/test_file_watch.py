@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -131,7 +132,9 @@ async def call(paths: InstancePaths, op: str, **args: Any) -> None:
 def _claude(folder: Path) -> tuple[Path, ClaudeCodeSource]:
     claude = folder / "claude"
     (claude / "sessions").mkdir(parents=True)
-    probe = Probe(alive={4242: "77"})
+    # A pid that is alive (this test's own): the poller also waits on the session's
+    # process, and a made-up pid would be an exit that wakes it once more.
+    probe = Probe(alive={os.getpid(): "77"})
     return claude, ClaudeCodeSource(claude, probe=probe)
 
 
@@ -158,7 +161,7 @@ async def test_a_session_start_and_a_transcript_append_reach_the_writer(
         poller: Poller = await nursery.start(serve)
         await trio.sleep(0.1)  # the first pass has run, and found nothing
         assert SESSION not in poller.core.reported
-        write_session(claude, 4242)
+        write_session(claude, os.getpid())
         with trio.fail_after(10):
             while SESSION not in poller.core.reported:
                 await trio.sleep(0.01)
