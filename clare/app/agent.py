@@ -150,7 +150,7 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
     who = recipient(inst, views, session_id, cwd)
     claimed: str | None = None
     if claim:
-        result = inst.send(
+        result = inst.submit(
             TaskClaim(
                 session=session_id,
                 candidates=tuple(claim_candidates(views, session_id, who)),
@@ -169,7 +169,7 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
 
     messages = pending_messages(views, who, now_ms)
     if messages:
-        inst.send(
+        inst.submit(
             MessageDeliver(
                 session=session_id, messages=tuple(m.id for m in messages), via="pull", at=now_ms
             )
@@ -197,7 +197,7 @@ def finish(inst: Instance, session_id: str, cwd: str, note: str) -> dict[str, An
     from clare.app.work import read_work
 
     work = read_work(cwd)
-    result = inst.send(
+    result = inst.submit(
         TaskFinish(
             task=current[0],
             session=session_id,

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import UsageError
+from clare.domain.commands import DecisionMake
 from clare.sessions.hooks_settings import permission_timeout_s
 from clare.store import decision_queries
 
@@ -37,16 +38,15 @@ def answer(
     if behavior not in ("allow", "deny"):
         raise UsageError(f"a decision is allow or deny, not {behavior!r}")
     decision = decision_queries.resolve_decision(inst.views(), prefix)
-    return inst.call(
-        "decision.make",
-        {
-            "decision": decision,
-            "behavior": behavior,
-            "reason": reason,
-            "author": inst.author if author is None else author,
-            "via": via,
-            "at": int(time.time() * 1000),
-        },
+    return inst.submit(
+        DecisionMake(
+            decision=decision,
+            behavior=behavior,
+            reason=reason,
+            author=inst.author if author is None else author,
+            via=via,
+            at=int(time.time() * 1000),
+        )
     )
 
 

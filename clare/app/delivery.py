@@ -69,7 +69,7 @@ def deliver_now(inst: Instance, message_id: str, now_ms: int) -> list[dict[str, 
         if entry["via"] is None:
             continue  # no inbox, no idle tmux pane: the hook delivers it
         if entry["confirmed"]:
-            inst.send(
+            inst.submit(
                 MessageDeliver(session=s["id"], messages=(message.id,), via=entry["via"], at=now_ms)
             )
         out.append(entry)

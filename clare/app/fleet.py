@@ -21,6 +21,7 @@ from clare.core.errors import (
     ServiceUnavailable,
     UsageError,
 )
+from clare.domain.commands import FleetAdmit, FleetInvite, FleetRemove
 from clare.domain.fleet import FLEET_ENTITY, Fleet, fold_fleet
 from clare.runtime.config import advertised_endpoint
 from clare.runtime.keys import ensure_keypair
@@ -60,16 +61,15 @@ def invite(inst: Instance, *, endpoint: str | None, ttl_s: float) -> Token:
     secret = secrets.token_bytes(SECRET_BYTES)
     expires_ms = int((time.time() + ttl_s) * 1000)
     invite_id = uuid.uuid4().hex[:16]
-    inst.call(
-        "fleet.invite",
-        {
-            "invite": invite_id,
-            "secret_sha256": secret_hash(secret),
-            "expires_ms": expires_ms,
-            "key": keys.public,
-            "name": config.name,
-            "endpoint": where,
-        },
+    inst.submit(
+        FleetInvite(
+            invite=invite_id,
+            secret_sha256=secret_hash(secret),
+            expires_ms=expires_ms,
+            key=keys.public,
+            name=config.name,
+            endpoint=where,
+        )
     )
     token = Token(invite_id, where, keys.public, config.machine_id, config.name, expires_ms, secret)
     return token.signed()
@@ -101,14 +101,8 @@ def join(inst: Instance, token: Token, *, endpoint: str | None) -> dict[str, Any
     inviter = reply.get("inviter")
     if not isinstance(inviter, dict) or inviter.get("key") != token.key:
         raise PeerRefused("the inviter's answer does not name the inviter")
-    inst.call(
-        "fleet.admit",
-        {
-            "key": token.key,
-            "origin": token.origin,
-            "name": token.name,
-            "endpoint": token.endpoint,
-        },
+    inst.submit(
+        FleetAdmit(key=token.key, origin=token.origin, name=token.name, endpoint=token.endpoint)
     )
     return {"joined": True, "inviter": token.name, "endpoint": token.endpoint, "as": where}
 
@@ -126,4 +120,4 @@ def fleet(inst: Instance) -> Fleet:
 
 
 def remove(inst: Instance, host: str, reason: str) -> dict[str, Any]:
-    return inst.call("fleet.remove", {"host": host, "reason": reason})
+    return inst.submit(FleetRemove(host=host, reason=reason))

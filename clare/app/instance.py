@@ -77,7 +77,7 @@ class Instance:
         self.config  # noqa: B018 - a missing instance is reported before "not running"
         return self.client().call(op, args)
 
-    def send(self, command: Command) -> dict[str, Any]:
+    def submit(self, command: Command) -> dict[str, Any]:
         """Ask the writer to do ``command``: its typed form of ``call``."""
         return self.call(*command.to_wire())
 

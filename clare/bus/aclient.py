@@ -8,7 +8,7 @@ their answer, so any number of tasks can send commands at once.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 import zmq
@@ -17,6 +17,9 @@ from clare.bus import rpc
 from clare.bus.sockets import make_socket
 from clare.bus.zsock import TrioSocket
 from clare.core.errors import ClareError, ProtocolError, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from clare.domain.command import Command
 
 
 class AsyncCommandClient:
@@ -48,6 +51,10 @@ class AsyncCommandClient:
 
     async def call(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
         return await self.send(rpc.Request.new(op, args))
+
+    async def submit(self, command: Command) -> dict[str, Any]:
+        """Ask the writer to do ``command``: the typed form of ``call``."""
+        return await self.send(rpc.Request.of(command))
 
     async def send(self, request: rpc.Request) -> dict[str, Any]:
         # One request at a time per socket: the lock makes this task the socket's

@@ -15,6 +15,8 @@ WRITER_COMMANDS = "writer.cmd"
 WRITER_EVENTS = "writer.pub"
 PROJECTOR_VIEWS = "proj.pub"
 PROJECTOR_CONTROL = "proj.ctl"
+#: The topic of the projector's notices that the views moved.
+VIEW_TOPIC = b"view"
 POLLER_EVENTS = "poller.pub"
 GOSSIP_EVENTS = "gossip.pub"
 WEB_EVENTS = "web.pub"

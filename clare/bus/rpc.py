@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clare.bus import envelope
 from clare.core.errors import ClareError, ProtocolError, ServiceUnavailable, UsageError, from_wire
+
+if TYPE_CHECKING:
+    from clare.domain.command import Command
 
 DEFAULT_TIMEOUT_S = 2.5
 DEFAULT_ATTEMPTS = 3
@@ -28,6 +31,11 @@ class Request:
     @classmethod
     def new(cls, op: str, args: dict[str, Any] | None = None) -> Request:
         return cls(new_command_id(), op, dict(args or {}))
+
+    @classmethod
+    def of(cls, command: Command) -> Request:
+        """The request that asks the writer to do ``command``."""
+        return cls.new(*command.to_wire())
 
     def encode(self) -> bytes:
         """The command's frame; a number msgpack cannot carry is the caller's input error.

@@ -10,6 +10,7 @@ import typer
 
 from clare.cli.output import emit_json, table
 from clare.core.errors import NotFound, Refused, UsageError
+from clare.domain.commands import DispatchRequest
 from clare.store import queries
 
 if TYPE_CHECKING:
@@ -110,17 +111,16 @@ def dispatch(
     else:
         raise UsageError("name a task to dispatch, or pass --next")
     request = new_request_id()
-    reply = inst.call(
-        "dispatch.request",
-        {
-            "request": request,
-            "action": "start",
-            "task": task_id,
-            "host": host or "",
-            "name": name or "",
-            "worktree": not no_worktree,
-            "author": inst.author,
-        },
+    reply = inst.submit(
+        DispatchRequest(
+            request=request,
+            action="start",
+            task=task_id,
+            host=host or "",
+            name=name or "",
+            worktree=not no_worktree,
+            author=inst.author,
+        )
     )
     target = host or inst.config.name
     if no_wait:

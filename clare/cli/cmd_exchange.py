@@ -61,7 +61,7 @@ def import_(
     plan = exchange.plan_import(doc, inst.views(), inst.events(), inst.author)
     if not dry_run:
         for command in plan.commands:
-            inst.send(command)
+            inst.submit(command)
     result = {**plan.counts, "skipped": plan.skipped, "dry_run": dry_run}
     if json_out:
         emit_json(result)

@@ -38,7 +38,7 @@ def _members(inst: Instance, refs: list[str]) -> list[str]:
 def add(ctx: typer.Context, name: str, members: Members = None, json_out: JsonOpt = False) -> None:
     """Create a group, or add members to it."""
     inst: Instance = ctx.obj
-    result = inst.send(GroupAdd(name=name, members=tuple(_members(inst, members or []))))
+    result = inst.submit(GroupAdd(name=name, members=tuple(_members(inst, members or []))))
     if json_out:
         emit_json(result)
     else:
@@ -51,7 +51,7 @@ def remove(
 ) -> None:
     """Remove members from a group, or the whole group when none is named."""
     inst: Instance = ctx.obj
-    result = inst.send(GroupRemove(name=name, members=tuple(_members(inst, members or []))))
+    result = inst.submit(GroupRemove(name=name, members=tuple(_members(inst, members or []))))
     if json_out:
         emit_json(result)
     elif result.get("removed"):

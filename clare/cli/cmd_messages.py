@@ -64,7 +64,7 @@ def broadcast(
                          f"not {ttl_hours:g}")  # fmt: skip
     sent_at = int(time.time() * 1000)
     target, host_group = _target(inst, to)
-    result = inst.send(
+    result = inst.submit(
         MessageSend(
             target=target,
             host_group=host_group,

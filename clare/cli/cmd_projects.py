@@ -47,7 +47,7 @@ def add(
 ) -> None:
     """Create a project."""
     inst: Instance = ctx.obj
-    result = inst.send(ProjectAdd(name=name, path=_abs(path), description=description))
+    result = inst.submit(ProjectAdd(name=name, path=_abs(path), description=description))
     if json_out:
         emit_json(result)
     else:
@@ -73,7 +73,7 @@ def update(
 ) -> None:
     """Change a project's description, its repository path on this host, or its review rule."""
     inst: Instance = ctx.obj
-    result = inst.send(
+    result = inst.submit(
         ProjectUpdate(name=name, path=_abs(path), description=description, review=review)
     )
     if json_out:
@@ -95,7 +95,7 @@ def path_(
     sessions under it count as the project's.
     """
     inst: Instance = ctx.obj
-    result = inst.call("project.update", {"name": name, "path": _abs(path)})
+    result = inst.submit(ProjectUpdate(name=name, path=_abs(path)))
     if json_out:
         emit_json({**result, "host": inst.config.name, "path": _abs(path)})
     else:
@@ -106,7 +106,7 @@ def path_(
 def rename(ctx: typer.Context, name: str, new_name: str, json_out: JsonOpt = False) -> None:
     """Rename a project; its tasks move with it, and its history keeps the old name."""
     inst: Instance = ctx.obj
-    result = inst.send(ProjectRename(name=name, new_name=new_name, author=inst.author))
+    result = inst.submit(ProjectRename(name=name, new_name=new_name, author=inst.author))
     if json_out:
         emit_json(result)
     else:
@@ -126,7 +126,7 @@ def delete(
         count = sum(queries.get_project(inst.views(), name)["tasks"].values())
         if not typer.confirm(f"delete project {name} and its {count} tasks?"):
             raise typer.Exit(1)
-    result = inst.send(ProjectDelete(name=name, author=inst.author))
+    result = inst.submit(ProjectDelete(name=name, author=inst.author))
     if json_out:
         emit_json(result)
     else:

@@ -9,6 +9,7 @@ import typer
 from clare.app.instance import Instance
 from clare.cli.output import emit_json, short_time, table
 from clare.core.errors import UsageError
+from clare.domain.commands import DispatchRequest
 from clare.store import lookups, queries
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -133,9 +134,8 @@ def stop(
     views = inst.views()
     session = queries.get_session(views, queries.resolve_session(views, session_id))
     request = new_request_id()
-    inst.call(
-        "dispatch.request",
-        {"request": request, "action": "stop", "session": session["id"], "author": inst.author},
+    inst.submit(
+        DispatchRequest(request=request, action="stop", session=session["id"], author=inst.author)
     )
     if no_wait:
         emit_json({"request": request}) if json_out else print(request)

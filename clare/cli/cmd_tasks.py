@@ -14,6 +14,7 @@ from clare.domain.commands import (
     TaskAssign,
     TaskDelete,
     TaskNote,
+    TaskReview,
     TaskState,
     TaskUnassign,
     TaskUpdate,
@@ -76,7 +77,7 @@ def add(
     """Add a task to a project; prints its id."""
     inst: Instance = ctx.obj
     deps = _resolve_all(inst, [d for d in depends_on if d]) if depends_on else []
-    result = inst.send(
+    result = inst.submit(
         TaskAdd(
             project=project,
             title=title,
@@ -243,7 +244,7 @@ def _set_state(
 ) -> None:
     inst: Instance = ctx.obj
     full = resolve(inst, task_id)
-    result = inst.send(
+    result = inst.submit(
         TaskState(task=full, state=state, note=note, author=inst.author, force=force)
     )
     _print_result(result, json_out, f"{full} {state}")
@@ -297,15 +298,14 @@ def review(
     inst: Instance = ctx.obj
     full = resolve(inst, task_id)
     now_ms = int(time.time() * 1000)
-    result = inst.call(
-        "task.review",
-        {
-            "task": full,
-            "verdict": "approve" if approve else "request_changes",
-            "text": note if approve else request_changes,
-            "author": inst.author,
-            "sent_at": now_ms,
-        },
+    result = inst.submit(
+        TaskReview(
+            task=full,
+            verdict="approve" if approve else "request_changes",
+            text=note if approve else (request_changes or ""),
+            author=inst.author,
+            sent_at=now_ms,
+        )
     )
     delivered: list[dict[str, Any]] = []
     if result.get("message"):
@@ -353,7 +353,7 @@ def delete(
     """Delete a task: it leaves every list and board; its history stays in `clare log`."""
     inst: Instance = ctx.obj
     full = resolve(inst, task_id)
-    result = inst.send(TaskDelete(task=full, reason=reason, author=inst.author))
+    result = inst.submit(TaskDelete(task=full, reason=reason, author=inst.author))
     _print_result(result, json_out, f"{full} deleted")
 
 
@@ -390,7 +390,7 @@ def update(
         ),
         author=inst.author,
     )
-    result = inst.send(command)
+    result = inst.submit(command)
     _print_result(result, json_out, f"{full} updated")
 
 
@@ -430,7 +430,7 @@ def note(
         full, author = current[0], f"session:{session_id}"
     else:
         raise UsageError("give TASK TEXT, or just TEXT from inside a session")
-    result = inst.send(TaskNote(task=full, text=words[-1], author=author))
+    result = inst.submit(TaskNote(task=full, text=words[-1], author=author))
     _print_result(result, json_out, f"noted on {full}")
 
 
@@ -456,7 +456,9 @@ def assign(
     full = queries.resolve_task(views, task_id)
     if kind == "session":
         name = queries.resolve_session(views, name)
-    result = inst.send(TaskAssign(task=full, assignee_kind=kind, assignee=name, author=inst.author))
+    result = inst.submit(
+        TaskAssign(task=full, assignee_kind=kind, assignee=name, author=inst.author)
+    )
     _print_result(result, json_out, f"{full} assigned to {kind} {name}")
 
 
@@ -464,5 +466,5 @@ def unassign(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> Non
     """Take a task away from whoever it is assigned to."""
     inst: Instance = ctx.obj
     full = resolve(inst, task_id)
-    result = inst.send(TaskUnassign(task=full, author=inst.author))
+    result = inst.submit(TaskUnassign(task=full, author=inst.author))
     _print_result(result, json_out, f"{full} unassigned")

@@ -60,9 +60,10 @@ def settle_for_session(paths: InstancePaths, event: str, session: str) -> list[s
     if not mine:
         return []
     from clare.bus import rpc
+    from clare.domain.commands import DecisionSettle
 
-    request = rpc.Request.new(
-        "decision.settle", {"decisions": mine, "how": how, "at": int(time.time() * 1000)}
+    request = rpc.Request.of(
+        DecisionSettle(decisions=tuple(mine), how=how, at=int(time.time() * 1000))
     )
     result = call_writer(paths, request, SETTLE_TIMEOUT_S)
     if not isinstance(result, dict):

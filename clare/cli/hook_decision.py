@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 # lists the ask, this hook is ready to pass an answer on at once.
 from clare.cli.hook import call_writer
 from clare.cli.hook_asks import asks_dir
-from clare.core.events import Event
 from clare.domain.decisions import ENTITY_PREFIX, PermissionAsk
 from clare.domain.fold import refold
 from clare.sessions.permission_input import answer, parse_ask
@@ -61,19 +60,19 @@ def run(paths: InstancePaths, raw: bytes, call: HookCall, stdout: Any, *, wait_s
     if ask is None:
         return ""
     from clare.bus import rpc
+    from clare.domain.commands import DecisionAsk
 
     with _doorbell(paths) as bell:
-        request = rpc.Request.new(
-            "decision.ask",
-            {
-                "session": call.session,
-                "tool": ask.tool,
-                "summary": ask.summary,
-                "tool_input": ask.tool_input,
-                "suggestions": list(ask.suggestions),
-                "at": int(time.time() * 1000),
-                "cwd": call.cwd,
-            },
+        request = rpc.Request.of(
+            DecisionAsk(
+                session=call.session,
+                tool=ask.tool,
+                summary=ask.summary,
+                tool_input=ask.tool_input,
+                suggestions=tuple(ask.suggestions),
+                at=int(time.time() * 1000),
+                cwd=call.cwd,
+            )
         )
         result = call_writer(paths, request, ASK_TIMEOUT_S)
         if not isinstance(result, dict):
@@ -157,23 +156,22 @@ def _wait(paths: InstancePaths, bell: Any, decision: str, deadline: float) -> di
 
 def read_outcome(paths: InstancePaths, decision: str) -> dict[str, Any] | None:
     """The decision's outcome from this host's events DB; None while it is pending."""
-    import sqlite3
+    from clare.core.errors import ClareError
+    from clare.store.eventlog import entity_events
+    from clare.store.sqlite import open_reader, reading
 
     try:
-        conn = sqlite3.connect(f"file:{paths.events_db}?mode=ro", uri=True)
-    except sqlite3.Error:
+        conn = open_reader(paths.events_db, busy_timeout_ms=200)
+    except ClareError:
         return None
     try:
-        conn.execute("PRAGMA busy_timeout=200")
-        rows = conn.execute(
-            "SELECT seq, id, origin, origin_seq, hlc, kind, body FROM events WHERE entity = ?",
-            (ENTITY_PREFIX + decision,),
-        ).fetchall()
-    except sqlite3.Error:
+        with reading("the decision's events"):
+            events = entity_events(conn, ENTITY_PREFIX + decision)
+    except ClareError:
         return None
     finally:
         conn.close()
-    state = refold(ENTITY_PREFIX + decision, [Event(*row) for row in rows])
+    state = refold(ENTITY_PREFIX + decision, events)
     if not isinstance(state, PermissionAsk) or state.winner is None:
         return None
     won = state.winner
@@ -189,9 +187,10 @@ def read_outcome(paths: InstancePaths, decision: str) -> dict[str, Any] | None:
 def _settle(paths: InstancePaths, decisions: list[str], how: str) -> dict[str, dict[str, Any]]:
     """Settle ``decisions``; returns the outcomes of those that were answered meanwhile."""
     from clare.bus import rpc
+    from clare.domain.commands import DecisionSettle
 
-    request = rpc.Request.new(
-        "decision.settle", {"decisions": decisions, "how": how, "at": int(time.time() * 1000)}
+    request = rpc.Request.of(
+        DecisionSettle(decisions=tuple(decisions), how=how, at=int(time.time() * 1000))
     )
     result = call_writer(paths, request, ASK_TIMEOUT_S)
     if not isinstance(result, dict):

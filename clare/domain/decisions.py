@@ -29,7 +29,6 @@ from clare.core.errors import NotFound, UsageError
 from clare.domain.commands import (
     MAX_INPUT,
     MAX_REASON,
-    MAX_SUGGESTION,
     MAX_SUMMARY,
     DecisionAsk,
     DecisionMake,

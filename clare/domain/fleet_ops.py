@@ -8,7 +8,7 @@ decider: the gossip node sends its SHA-256 and checked the token's mac.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from clare.core.errors import NotFound, PeerRefused, UsageError
 from clare.domain.commands import FleetAdmit, FleetInvite, FleetJoin, FleetRemove
@@ -17,6 +17,7 @@ from clare.domain.fleet import Fleet, InviteIssued, Member, MemberJoined, Member
 
 if TYPE_CHECKING:
     from clare.domain.events import DomainEvent
+
 
 @decider(FleetInvite)
 def _invite(cmd: FleetInvite, state: StateReader, ctx: Context) -> Decision:

@@ -13,7 +13,6 @@ Each change carries a note that says why.
 
 from __future__ import annotations
 
-
 from clare.core.errors import UsageError
 from clare.domain.commands import TaskRelease
 from clare.domain.decide import Context, Decision, StateReader, decider

@@ -25,7 +25,7 @@ from clare.domain.commands import TaskFinish, TaskReview
 from clare.domain.decide import Context, Decision, StateReader, decider, need_project, need_task
 from clare.domain.events import DomainEvent, TaskNoted, TaskStateChanged, register
 from clare.domain.lifecycle_events import _Bounded
-from clare.domain.messages import MAX_MESSAGE, MessageSent
+from clare.domain.messages import MessageSent
 from clare.domain.session_ops import usage_now
 from clare.domain.targets import DEFAULT_TTL_MS
 from clare.domain.tasks import check_transition

@@ -26,29 +26,43 @@ Each round reads the views for requests aimed at this host and moves each on:
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
 import trio
+import zmq
 
 from clare.app import dispatch as service
+from clare.bus.endpoints import SUB_HWM, VIEW_TOPIC, Endpoints
+from clare.bus.zsock import open_socket
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
+from clare.domain.commands import (
+    DispatchAccept,
+    DispatchNoteLaunched,
+    DispatchNoteStarted,
+    DispatchNoteStopped,
+    DispatchOffer,
+    DispatchRefuse,
+)
 from clare.runtime.logs import get
-from clare.store import queries
-from clare.store.sqlite import open_reader
+from clare.store import queries, queries_sessions
+from clare.store.sqlite import open_reader, reading
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from clare.bus.aclient import AsyncCommandClient
+    from clare.domain.command import Command
     from clare.runtime.config import Config
     from clare.runtime.paths import InstancePaths
 
 log = get("clare.dispatcher")
 
 DEFAULT_INTERVAL_S = 0.1
+#: With nothing on its way, how often a round runs without news from the views.
+IDLE_CHECK_S = 30.0
 #: How long ``claude --bg`` or ``claude stop`` may take.
 COMMAND_TIMEOUT_S = 60.0
 
@@ -65,9 +79,11 @@ class Dispatcher:
         #: Requests this run accepted and has not settled yet, and for each the
         #: record of what it did (op, args) when acting is done but the writer did
         #: not take the record: it is sent again, never the act.
-        self.unsettled: dict[str, tuple[str, dict[str, Any]] | None] = {}
+        self.unsettled: dict[str, Command | None] = {}
         #: Every request this run accepted, until the views show it past accepted.
         self.mine: set[str] = set()
+        #: Requests for this host the last round saw on their way.
+        self.pending = 0
 
     def _read(self) -> tuple[list[dict[str, Any]], sqlite3.Connection | None]:
         if not self.paths.views_db.exists():
@@ -77,28 +93,33 @@ class Dispatcher:
         except StorageError:
             return [], None
         try:
-            found = queries.list_dispatches(
-                conn,
-                machine_id=self.config.machine_id,
-                states=("requested", "accepted", "launched"),
-            )
-        except sqlite3.Error:  # views being migrated or rebuilt: next round
+            with reading("this host's dispatch requests"):
+                found = queries.list_dispatches(
+                    conn,
+                    machine_id=self.config.machine_id,
+                    states=("requested", "accepted", "launched"),
+                )
+        except StorageError:  # views being migrated or rebuilt: next round
             conn.close()
             return [], None
         return sorted(found, key=lambda d: str(d["requested_at"])), conn
 
     async def offer(self) -> None:
-        await self.client.call(
-            "dispatch.offer",
-            {
-                "enabled": self.config.dispatch_enabled,
-                "max_sessions": self.config.dispatch_max_sessions,
-                "permission_mode": self.config.dispatch_permission_mode,
-            },
+        await self.client.submit(
+            DispatchOffer(
+                enabled=self.config.dispatch_enabled,
+                max_sessions=self.config.dispatch_max_sessions,
+                permission_mode=self.config.dispatch_permission_mode,
+            )
         )
+
+    def busy(self) -> bool:
+        """Whether a request is on its way: then rounds run every interval, not on news."""
+        return bool(self.pending or self.launched_at or self.unsettled)
 
     async def run_round(self) -> None:
         pending, conn = await trio.to_thread.run_sync(self._read)
+        self.pending = len(pending)
         if conn is None:
             return
         requested = {r["id"] for r in pending if r["state"] == "requested"}
@@ -123,14 +144,13 @@ class Dispatcher:
             refusal = service.local_refusal(
                 self.config, conn, request, extra_load=len(self.accepted_unseen)
             )
-            reply = await self.client.call(
-                "dispatch.accept",
-                {
-                    "request": rid,
-                    "now_ms": int(time.time() * 1000),
-                    "max_age_ms": self.config.dispatch_max_age_s * 1000,
-                    "refuse": refusal,
-                },
+            reply = await self.client.submit(
+                DispatchAccept(
+                    request=rid,
+                    now_ms=int(time.time() * 1000),
+                    max_age_ms=self.config.dispatch_max_age_s * 1000,
+                    refuse=refusal,
+                )
             )
             if not reply.get("accepted"):
                 if reply.get("reason"):
@@ -144,7 +164,7 @@ class Dispatcher:
                 await self._act(request, conn)
             except ServiceUnavailable:
                 raise  # the writer is away: the next round settles it (below)
-            except (ClareError, OSError, sqlite3.Error) as exc:
+            except (ClareError, OSError) as exc:
                 # Accepted and not acted on: settle it now, or it would wait for a restart.
                 await self._refuse(rid, f"failed before it started: {exc}")
         elif request["state"] == "accepted":
@@ -168,14 +188,13 @@ class Dispatcher:
             # Acting stopped before it did anything (the writer went away meanwhile).
             await self._refuse(rid, "the writer was unavailable before it started")
         else:
-            op, args = record
-            await self.client.call(op, args)  # the act is done: only its record is sent
+            await self.client.submit(record)  # the act is done: only its record is sent
             self.unsettled.pop(rid, None)
 
-    async def _record(self, rid: str, op: str, args: dict[str, Any]) -> None:
+    async def _record(self, rid: str, record: Command) -> None:
         """Record what acting did; kept to send again if the writer does not take it."""
-        self.unsettled[rid] = (op, args)
-        await self.client.call(op, args)
+        self.unsettled[rid] = record
+        await self.client.submit(record)
         self.unsettled.pop(rid, None)
 
     async def _act(self, request: dict[str, Any], conn: sqlite3.Connection) -> None:
@@ -201,7 +220,7 @@ class Dispatcher:
             await self._refuse(rid, f"claude --bg failed: {why}")
             return
         self.launched_at[rid] = time.monotonic()
-        await self._record(rid, "dispatch.launched", {"request": rid, "job_id": job})
+        await self._record(rid, DispatchNoteLaunched(request=rid, job_id=job))
 
     async def _run(self, argv: list[str], cwd: str) -> Any:
         """The finished process, or why it could not run."""
@@ -223,31 +242,28 @@ class Dispatcher:
 
     async def _stop(self, request: dict[str, Any], conn: sqlite3.Connection) -> None:
         rid = request["id"]
-        row = conn.execute(
-            "SELECT snapshot FROM sessions WHERE id = ?", (request["session"],)
-        ).fetchone()
-        snap = json.loads(row[0]) if row else {}
-        if snap.get("session_kind") == "bg" and snap.get("job_id"):
-            done = await self._run(service.stop_argv(self.config, snap["job_id"]), "")
+        found = queries_sessions.session_process(conn, request["session"])
+        if found is not None and found.kind == "bg" and found.job_id:
+            done = await self._run(service.stop_argv(self.config, found.job_id), "")
             if isinstance(done, str) or done.returncode != 0:
                 why = done if isinstance(done, str) else _last_line(done.stderr)
                 await self._refuse(rid, f"claude stop failed: {why}")
                 return
-            how = f"claude stop {snap['job_id']}"
+            how = f"claude stop {found.job_id}"
         else:
-            pid = int(snap.get("pid") or 0)
+            pid = found.pid if found is not None else 0
             if pid <= 0 or not _is_claude(pid):
                 await self._refuse(rid, "its process is not running on this host")
                 return
             os.kill(pid, signal.SIGINT)
             how = f"SIGINT to process {pid}"
-        await self._record(rid, "dispatch.stopped", {"request": rid, "how": how})
+        await self._record(rid, DispatchNoteStopped(request=rid, how=how))
 
     async def _bind(self, request: dict[str, Any], conn: sqlite3.Connection) -> None:
         rid = request["id"]
         session = queries.session_of_job(conn, self.config.machine_id, request["job_id"] or "")
         if session is not None:
-            await self.client.call("dispatch.started", {"request": rid, "session": session})
+            await self.client.submit(DispatchNoteStarted(request=rid, session=session))
             self.launched_at.pop(rid, None)
             return
         since = self.launched_at.setdefault(rid, time.monotonic())
@@ -260,7 +276,7 @@ class Dispatcher:
 
     async def _refuse(self, rid: str, reason: str) -> None:
         log.warning("dispatch failed", request=rid, reason=reason)
-        await self.client.call("dispatch.refuse", {"request": rid, "reason": reason[:500]})
+        await self.client.submit(DispatchRefuse(request=rid, reason=reason[:500]))
         self.unsettled.pop(rid, None)
 
 
@@ -295,10 +311,21 @@ async def serve_dispatcher(
         except ClareError as exc:  # the writer is not up yet
             log.info("dispatch offer not recorded yet", error=str(exc))
             await trio.sleep(1.0)
-    while True:
-        started = trio.current_time()
-        try:
-            await dispatcher.run_round()
-        except (OSError, sqlite3.Error, StorageError) as exc:
-            log.warning("dispatch round failed", error=str(exc))
-        await trio.sleep_until(started + interval_s)
+    # Rounds run when the views move (the projector's notice: a request may have
+    # come), every ``interval_s`` while a request is on its way, and otherwise only
+    # every IDLE_CHECK_S in case a notice was lost: an idle host reads nothing.
+    async with open_socket(
+        zmq.SUB,
+        connect=[Endpoints(paths).projector_views],
+        options={zmq.SUBSCRIBE: VIEW_TOPIC, zmq.RCVHWM: SUB_HWM},
+    ) as views:
+        while True:
+            started = trio.current_time()
+            try:
+                await dispatcher.run_round()
+            except (OSError, StorageError) as exc:
+                log.warning("dispatch round failed", error=str(exc))
+            with trio.move_on_after(interval_s if dispatcher.busy() else IDLE_CHECK_S):
+                await views.recv()
+            views.recv_waiting(SUB_HWM)  # one round covers every notice so far
+            await trio.sleep_until(started + interval_s)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import trio
 
 from clare.core.errors import ClareError, PeerRefused, ServiceUnavailable
+from clare.domain.commands import FleetJoin
 from clare.runtime.logs import get
 from clare.sync.invite import decode_join, encode_reply, secret_hash
 from clare.sync.peers import check_endpoint
@@ -97,19 +98,17 @@ async def answer_join(
         if token.key != own_key or token.origin != own_origin or not token.mac_ok():
             raise PeerRefused("the invitation was not made here, or was altered (forged?)")
         endpoint = check_endpoint(request.endpoint)
-        await call(
-            "fleet.join",
-            {
-                "invite": token.invite,
-                "secret_sha256": secret_hash(token.secret),
-                "token_expires_ms": token.expires_ms,
-                "key": key,
-                "origin": request.origin,
-                "name": request.name[:64],
-                "endpoint": endpoint,
-                "now_ms": time.time_ns() // 1_000_000,
-            },
+        join = FleetJoin(
+            invite=token.invite,
+            secret_sha256=secret_hash(token.secret),
+            token_expires_ms=token.expires_ms,
+            key=key,
+            origin=request.origin,
+            name=request.name[:64],
+            endpoint=endpoint,
+            now_ms=time.time_ns() // 1_000_000,
         )
+        await call(*join.to_wire())
     except ClareError as exc:
         return _refuse(key, exc, refused)
     log.info("host joined by invitation", key=key, name=request.name, invite=token.invite)

@@ -193,9 +193,7 @@ class Poller:
             for snap in self.core.plan(source.name, scan, projects, now_ms):
                 seq = 0
                 try:
-                    reply = await self.client.call(
-                        *SessionObserve(snapshot=snapshot_dict(snap)).to_wire()
-                    )
+                    reply = await self.client.submit(SessionObserve(snapshot=snapshot_dict(snap)))
                     written = reply.get("events") or []
                     seq = int(written[-1]["seq"]) if written else 0
                 except ServiceUnavailable:
@@ -242,9 +240,8 @@ class Poller:
         stale = await trio.to_thread.run_sync(self._stale_asks)
         for how, decisions in stale.items():
             try:
-                reply = await self.client.call(
-                    "decision.settle",
-                    {"decisions": decisions, "how": how, "at": int(time.time() * 1000)},
+                reply = await self.client.submit(
+                    DecisionSettle(decisions=tuple(decisions), how=how, at=int(time.time() * 1000))
                 )
             except ClareError as exc:
                 log.info("stale asks not settled; will retry", error=str(exc))
@@ -260,8 +257,8 @@ class Poller:
         released = 0
         for session, tasks in self.held.items():
             try:
-                reply = await self.client.call(
-                    "task.release", {"session": session, "candidates": tasks}
+                reply = await self.client.submit(
+                    TaskRelease(session=session, candidates=tuple(tasks))
                 )
             except ServiceUnavailable:
                 return released

@@ -25,7 +25,13 @@ import zmq
 
 from clare.bus import envelope, rpc
 from clare.bus.control import serve_control
-from clare.bus.endpoints import PROJECTOR_CONTROL, PROJECTOR_VIEWS, SUB_HWM, Endpoints
+from clare.bus.endpoints import (
+    PROJECTOR_CONTROL,
+    PROJECTOR_VIEWS,
+    SUB_HWM,
+    VIEW_TOPIC,
+    Endpoints,
+)
 from clare.bus.zsock import open_socket
 from clare.core.errors import DatabaseDamaged, StorageError, UsageError
 from clare.nodes.writer_feed import decode_burst
@@ -229,7 +235,7 @@ def _ring(send_notice: trio.MemorySendChannel[bytes], notice: bytes) -> None:
 
 async def _publish(pub: Any, notices: trio.MemoryReceiveChannel[bytes]) -> None:
     async for notice in notices:
-        pub.send_nowait([b"view", notice])
+        pub.send_nowait([VIEW_TOPIC, notice])
 
 
 async def _control(

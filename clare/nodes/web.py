@@ -27,7 +27,7 @@ from hypercorn.utils import wrap_app
 
 from clare.bus import envelope, published
 from clare.bus.aclient import AsyncCommandClient
-from clare.bus.endpoints import SUB_HWM, Endpoints
+from clare.bus.endpoints import SUB_HWM, VIEW_TOPIC, Endpoints
 from clare.bus.zsock import TrioSocket, open_socket
 from clare.core.errors import ProtocolError, ServiceUnavailable
 from clare.runtime.logs import get
@@ -52,7 +52,6 @@ VIEW_COALESCE_S = 0.02
 #: Messages taken off a socket per wake-up.
 MAX_BURST = 1000
 EVENT_TOPIC = b"ev."
-VIEW_TOPIC = b"view"
 
 
 async def serve_web(

@@ -51,6 +51,29 @@ def host_sessions(conn: sqlite3.Connection, machine_id: str) -> HostSessions:
     return HostSessions(seq, paths, tuple(live), held)
 
 
+@dataclass(frozen=True)
+class SessionProcess:
+    """How a session's host reaches its Claude Code: a background job, or a process."""
+
+    kind: str  # "bg" for a background session, else "" or what Claude Code says
+    job_id: str
+    pid: int
+
+
+def session_process(conn: sqlite3.Connection, session_id: str) -> SessionProcess | None:
+    """The session's job id and pid as its last snapshot says, None if it is not known."""
+    with reading("the session's process"):
+        row = conn.execute("SELECT snapshot FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        return None
+    snap = json.loads(row[0])
+    return SessionProcess(
+        str(snap.get("session_kind") or ""),
+        str(snap.get("job_id") or ""),
+        int(snap.get("pid") or 0),
+    )
+
+
 def live_status_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """How many sessions that have not ended are in each status ("unknown" for none)."""
     # Counting needs no session records: building a thousand of them made

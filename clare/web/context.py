@@ -98,7 +98,7 @@ class WebContext:
         finally:
             self.hub.views_demand.remove()
 
-    async def send(self, command: Command) -> dict[str, Any]:
+    async def submit(self, command: Command) -> dict[str, Any]:
         """``call`` for a typed command."""
         return await self.call(*command.to_wire())
 

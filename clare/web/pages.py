@@ -181,7 +181,7 @@ async def run_action(ctx: WebContext, name: str, args: dict[str, Any]) -> dict[s
         args["depends_on"] = await ctx.read(
             lambda v, _e: [pagedata.resolve_task(v, d) for d in deps]
         )
-    return await ctx.send(forms.ACTIONS[name].from_wire(args))
+    return await ctx.submit(forms.ACTIONS[name].from_wire(args))
 
 
 def _resolve(views: Any, _events: Any, prefix: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import types
+import typing
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -86,3 +89,42 @@ def test_commands_are_frozen_records() -> None:
         TaskAdd(project="p")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="no field colour"):
         TaskAdd(project="p", title="x", colour="red")  # type: ignore[call-arg]
+
+
+def _strategy(hint: object) -> st.SearchStrategy[object]:
+    """Values a field of type ``hint`` takes, within its declared bounds."""
+    from clare.domain.command import DEFAULT_BOUND, Bound, MaxLen
+
+    limits: tuple[object, ...] = ()
+    if typing.get_origin(hint) is typing.Annotated:
+        hint, *rest = typing.get_args(hint)
+        limits = tuple(rest)
+    max_len = min([m.chars for m in limits if isinstance(m, MaxLen)] + [30])
+    bound = next((b.limit for b in limits if isinstance(b, Bound)), DEFAULT_BOUND)
+    if isinstance(hint, types.UnionType):
+        (inner,) = (a for a in hint.__args__ if a is not type(None))
+        return st.none() | _strategy(typing.Annotated[inner, *limits] if limits else inner)
+    if hint is str:
+        return st.text(max_size=max_len)
+    if hint is bool:
+        return st.booleans()
+    if hint is int:
+        return st.integers(-bound, bound)
+    if typing.get_origin(hint) is tuple:
+        item = st.text(min_size=1, max_size=max_len)
+        return st.lists(item, max_size=4, unique=True).map(tuple)
+    if typing.get_origin(hint) is dict:
+        return st.dictionaries(st.text(max_size=8), st.integers(0, 9), max_size=3)
+    raise AssertionError(f"no strategy for {hint!r}")
+
+
+@pytest.mark.parametrize("op", sorted(COMMANDS))
+@given(data=st.data())
+def test_every_command_survives_the_wire(op: str, data: st.DataObject) -> None:
+    command_type = COMMANDS[op]
+    hints = typing.get_type_hints(command_type, include_extras=True)
+    values = {name: data.draw(_strategy(hints[name]), label=name) for name in command_type._fields}
+    sent = command_type(**values)
+    wire_op, args = sent.to_wire()
+    assert wire_op == op
+    assert COMMANDS[op].from_wire(args) == sent

@@ -7,11 +7,14 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from clare.domain.commands import DispatchNoteStopped
 from clare.nodes.dispatcher import Dispatcher
 from clare.runtime.config import Config
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from clare.domain.command import Command
 
     import pytest
 
@@ -25,7 +28,8 @@ class FakeClient:
         self.answers = answers
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    async def call(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def submit(self, command: Command) -> dict[str, Any]:
+        op, args = command.to_wire()
         self.calls.append((op, args))
         return self.answers.get(op, {})
 
@@ -71,9 +75,9 @@ async def test_an_acceptance_left_by_a_run_that_died_is_refused_not_acted_on(
     assert "interrupted" in args["reason"]
     # One this run acted on whose record the writer missed: the record again, not the act.
     client.calls.clear()
-    dispatcher.unsettled["d-00000001"] = ("dispatch.stopped", {"request": "d-00000001"})
+    dispatcher.unsettled["d-00000001"] = DispatchNoteStopped(request="d-00000001", how="h")
     await dispatcher._move_on(request("accepted"), conn)
-    assert client.calls == [("dispatch.stopped", {"request": "d-00000001"})]
+    assert client.calls == [("dispatch.stopped", {"request": "d-00000001", "how": "h"})]
     assert dispatcher.unsettled == {}
     # One this run acted on and recorded, still shown accepted (the views lag): left alone.
     client.calls.clear()
