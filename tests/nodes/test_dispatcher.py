@@ -14,9 +14,9 @@ from clare.runtime.config import Config
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from clare.domain.command import Command
-
     import pytest
+
+    from clare.domain.command import Command
 
 CONFIG = Config(machine_id=str(uuid.uuid4()), name="b", dispatch_enabled=True)
 
