@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 DEFAULT_TTL_S = 3600.0
 MAX_TTL_S = 30 * 24 * 3600.0
 JOIN_TIMEOUT_S = 10.0
+#: How long ``invite`` waits for the gossip node to open its door to the invitation.
+DOOR_WAIT_S = 5.0
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -73,6 +75,30 @@ def invite(inst: Instance, *, endpoint: str | None, ttl_s: float) -> Token:
     )
     token = Token(invite_id, where, keys.public, config.machine_id, config.name, expires_ms, secret)
     return token.signed()
+
+
+def door_open(inst: Instance, invite_id: str, *, wait_s: float = DOOR_WAIT_S) -> str:
+    """Wait until this host's gossip node lets guests present ``invite_id``.
+
+    The invitation is in the log at once, but guests are let in by the gossip
+    node, which learns of it from the writer a moment later: a token used in
+    between would be refused at the door. Returns "" once the door is open, else
+    why it is not (so the caller can say when the token will work).
+    """
+    from clare.bus.endpoints import GOSSIP_CONTROL
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            with inst.node_client("gossip", GOSSIP_CONTROL, timeout_s=2.0) as client:
+                status = client.call("status", {})
+        except ServiceUnavailable:
+            return "the gossip node is not running here: the invitation works once `clare up` runs"
+        if invite_id in status.get("fleet", {}).get("open_invites", []):
+            return ""
+        if time.monotonic() >= deadline:
+            return f"the gossip node has not opened its door to it after {wait_s:.0f} s"
+        time.sleep(0.05)
 
 
 def join(inst: Instance, token: Token, *, endpoint: str | None) -> dict[str, Any]:

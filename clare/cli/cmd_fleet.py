@@ -44,10 +44,15 @@ def invite(
     """Print a one-time invitation: run `clare sync join TOKEN` with it on the new host."""
     inst: Instance = ctx.obj
     token = fleet_app.invite(inst, endpoint=endpoint, ttl_s=fleet_app.parse_ttl(ttl))
+    # Printed only once a guest can use it, or with a line that says why not yet.
+    not_ready = fleet_app.door_open(inst, token.invite)
+    if not_ready:
+        print(f"clare: warning: {not_ready}", file=sys.stderr)
     if json_out:
         emit_json(
             {
                 "token": token.to_text(),
+                "ready": not not_ready,
                 "invite": token.invite,
                 "endpoint": token.endpoint,
                 "expires_at": time.strftime(

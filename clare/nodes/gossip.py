@@ -283,7 +283,14 @@ class Gossip:
 
     async def deliver(self, peer: str, frame: bytes) -> bytes | None:
         if peer.startswith(self.allow.guest_prefix):
-            return await self.joins.answer(peer.removeprefix(self.allow.guest_prefix), frame)
+            key = peer.removeprefix(self.allow.guest_prefix)
+            member = self.allow.name_of(key)
+            if member is None:
+                return await self.joins.answer(key, frame)
+            # A new member's node can connect in the moment between its join being
+            # recorded here and ZAP learning of it: ZAP let it in as a guest, and the
+            # connection keeps that name. The key is a member's now: so are its frames.
+            peer = member
         if peer not in self.peers and not self.allow.allows_name(peer):
             # A connection made before its key was removed: ZAP vetted it then, so
             # what it sends now is dropped here, unread.
@@ -361,7 +368,13 @@ class Gossip:
             vector=self.node.vector,
             statuses=self.node.status(),
             peers=self.peers,
-            members=self.membership.report(),
+            members={
+                **self.membership.report(),
+                # The invitations a guest may present now: the door is open for them.
+                "open_invites": (
+                    self.membership.open_invite_ids(_now_ms()) if self.allow.guests else []
+                ),
+            },
             frames_dropped=self.frames_dropped,
             refusals=self.allow.refusals.values(),
             notices=list(self.notices),

@@ -90,6 +90,9 @@ class Membership:
         """Whether an invitation of ours can still be used (so guests may knock)."""
         return bool(self.fleet.open_invites(self.config.machine_id, now_ms))
 
+    def open_invite_ids(self, now_ms: int) -> list[str]:
+        return sorted(i.invite for i in self.fleet.open_invites(self.config.machine_id, now_ms))
+
     def report(self) -> dict[str, Any]:
         return {
             "members": [

@@ -38,16 +38,26 @@ async def invite(host: Host) -> str:
 
 
 async def members_everywhere(hosts: list[Host], names: set[str], removed: set[str]) -> None:
-    with trio.fail_after(20):
+    seen: dict[str, tuple[set[str], set[str]]] = {}
+    with trio.move_on_after(30):
         while True:
-            views = [await h.json("sync", "members") for h in hosts]
-            if all(
-                {m["name"] for m in v["members"]} == names
-                and {r["name"] for r in v["removed"]} == removed
-                for v in views
-            ):
+            for h in hosts:
+                v = await h.json("sync", "members")
+                seen[h.name] = (
+                    {m["name"] for m in v["members"]},
+                    {r["name"] for r in v["removed"]},
+                )
+            if all(found == (names, removed) for found in seen.values()):
                 return
             await trio.sleep(0.25)
+    links = {}
+    for h in hosts:
+        status = await h.json("sync", "status")
+        links[h.name] = [(p["name"], p["connected"]) for p in status["peers"]]
+    raise AssertionError(
+        f"members, removed by host (want {sorted(names)}, {sorted(removed)}): {seen}; "
+        f"links: {links}"
+    )
 
 
 async def test_five_hosts_join_by_invitation_and_a_removed_one_is_shut_out(root: Path) -> None:
