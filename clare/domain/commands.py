@@ -6,9 +6,13 @@ and the area modules) that turns it into events. Fields that name nothing
 checkable (``author``) are free text within bounds; what a value must refer
 to (a project that exists, a live session) is the decider's to check.
 
-No ``from __future__ import annotations`` here: the bounds in the annotations
-are read at run time.
+The annotations stay strings until a command is first rebuilt from the wire
+(``Command.from_wire`` reads them with ``typing.get_type_hints``): a client
+that only builds and sends commands, like the hook on every prompt, does not
+pay for evaluating the bounds of every field of every command.
 """
+
+from __future__ import annotations
 
 from typing import Annotated, Any
 
