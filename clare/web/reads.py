@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from clare.runtime.config import Config
 
 MAX_EVENTS = 1000
-LIVE_STATUSES = ("busy", "shell", "idle", "waiting", "")
 
 
 # --- sessions ------------------------------------------------------------------------------
