@@ -160,8 +160,12 @@ def run(
     with Stack(prefix="ch") as stack:
         limits = {"web_max_streams": max_streams, "web_stall_timeout_s": stall_timeout_s}
         # Only the settings this version has: the same run measures a version before them.
-        config = replace(
-            stack.config, **{k: v for k, v in limits.items() if hasattr(stack.config, k)}
+        known = {k: v for k, v in limits.items() if hasattr(stack.config, k)}
+        # A record since issue 13; a dataclass in the versions before it.
+        config = (
+            stack.config.replace(**known)
+            if hasattr(stack.config, "replace")
+            else replace(stack.config, **known)
         )
         config_mod.save(stack.paths, config)
         stack.up("writer,projector,web")

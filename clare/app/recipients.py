@@ -12,9 +12,9 @@ library, :mod:`clare.domain.targets` and the rows of
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from clare.core.record import Record
 from clare.domain.targets import Recipient, groups_of, reaches
 from clare.store import queries_recipients as rows
 
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(Record):
     """A message waiting for one session."""
 
     id: str

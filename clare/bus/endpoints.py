@@ -7,8 +7,7 @@ limited to 107 bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from clare.core.record import Record
 from clare.runtime.paths import InstancePaths, ipc_endpoint
 
 WRITER_COMMANDS = "writer.cmd"
@@ -39,8 +38,7 @@ PUBLISHERS = {
 }
 
 
-@dataclass(frozen=True)
-class Endpoints:
+class Endpoints(Record):
     paths: InstancePaths
 
     def ipc(self, name: str) -> str:

@@ -13,7 +13,6 @@ from typing import Any
 import msgpack
 
 from clare.core.errors import FrameTooLarge, ProtocolError
-from clare.core.events import Event
 
 VERSION = 1
 #: The largest frame a node accepts on the bus (sync batches are bounded below it).
@@ -58,35 +57,3 @@ def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ProtocolError(f"field {name!r} is missing or of the wrong type")
     return value
-
-
-def encode_event(event: Event) -> bytes:
-    """An event as published on the writer's PUB socket."""
-    return encode(
-        EVENT,
-        {
-            "seq": event.seq,
-            "id": event.id,
-            "origin": event.origin,
-            "origin_seq": event.origin_seq,
-            "hlc": event.hlc,
-            "kind": event.kind,
-            "body": event.body,
-        },
-    )
-
-
-def event_topic(kind: str) -> bytes:
-    return b"ev." + kind.encode()
-
-
-def decode_event(data: dict[str, Any]) -> Event:
-    return Event(
-        seq=field(data, "seq", int),
-        id=field(data, "id", str),
-        origin=field(data, "origin", str),
-        origin_seq=field(data, "origin_seq", int),
-        hlc=field(data, "hlc", int),
-        kind=field(data, "kind", str),
-        body=field(data, "body", bytes),
-    )

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from clare.bus import envelope
 from clare.core.errors import ClareError, ProtocolError, ServiceUnavailable, UsageError, from_wire
+from clare.core.record import Record
 
 if TYPE_CHECKING:
     from clare.domain.command import Command
@@ -22,8 +22,7 @@ DEFAULT_TIMEOUT_S = 2.5
 DEFAULT_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(Record):
     id: str
     op: str
     args: dict[str, Any]

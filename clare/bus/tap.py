@@ -86,7 +86,7 @@ class Tap:
     def _message(self, node: str, topic: str, data: dict[str, Any]) -> TapMessage:
         if data.get("t") == envelope.EVENT and isinstance(data.get("body"), bytes):
             try:
-                data["data"] = envelope.decode_event(data).data()
+                data["data"] = published.decode_event(data).data()
             except (ProtocolError, ValueError) as exc:
                 # The envelope was fine but the event inside is not: count it too.
                 self.undecodable += 1
@@ -114,4 +114,4 @@ class Tap:
 
 def _as_single(event: Event) -> dict[str, Any]:
     """An event of a batch in the fields a one-event message has."""
-    return envelope.decode(envelope.encode_event(event))
+    return envelope.decode(published.encode_event(event))

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Self, dataclass_transform
 
 from clare.core.errors import UsageError
+from clare.core.record import Record
 from clare.domain.states import MAX_PRIORITY
 
 #: Text a command may carry unless its field says less.
@@ -49,57 +50,10 @@ class Bound:
 
 
 @dataclass_transform(kw_only_default=True, frozen_default=True)
-class Command:
-    """A frozen record of keyword fields, declared like a dataclass.
-
-    Not a ``dataclass``: that builds each class by compiling its methods, about
-    1 ms a class, and the hook and ``clare task add`` import commands on every
-    start. This base reads the annotations once per class and shares one set of
-    methods; ``dataclass_transform`` gives type checkers the same constructor.
-    """
+class Command(Record):
+    """A frozen record of keyword fields, declared like a dataclass (see ``clare.core.record``)."""
 
     op: ClassVar[str] = ""
-    _fields: ClassVar[tuple[str, ...]] = ()
-    _defaults: ClassVar[dict[str, Any]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        own = [
-            name
-            # Not inspect.get_annotations: importing inspect costs the hook 5 ms.
-            for name, hint in cls.__dict__.get("__annotations__", {}).items()  # noqa: RUF063
-            if not _is_class_var(hint) and not name.startswith("_")
-        ]
-        cls._fields = (*cls._fields, *own)
-        cls._defaults = {
-            **cls._defaults,
-            **{name: cls.__dict__[name] for name in own if name in cls.__dict__},
-        }
-
-    def __init__(self, **values: Any) -> None:
-        for name in self._fields:
-            value = values.pop(name, self._defaults.get(name, _MISSING))
-            if value is _MISSING:
-                raise TypeError(f"{type(self).__name__} needs {name}")
-            object.__setattr__(self, name, value)
-        if values:
-            raise TypeError(f"{type(self).__name__} has no field {', '.join(values)}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is frozen")
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash((type(self), self._values()))
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__name__}({fields})"
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._fields)
 
     def to_wire(self) -> tuple[str, dict[str, Any]]:
         """The op and its arguments as plain data; a None field is left out (not given)."""
@@ -116,13 +70,6 @@ class Command:
         if not isinstance(args, Mapping):
             raise UsageError(f"{cls.op} takes a map of arguments")
         return cls(**{name: parse(args) for name, parse in _parsers(cls)})
-
-
-def _is_class_var(hint: object) -> bool:
-    # A string where the defining module postpones its annotations.
-    if isinstance(hint, str):
-        return hint.startswith(("ClassVar", "typing.ClassVar"))
-    return typing.get_origin(hint) is ClassVar
 
 
 # --- field parsers, built once per command class from its annotations --------------------

@@ -6,10 +6,10 @@ turn of every session, and must not pay for importing the whole domain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clare.core.errors import UsageError
+from clare.core.record import Record
 
 #: How long a broadcast waits for its recipients, by default and at most.
 DEFAULT_TTL_MS = 24 * 3600 * 1000
@@ -38,8 +38,7 @@ def parse_target(target: str) -> tuple[str, str]:
     return kind, name
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(Record):
     """What decides whether a session receives a message."""
 
     session: str

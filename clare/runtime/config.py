@@ -14,10 +14,10 @@ import os
 import re
 import tomllib
 import uuid
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import ConfigError, UsageError
+from clare.core.record import Record
 
 if TYPE_CHECKING:
     from clare.runtime.paths import InstancePaths
@@ -51,15 +51,13 @@ DEFAULT_MAX_LINKS = 8
 _BIND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$")
 
 
-@dataclass(frozen=True)
-class Peer:
+class Peer(Record):
     name: str
     endpoint: str
     key: str
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Record):
     machine_id: str
     name: str
     groups: tuple[str, ...] = ()
@@ -410,7 +408,7 @@ def init(
     if gossip_bind is not None:
         changes["gossip_bind"] = check_bind(gossip_bind, "--gossip-bind")
     if changes:
-        config = replace(config, **changes)
+        config = config.replace(**changes)
     if config.web_port == config.gossip_port:
         raise UsageError(
             f"the web page and sync cannot share port {config.web_port}: "
@@ -424,7 +422,7 @@ def init(
 
 
 def write_peers(paths: InstancePaths, peers: tuple[Peer, ...]) -> Config:
-    config = replace(load(paths), peers=peers)
+    config = load(paths).replace(peers=peers)
     save(paths, config)
     return config
 

@@ -8,17 +8,16 @@ Without it, the XDG locations of a normal install are used.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from clare.core.errors import ConfigError
+from clare.core.record import Record
 
 # sockaddr_un.sun_path holds 108 bytes with its terminating NUL.
 MAX_IPC_PATH = 107
 
 
-@dataclass(frozen=True)
-class InstancePaths:
+class InstancePaths(Record):
     config_file: Path
     data_dir: Path
     runtime_dir: Path

@@ -19,10 +19,10 @@ import json
 import os
 import select
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from clare.core.ids import MAX_SESSION_ID
+from clare.core.record import Record
 
 MAX_STDIN_BYTES = 4 << 20
 #: Claude Code has written its JSON long before a hook process has started.
@@ -30,8 +30,7 @@ STDIN_TIMEOUT_S = 1.0
 _CHUNK = 1 << 16
 
 
-@dataclass(frozen=True)
-class HookCall:
+class HookCall(Record):
     """One hook call, as far as Clare reads it. "" or 0 = not given."""
 
     event: str

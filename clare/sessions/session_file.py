@@ -22,10 +22,10 @@ from __future__ import annotations
 import enum
 import json
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from clare.core.errors import ProtocolError
+from clare.core.record import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -51,8 +51,7 @@ class MalformedSessionFile(ProtocolError):
     half-written file: read it again later)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SessionFile:
+class SessionFile(Record):
     """What Claude Code says about one of its running processes.
 
     Times are milliseconds since the epoch, as Claude Code writes them. Fields

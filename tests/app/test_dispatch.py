@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 
 from clare.app.dispatch import attach_command, job_id_of, start_argv, stop_argv
 from clare.runtime.config import Config
@@ -17,7 +16,7 @@ def test_a_dispatched_session_runs_in_the_background_with_the_owners_permissions
         "claude", "--bg", "-n", "clare-t-1", "--permission-mode", "default",
         "-w", "clare-t-1", "do the task",
     ]  # fmt: skip
-    custom = replace(CONFIG, dispatch_command="/opt/claude --verbose",
+    custom = CONFIG.replace(dispatch_command="/opt/claude --verbose",
                      dispatch_permission_mode="acceptEdits")  # fmt: skip
     argv = start_argv(custom, "n", False, "p")
     assert argv == ["/opt/claude", "--verbose", "--bg", "-n", "n", "--permission-mode",

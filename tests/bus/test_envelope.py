@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clare.bus import envelope, rpc
+from clare.bus import envelope, published, rpc
 from clare.core.errors import FrameTooLarge, NotFound, ProtocolError
 from clare.core.events import Event
 
@@ -60,7 +60,7 @@ def test_malformed_envelopes(frame: bytes) -> None:
 
 def test_event_round_trip() -> None:
     event = Event(7, "id-1", "origin", 3, 12345, "TaskCreated", b"\x80")
-    assert envelope.decode_event(envelope.decode(envelope.encode_event(event))) == event
+    assert published.decode_event(envelope.decode(published.encode_event(event))) == event
 
 
 def test_request_and_reply_round_trip() -> None:

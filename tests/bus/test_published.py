@@ -44,7 +44,7 @@ def test_a_big_commit_is_cut_into_messages_under_the_limits() -> None:
 
 def test_the_one_event_message_is_still_read() -> None:
     event = Event(3, "id", "origin", 2, 99, "TaskCreated", b"\x80")
-    assert published.events_in(envelope.encode_event(event)) == [event]
+    assert published.events_in(published.encode_event(event)) == [event]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -279,7 +278,7 @@ def test_old_done_and_cancelled_tasks_are_archived_not_deleted(cli: Cli) -> None
     assert ids() == {todo}
     assert ids("--all") == {done, cancelled, todo}
     assert ids("--state", "done") == {done}
-    config_mod.save(cli.paths, replace(config_mod.load(cli.paths), archive_after_days=0))
+    config_mod.save(cli.paths, config_mod.load(cli.paths).replace(archive_after_days=0))
     assert ids() == {done, cancelled, todo}
 
 

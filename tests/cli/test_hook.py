@@ -301,3 +301,32 @@ def test_a_permission_request_with_no_writer_prints_nothing(
     assert printed == ""  # no writer: nobody could answer, and Clare never allows by itself
     assert sent == {"session": "s1", "event": "PermissionRequest", "outcome": ""}
     assert not spooled(paths)  # an ask is worth nothing later: it is not spooled
+
+
+_IMPORTED_BY_A_TURN = """
+import io, json, sys
+from clare.cli import hook
+hook.run(sys.argv[1:], io.BytesIO(sys.stdin.buffer.read()), io.StringIO())
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_a_turn_imports_neither_dataclasses_nor_trio_nor_the_domain(
+    paths: InstancePaths, fleet: Fleet, writer: list[rpc.Request]
+) -> None:
+    # `clare hook` starts on every turn of every session: `dataclasses` pulls in
+    # `inspect` (about 8 ms) and every dataclass made costs up to 1.5 ms more, so
+    # the records on its path are `clare.core.record.Record`s (see that module).
+    payload = {"session_id": "s1", "cwd": "/src/alpha", "prompt": "go on",
+               "hook_event_name": "UserPromptSubmit"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTED_BY_A_TURN, "UserPromptSubmit", "--home",
+         str(paths.config_file.parent)],
+        input=json.dumps(payload).encode(), capture_output=True, check=True, timeout=30,
+    )  # fmt: skip
+    loaded = set(json.loads(done.stdout))
+    assert [r.op for r in writer] == ["session.hook"]  # the whole path ran, send included
+    assert not loaded & {"dataclasses", "inspect", "trio", "typer", "clare.domain.registry"}
+    assert not {m for m in loaded if m.startswith("clare.domain.")} - {
+        "clare.domain", "clare.domain.command", "clare.domain.commands",
+        "clare.domain.states", "clare.domain.targets"}  # fmt: skip

@@ -14,7 +14,6 @@ permission dialog and, with it, Clare's PermissionRequest hook. Then:
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -43,10 +42,10 @@ def hosts(claude: ClaudeRunner) -> Iterator[tuple[Stack, Stack]]:
     try:
         for stack, name in ((a, "host-a"), (b, "host-b")):
             config = config_mod.load(stack.paths)
-            config_mod.save(stack.paths, replace(config, name=name))
+            config_mod.save(stack.paths, config.replace(name=name))
         # B's poller follows the Claude Code that runs there.
         config = config_mod.load(b.paths)
-        config_mod.save(b.paths, replace(config, claude_config_dir=str(claude.claude_dir)))
+        config_mod.save(b.paths, config.replace(claude_config_dir=str(claude.claude_dir)))
         b.env["CLAUDE_CONFIG_DIR"] = str(claude.claude_dir)
         peer(a, b)
         a.up()

@@ -11,7 +11,6 @@ import json
 import signal
 import subprocess
 import sys
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -41,7 +40,7 @@ def hosts() -> Iterator[tuple[Stack, Stack]]:
     try:
         for stack, name in ((a, "host-a"), (b, "host-b")):
             config = config_mod.load(stack.paths)
-            config_mod.save(stack.paths, replace(config, name=name, decision_wait_s=20))
+            config_mod.save(stack.paths, config.replace(name=name, decision_wait_s=20))
         peer(a, b)
         a.up()
         b.up()
@@ -157,7 +156,7 @@ def test_with_no_answer_the_hook_prints_nothing_and_the_ask_expires(
 ) -> None:
     a, b = hosts
     config = config_mod.load(b.paths)
-    config_mod.save(b.paths, replace(config, decision_wait_s=2))
+    config_mod.save(b.paths, config.replace(decision_wait_s=2))
     hook = start_hook(b, ASK)
     try:
         code, printed = hook_output(hook)

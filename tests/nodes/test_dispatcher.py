@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from clare.domain.commands import DispatchNoteStopped
@@ -90,7 +89,7 @@ async def test_a_host_with_dispatch_off_sends_its_refusal_with_the_acceptance(
     tmp_path: Path,
 ) -> None:
     client = FakeClient({"dispatch.accept": {"accepted": False, "reason": "off"}})
-    dispatcher = make(tmp_path, client, replace(CONFIG, dispatch_enabled=False))
+    dispatcher = make(tmp_path, client, CONFIG.replace(dispatch_enabled=False))
     await dispatcher._move_on(request("requested", "start"), sqlite3.connect(":memory:"))
     ((op, args),) = client.calls
     assert op == "dispatch.accept"
@@ -103,7 +102,7 @@ async def test_requests_accepted_in_one_round_count_against_capacity(
     from clare.app import dispatch as service
 
     client = FakeClient({"dispatch.accept": {"accepted": True}})
-    dispatcher = make(tmp_path, client, replace(CONFIG, dispatch_max_sessions=1))
+    dispatcher = make(tmp_path, client, CONFIG.replace(dispatch_max_sessions=1))
     seen: list[int] = []
 
     def refusal(config: Config, views: object, req: object, *, extra_load: int = 0) -> str:

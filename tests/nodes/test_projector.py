@@ -17,7 +17,7 @@ import pytest
 import trio
 import zmq
 
-from clare.bus import envelope
+from clare.bus import published
 from clare.bus.endpoints import Endpoints
 from clare.bus.zsock import TrioSocket, open_socket
 from clare.nodes.projector import serve_projector
@@ -50,7 +50,7 @@ def paths() -> Iterator[InstancePaths]:
 
 async def _ring(pub: TrioSocket, core: WriterCore, seq: int) -> None:
     (event,) = eventlog.read_after(core.conn, seq - 1, 1)
-    await pub.send([envelope.event_topic(event.kind), envelope.encode_event(event)])
+    await pub.send([published.event_topic(event.kind), published.encode_event(event)])
 
 
 async def _until(projection: Projection, position: int, ring: object = None) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +78,7 @@ def test_apprise_delivers_a_notice_to_a_json_url(receiver: Receiver) -> None:
 
 
 def _instance(paths: InstancePaths, **changes: Any) -> config_mod.Config:
-    config = replace(config_mod.load(paths), **changes)
+    config = config_mod.load(paths).replace(**changes)
     config_mod.save(paths, config)
     return config
 

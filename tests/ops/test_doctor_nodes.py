@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import signal
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import zmq
@@ -107,8 +106,8 @@ def test_the_web_node_is_probed_on_its_port(
     port, dead_port = peer_ports
     with NodeLock(paths.lock_file("web")) as lock:
         lock.acquire("a stand-in web node")
-        listening = check_node(paths, "web", replace(CONFIG, web_port=port))
-        silent = check_node(paths, "web", replace(CONFIG, web_port=dead_port))
+        listening = check_node(paths, "web", CONFIG.replace(web_port=port))
+        silent = check_node(paths, "web", CONFIG.replace(web_port=dead_port))
     assert listening.status is Status.OK
     assert f"http://127.0.0.1:{port}" in listening.summary
     assert silent.status is Status.FAILURE

@@ -159,15 +159,14 @@ def test_dispatch_is_off_unless_its_owner_turns_it_on() -> None:
 
 
 def test_the_advertised_endpoint_follows_bind_unless_set() -> None:
-    from dataclasses import replace
 
     from clare.runtime.config import Config, advertised_endpoint, parse
 
     base = Config(machine_id="00000000-0000-4000-8000-000000000001", name="h", gossip_port=9000)
     assert advertised_endpoint(base) == "tcp://127.0.0.1:9000"
-    assert advertised_endpoint(replace(base, gossip_bind="10.8.0.2")) == "tcp://10.8.0.2:9000"
-    assert advertised_endpoint(replace(base, gossip_bind="fd00::2")) == "tcp://[fd00::2]:9000"
-    chosen = replace(base, gossip_bind="10.8.0.2", sync_advertise="tcp://vpn.example:9000")
+    assert advertised_endpoint(base.replace(gossip_bind="10.8.0.2")) == "tcp://10.8.0.2:9000"
+    assert advertised_endpoint(base.replace(gossip_bind="fd00::2")) == "tcp://[fd00::2]:9000"
+    chosen = base.replace(gossip_bind="10.8.0.2", sync_advertise="tcp://vpn.example:9000")
     assert advertised_endpoint(chosen) == "tcp://vpn.example:9000"
     again = parse(chosen.to_toml())
     assert (again.sync_advertise, again.sync_max_links) == ("tcp://vpn.example:9000", 8)

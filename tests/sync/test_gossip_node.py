@@ -7,7 +7,7 @@ import shutil
 import socket
 import tempfile
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -192,7 +192,7 @@ async def test_peers_added_to_the_config_take_effect_without_restart(homes: Path
 async def test_a_bad_peer_key_in_the_config_only_fails_that_link(homes: Path) -> None:
     a, b = make_host(homes, "a"), make_host(homes, "b")
     connect(a, b)
-    wrong = replace(b.peer(), key=a.public_key)  # a pins the wrong server key for b
+    wrong = b.peer().replace(key=a.public_key)  # a pins the wrong server key for b
     a.config = config_mod.write_peers(a.paths, (wrong,))
     async with trio.open_nursery() as nursery:
         ga = await start(nursery, a)

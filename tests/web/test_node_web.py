@@ -12,7 +12,7 @@ import pytest
 import trio
 import zmq
 
-from clare.bus import envelope
+from clare.bus import envelope, published
 from clare.bus.endpoints import Endpoints
 from clare.bus.zsock import open_socket
 from clare.core.errors import ConfigError, ProtocolError
@@ -190,7 +190,7 @@ async def test_the_event_feed_listens_only_while_a_stream_is_open(home: Path) ->
 
     async def publish(pub: TrioSocket, seq: int) -> None:
         event = Event(seq, f"id-{seq}", MACHINE, seq, seq, "TaskNoted", b"\x80")
-        await pub.send([envelope.event_topic(event.kind), envelope.encode_event(event)])
+        await pub.send([published.event_topic(event.kind), published.encode_event(event)])
 
     async with (
         open_socket(zmq.PUB, bind=endpoints.writer_events) as pub,
