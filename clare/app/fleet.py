@@ -32,7 +32,6 @@ from clare.sync.peers import check_endpoint
 if TYPE_CHECKING:
     from clare.app.instance import Instance
 
-DEFAULT_TTL_S = 3600.0
 MAX_TTL_S = 30 * 24 * 3600.0
 JOIN_TIMEOUT_S = 10.0
 #: How long ``invite`` waits for the gossip node to open its door to the invitation.

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 SOURCE = "https://platform.claude.com/docs/en/about-claude/pricing (Model pricing)"
 TAKEN_ON = "2026-12-05"
-RATE_NAMES = ("input", "output", "cache_write", "cache_write_1h", "cache_read")
 
 
 @dataclass(frozen=True)

@@ -309,7 +309,9 @@ class Gossip:
     def _join_refused(self, guest: str, why: str) -> None:
         self.counters["joins_refused"] += 1
         self.notices.append(
-            status_mod.NoticeRecord(time.time(), "join:" + guest[:8], "join_refused", why)
+            status_mod.NoticeRecord(
+                time.time(), self.allow.guest_prefix + guest[:8], "join_refused", why
+            )
         )
 
     def refused(self, address: str, key: str) -> None:

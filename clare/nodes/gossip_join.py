@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 log = get("clare.gossip")
 
-GUEST_PREFIX = "join:"
 #: Guests' join attempts answered per window; more are told to retry later.
 JOINS_PER_WINDOW = 10
 JOIN_WINDOW_S = 60.0

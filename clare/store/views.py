@@ -147,10 +147,6 @@ def load_state(conn: sqlite3.Connection, entity: str) -> Any:
     return codec.from_row(tuple(row), children)
 
 
-def save_state(conn: sqlite3.Connection, entity: str, state: Any) -> None:
-    save_states(conn, [state])
-
-
 def save_states(conn: sqlite3.Connection, states: Iterable[Any]) -> None:
     """Write the rows of many entity states (None ones are skipped).
 
