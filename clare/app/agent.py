@@ -20,7 +20,7 @@ from clare.core.errors import ClareError, NotFound, UsageError
 from clare.domain.commands import MessageDeliver, TaskClaim, TaskFinish
 from clare.domain.states import OPEN_STATES
 from clare.sessions.claude_home import claude_dir
-from clare.store import eventlog, queries
+from clare.store import eventlog, queries_sessions, queries_tasks
 
 if TYPE_CHECKING:
     import sqlite3
@@ -43,7 +43,7 @@ def current_session(inst: Instance, given: str | None) -> tuple[str, str]:
     if given:
         # A session the poller has not seen yet is taken by its id as given.
         with contextlib.suppress(NotFound):
-            given = queries.resolve_session(inst.views(), given)
+            given = queries_sessions.resolve_session(inst.views(), given)
     from clare.sessions.hooked import hooked_dir
     from clare.sessions.whoami import identify  # here: most commands never need it
 
@@ -65,7 +65,7 @@ def claim_candidates(views: sqlite3.Connection, session: str, who: Recipient) ->
     """Ready tasks this session may claim: its own first, then by priority."""
     mine, others = [], []
     allowed = {f"host:{who.host_name}", *(f"group:{g}" for g in who.groups)}
-    for task in queries.list_tasks(views, state="ready"):
+    for task in queries_tasks.list_tasks(views, state="ready"):
         assignee = task["assignee"]
         if assignee == f"session:{session}":
             mine.append(task["id"])
@@ -79,7 +79,7 @@ def lost_claims(
 ) -> list[dict[str, Any]]:
     """Recent claims by ``session`` that another session won (after a sync)."""
     lost = []
-    for task_id, event_id, description, stamp in queries.lost_assignments(views):
+    for task_id, event_id, description, stamp in queries_tasks.lost_assignments(views):
         if now_ms - (stamp >> 16) > LOST_CLAIM_WINDOW_MS:
             continue
         from clare.domain.events import TaskAssigned
@@ -102,7 +102,7 @@ def task_with_deps(views: sqlite3.Connection, task: dict[str, Any]) -> dict[str,
     deps = []
     for dep in task["depends_on"]:
         try:
-            found = queries.get_task(views, None, dep)
+            found = queries_tasks.get_task(views, None, dep)
             deps.append({"id": dep, "title": found["title"], "state": found["state"]})
         except NotFound:
             deps.append({"id": dep, "title": None, "state": "unknown"})
@@ -162,7 +162,7 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
         views = inst.views()
     tasks = [
         task_with_deps(views, t)
-        for t in queries.list_tasks(views, assignee=f"session:{session_id}")
+        for t in queries_tasks.list_tasks(views, assignee=f"session:{session_id}")
         if t["state"] in OPEN_STATES
     ]
     from clare.app.recipients import pending_messages
@@ -191,7 +191,7 @@ def pull(inst: Instance, session_id: str, cwd: str, *, claim: bool, now_ms: int)
 def finish(inst: Instance, session_id: str, cwd: str, note: str) -> dict[str, Any]:
     """The session's current task finished: to review or done (its project decides), with
     the git record of the work read here, in the session's folder, on the session's host."""
-    current = queries.session_tasks(inst.views()).get(session_id)
+    current = queries_sessions.session_tasks(inst.views()).get(session_id)
     if current is None:
         raise UsageError(f"session {session_id} has no open task: see `clare pull`")
     from clare.app.work import read_work

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from clare.core.errors import ClareError, UsageError
 from clare.domain.cost import Series, Total, day_bounds, holdings, stamp
 from clare.domain.prices import SOURCE, TAKEN_ON, Rates
-from clare.store import eventlog, queries
+from clare.store import eventlog, queries_common, queries_sessions
 
 if TYPE_CHECKING:
     import sqlite3
@@ -81,7 +81,7 @@ def cost_report(
     """
     if by not in GROUPINGS:
         raise UsageError(f"--by must be one of {', '.join(GROUPINGS)}, not {by!r}")
-    sessions = {s["id"]: s for s in queries.list_sessions(views, include_ended=True)}
+    sessions = {s["id"]: s for s in queries_sessions.list_sessions(views, include_ended=True)}
     series: dict[str, Series] = {}
 
     def line_of(sid: str) -> Series:
@@ -129,8 +129,8 @@ def cost_report(
     rows = [{"key": key, **groups[key].report(price)} for key in sorted(groups)]
     return {
         "by": by,
-        "since": queries.iso(since_ms, is_hlc=False) if since_ms else None,
-        "until": queries.iso(now_ms, is_hlc=False),
+        "since": queries_common.iso(since_ms, is_hlc=False) if since_ms else None,
+        "until": queries_common.iso(now_ms, is_hlc=False),
         "rows": rows,
         "total": total.report(price),
         "prices": {"source": SOURCE, "taken_on": TAKEN_ON, "overridden": sorted(price)},

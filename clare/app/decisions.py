@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from clare.core.errors import UsageError
 from clare.domain.commands import DecisionMake
 from clare.sessions.hooks_settings import permission_timeout_s
-from clare.store import decision_queries
+from clare.store import queries_decisions
 
 if TYPE_CHECKING:
     import sqlite3
@@ -37,7 +37,7 @@ def answer(
     """Allow or deny the pending decision ``prefix`` names, from this host."""
     if behavior not in ("allow", "deny"):
         raise UsageError(f"a decision is allow or deny, not {behavior!r}")
-    decision = decision_queries.resolve_decision(inst.views(), prefix)
+    decision = queries_decisions.resolve_decision(inst.views(), prefix)
     return inst.submit(
         DecisionMake(
             decision=decision,
@@ -72,7 +72,7 @@ def stale_asks_in(
     conn: sqlite3.Connection, machine_id: str, now_ms: int, decision_wait_s: int
 ) -> dict[str, list[str]]:
     """``stale_asks`` over this host's pending asks in the views."""
-    asks = decision_queries.pending_of_host(conn, machine_id)
+    asks = queries_decisions.pending_of_host(conn, machine_id)
     if not asks:
         return {}
     sessions = {a.session for a in asks}

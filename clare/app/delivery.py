@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from clare.app.agent import claude_folder
 from clare.core.errors import ClareError
 from clare.domain.commands import MessageDeliver
-from clare.store import queries, queries_recipients
+from clare.store import queries_recipients, queries_sessions
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,7 +59,7 @@ def deliver_now(inst: Instance, message_id: str, now_ms: int) -> list[dict[str, 
     text = format_messages([message])
     folder = claude_folder(inst)
     out = []
-    for s in queries.list_sessions(views, host=config.machine_id):
+    for s in queries_sessions.list_sessions(views, host=config.machine_id):
         if s["status"] not in INBOX_STATUSES:
             continue
         who = recipient_for(views, s["id"], machine_id=config.machine_id, host_name=config.name)

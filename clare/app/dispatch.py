@@ -17,7 +17,7 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import ClareError, NotFound
-from clare.store import eventlog, queries
+from clare.store import eventlog, queries_dispatch, queries_tasks
 
 if TYPE_CHECKING:
     import sqlite3
@@ -49,7 +49,7 @@ def local_refusal(
         )
     if not os.path.isdir(folder):
         return f"the project's folder {folder} does not exist on host {config.name}"
-    load = queries.dispatch_load(views, config.machine_id) + extra_load
+    load = queries_dispatch.dispatch_load(views, config.machine_id) + extra_load
     if load >= config.dispatch_max_sessions:
         return (
             f"host {config.name} is at capacity: {load} dispatched sessions of "
@@ -61,7 +61,7 @@ def local_refusal(
 def project_folder(config: Config, views: sqlite3.Connection, task_id: str) -> str:
     """The folder of ``task_id``'s project on this host, or ""."""
     try:
-        task = queries.get_task(views, None, task_id)
+        task = queries_tasks.get_task(views, None, task_id)
     except NotFound:
         return ""
     row = views.execute("SELECT paths FROM projects WHERE name = ?", (task["project"],)).fetchone()
@@ -92,7 +92,7 @@ def prompt_for(
     views: sqlite3.Connection, events: sqlite3.Connection, task_id: str, request: str
 ) -> str:
     """What the dispatched session is told: its task, what it builds on, how to report."""
-    task = queries.get_task(views, None, task_id)
+    task = queries_tasks.get_task(views, None, task_id)
     lines = [
         f"You are working on task {task['id']} of project {task['project']}: {task['title']}",
         f"(dispatched by Clare, request {request}).",
@@ -103,7 +103,7 @@ def prompt_for(
         lines += ["", "It builds on these tasks:"]
         for dep in task["depends_on"]:
             try:
-                found = queries.get_task(views, None, dep)
+                found = queries_tasks.get_task(views, None, dep)
             except NotFound:
                 lines.append(f"- {dep}: unknown here")
                 continue

@@ -8,7 +8,7 @@ import typer
 
 from clare.app.instance import Instance
 from clare.cli.output import emit_json, short_time, table
-from clare.store import decision_queries
+from clare.store import queries_decisions
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 IdArg = Annotated[str, typer.Argument(help="The decision's id, or a unique start of it.")]
@@ -36,7 +36,7 @@ def list_(
 ) -> None:
     """List pending decisions across the fleet, oldest first."""
     inst: Instance = ctx.obj
-    found = decision_queries.list_decisions(inst.views(), include_settled=all_)
+    found = queries_decisions.list_decisions(inst.views(), include_settled=all_)
     if json_out:
         emit_json(found)
         return
@@ -66,7 +66,9 @@ def show(ctx: typer.Context, decision: IdArg, json_out: JsonOpt = False) -> None
     """Show one decision: what is asked, where, and who answered."""
     inst: Instance = ctx.obj
     views = inst.views()
-    found = decision_queries.get_decision(views, decision_queries.resolve_decision(views, decision))
+    found = queries_decisions.get_decision(
+        views, queries_decisions.resolve_decision(views, decision)
+    )
     if json_out:
         emit_json(found)
         return

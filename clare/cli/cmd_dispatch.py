@@ -11,7 +11,7 @@ import typer
 from clare.cli.output import emit_json, table
 from clare.core.errors import NotFound, Refused, UsageError
 from clare.domain.commands import DispatchRequest
-from clare.store import queries
+from clare.store import queries_dispatch, queries_sessions, queries_tasks
 
 if TYPE_CHECKING:
     from clare.app.instance import Instance
@@ -33,7 +33,7 @@ def wait_settled(inst: Instance, request: str, timeout_s: float, host: str) -> d
     """The request once its host settled it; one clear line if it refused or never said."""
     deadline = time.monotonic() + timeout_s
     while True:
-        found = queries.get_dispatch(inst.views(), request)
+        found = queries_dispatch.get_dispatch(inst.views(), request)
         if found is not None and found["state"] in SETTLED:
             if found["state"] == "refused":
                 raise Refused(f"refused by host {found['host']}: {found['reason']}")
@@ -49,11 +49,11 @@ def wait_settled(inst: Instance, request: str, timeout_s: float, host: str) -> d
 
 def next_ready(inst: Instance, project: str | None) -> str:
     views = inst.views()
-    for task in queries.list_tasks(views, project=project, state="ready"):
+    for task in queries_tasks.list_tasks(views, project=project, state="ready"):
         assignee = task["assignee"] or ""
         if assignee.startswith("session:"):
             try:
-                live = queries.get_session(views, assignee.removeprefix("session:"))
+                live = queries_sessions.get_session(views, assignee.removeprefix("session:"))
             except NotFound:
                 live = {"status": "ended"}
             if live["status"] != "ended":
@@ -107,7 +107,7 @@ def dispatch(
             raise UsageError("give a task or --next, not both")
         task_id = next_ready(inst, project)
     elif task:
-        task_id = queries.resolve_task(views, task)
+        task_id = queries_tasks.resolve_task(views, task)
     else:
         raise UsageError("name a task to dispatch, or pass --next")
     request = new_request_id()
@@ -138,7 +138,7 @@ def dispatch(
 
 
 def _print_hosts(inst: Instance, json_out: bool) -> None:
-    offers = queries.dispatch_hosts(inst.views())
+    offers = queries_dispatch.dispatch_hosts(inst.views())
     if json_out:
         emit_json(offers)
         return

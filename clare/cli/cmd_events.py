@@ -11,7 +11,7 @@ import typer
 from clare.app.instance import Instance
 from clare.bus.tap import Tap
 from clare.cli.output import emit_json, short_time, table
-from clare.store import eventlog, queries
+from clare.store import eventlog, queries_events, queries_hosts
 
 if TYPE_CHECKING:
     import sqlite3
@@ -47,9 +47,11 @@ def log_(
     """
     inst: Instance = ctx.obj
     events_conn = inst.events()
-    names = queries.host_names(inst.views(fresh=False)) if inst.paths.views_db.exists() else {}
+    names = (
+        queries_hosts.host_names(inst.views(fresh=False)) if inst.paths.views_db.exists() else {}
+    )
     candidates = eventlog.recent(events_conn, limit, kind_glob=kind)
-    rows = [queries.event_dict(e, names) for e in candidates]
+    rows = [queries_events.event_dict(e, names) for e in candidates]
     rows = _with_set_aside(inst, events_conn, names, rows, only=set_aside, limit=limit, kind=kind)
     if json_out:
         emit_json(rows)
@@ -87,11 +89,13 @@ def _with_set_aside(
         return [{**row, "set_aside": None} for row in rows] if not only else []
     views_conn = inst.views(fresh=False)
     if only:
-        aside = queries.set_aside(views_conn, limit)
+        aside = queries_events.set_aside(views_conn, limit)
         events = [e for seq in aside for e in eventlog.read_after(events_conn, seq - 1, 1)]
-        rows = [queries.event_dict(e, names) for e in events if fnmatchcase(e.kind, kind or "*")]
+        rows = [
+            queries_events.event_dict(e, names) for e in events if fnmatchcase(e.kind, kind or "*")
+        ]
     elif rows:
-        aside = queries.set_aside_between(views_conn, rows[-1]["seq"], rows[0]["seq"])
+        aside = queries_events.set_aside_between(views_conn, rows[-1]["seq"], rows[0]["seq"])
     else:
         aside = {}
     for row in rows:

@@ -9,7 +9,7 @@ import typer
 from clare.app.instance import Instance
 from clare.cli.output import emit_json, table
 from clare.domain.commands import GroupAdd, GroupRemove
-from clare.store import queries
+from clare.store import queries_messages, queries_sessions
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 Members = Annotated[
@@ -29,7 +29,7 @@ def _members(inst: Instance, refs: list[str]) -> list[str]:
     for ref in refs:
         kind, _, name = ref.partition(":")
         if kind == "session" and name:
-            ref = f"session:{queries.resolve_session(inst.views(), name)}"
+            ref = f"session:{queries_sessions.resolve_session(inst.views(), name)}"
         out.append(ref)
     return out
 
@@ -64,7 +64,7 @@ def remove(
 def list_(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """List groups and their members."""
     inst: Instance = ctx.obj
-    groups = queries.list_groups(inst.views())
+    groups = queries_messages.list_groups(inst.views())
     if json_out:
         emit_json(groups)
     elif not groups:

@@ -19,7 +19,7 @@ from clare.nodes import run as run_mod
 from clare.runtime import config as config_mod
 from clare.runtime import node_names
 from clare.runtime.lock import NodeLock, is_held
-from clare.store import queries
+from clare.store import queries_events, queries_hosts, queries_projects, queries_tasks
 from clare.store.space import data_space
 from clare.store.sqlite import reading
 
@@ -192,14 +192,14 @@ def _views_summary(inst: Instance, data: dict[str, Any], *, fresh: bool) -> None
     views = inst.views(fresh=fresh)
     try:
         with reading("the views"):
-            data["tasks"] = queries.task_counts(views)
-            data["projects"] = len(queries.list_projects(views))
-            data["hosts"] = queries.list_hosts(views, inst.events())
+            data["tasks"] = queries_tasks.task_counts(views)
+            data["projects"] = len(queries_projects.list_projects(views))
+            data["hosts"] = queries_hosts.list_hosts(views, inst.events())
             data["fleet"] = cmd_sessions.fleet(views)
             data["events"] = sum(
-                n for k, n in queries.event_counts(views).items() if not k.startswith("~")
+                n for k, n in queries_events.event_counts(views).items() if not k.startswith("~")
             )
-            data["set_aside"] = queries.set_aside_count(views)
+            data["set_aside"] = queries_events.set_aside_count(views)
     finally:
         views.close()
 

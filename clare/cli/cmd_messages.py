@@ -13,7 +13,7 @@ from clare.cli.output import emit_json, short_time
 from clare.core.errors import UsageError
 from clare.domain.commands import MessageSend
 from clare.domain.targets import MAX_TTL_MS, parse_target
-from clare.store import queries
+from clare.store import queries_hosts, queries_messages, queries_sessions
 
 MAX_TTL_HOURS = MAX_TTL_MS / 3_600_000
 
@@ -29,9 +29,9 @@ def _target(inst: Instance, target: str) -> tuple[str, bool]:
     """The target with a session prefix resolved, and whether it is a host's config group."""
     kind, name = parse_target(target)
     if kind == "session":
-        return f"session:{queries.resolve_session(inst.views(), name)}", False
+        return f"session:{queries_sessions.resolve_session(inst.views(), name)}", False
     if kind == "group":
-        configured = {g for h in queries.list_hosts(inst.views()) for g in h["groups"]}
+        configured = {g for h in queries_hosts.list_hosts(inst.views()) for g in h["groups"]}
         return target, name in configured
     return target, False
 
@@ -100,8 +100,8 @@ def inbox(
 
     inst: Instance = ctx.obj
     views = inst.views()
-    session_id = queries.resolve_session(views, session) if session else None
-    messages = queries.list_messages(views, session=session_id)
+    session_id = queries_sessions.resolve_session(views, session) if session else None
+    messages = queries_messages.list_messages(views, session=session_id)
     waiting: list[str] = []
     if session_id:
         config = inst.config

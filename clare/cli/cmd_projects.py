@@ -11,7 +11,7 @@ from clare.app.instance import Instance
 from clare.cli.output import emit_json, short_time, table
 from clare.core.errors import UsageError
 from clare.domain.commands import ProjectAdd, ProjectDelete, ProjectRename, ProjectUpdate
-from clare.store import queries
+from clare.store import queries_hosts, queries_projects
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -123,7 +123,7 @@ def delete(
     """Delete a project and its tasks: they leave every list; their history stays."""
     inst: Instance = ctx.obj
     if not yes:
-        count = sum(queries.get_project(inst.views(), name)["tasks"].values())
+        count = sum(queries_projects.get_project(inst.views(), name)["tasks"].values())
         if not typer.confirm(f"delete project {name} and its {count} tasks?"):
             raise typer.Exit(1)
     result = inst.submit(ProjectDelete(name=name, author=inst.author))
@@ -137,7 +137,7 @@ def delete(
 def list_(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """List projects with their task counts."""
     inst: Instance = ctx.obj
-    projects = queries.list_projects(inst.views())
+    projects = queries_projects.list_projects(inst.views())
     if json_out:
         emit_json(projects)
         return
@@ -162,8 +162,8 @@ def show(ctx: typer.Context, name: str, json_out: JsonOpt = False) -> None:
     """Show a project, its folder on each host and its tasks."""
     inst: Instance = ctx.obj
     views = inst.views()
-    project = queries.get_project(views, name)
-    hosts = queries.host_names(views)
+    project = queries_projects.get_project(views, name)
+    hosts = queries_hosts.host_names(views)
     project["paths_by_host"] = {
         hosts.get(machine, machine): path for machine, path in sorted(project["paths"].items())
     }

@@ -10,7 +10,7 @@ from clare.app.instance import Instance
 from clare.cli.output import emit_json, short_time, table
 from clare.core.errors import UsageError
 from clare.domain.commands import DispatchRequest
-from clare.store import lookups, queries
+from clare.store import lookups, queries_sessions
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
 
 def resolve(inst: Instance, prefix: str) -> str:
-    return queries.resolve_session(inst.views(), prefix)
+    return queries_sessions.resolve_session(inst.views(), prefix)
 
 
 def _tokens(n: int) -> str:
@@ -53,7 +53,7 @@ def list_(
     inst: Instance = ctx.obj
     views = inst.views()
     lookups.need_known(views, project=project, host=host)
-    sessions = queries.list_sessions(views, host=host, project=project, include_ended=all_)
+    sessions = queries_sessions.list_sessions(views, host=host, project=project, include_ended=all_)
     if json_out:
         emit_json(sessions)
         return
@@ -82,7 +82,9 @@ def show(ctx: typer.Context, session_id: str, json_out: JsonOpt = False) -> None
     """Show one session (an id prefix is enough) with its tasks and messages."""
     inst: Instance = ctx.obj
     views = inst.views()
-    session = queries.get_session(views, queries.resolve_session(views, session_id))
+    session = queries_sessions.get_session(
+        views, queries_sessions.resolve_session(views, session_id)
+    )
     if json_out:
         emit_json(session)
         return
@@ -132,7 +134,9 @@ def stop(
 
     inst: Instance = ctx.obj
     views = inst.views()
-    session = queries.get_session(views, queries.resolve_session(views, session_id))
+    session = queries_sessions.get_session(
+        views, queries_sessions.resolve_session(views, session_id)
+    )
     request = new_request_id()
     inst.submit(
         DispatchRequest(request=request, action="stop", session=session["id"], author=inst.author)
@@ -163,7 +167,9 @@ def attach(
 
     inst: Instance = ctx.obj
     views = inst.views()
-    session = queries.get_session(views, queries.resolve_session(views, session_id))
+    session = queries_sessions.get_session(
+        views, queries_sessions.resolve_session(views, session_id)
+    )
     if not session.get("job_id"):
         raise UsageError(
             f"session {session['id'][:8]} is not a background session: "
@@ -181,7 +187,7 @@ def attach(
 def fleet(views: Any) -> list[dict[str, Any]]:
     """Live sessions grouped by host, for ``clare status``."""
     hosts: dict[str, list[dict[str, Any]]] = {}
-    for s in queries.list_sessions(views):
+    for s in queries_sessions.list_sessions(views):
         hosts.setdefault(s["host"], []).append(s)
     return [{"host": host, "sessions": sessions} for host, sessions in sorted(hosts.items())]
 

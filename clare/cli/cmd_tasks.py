@@ -21,8 +21,8 @@ from clare.domain.commands import (
 )
 from clare.domain.states import MAX_PRIORITY, STATES
 
-# clare.store.queries (and with it the event log and the HLC) is imported by the
-# functions that read the views, not here: `task add`, run for every new task,
+# clare.store.queries_tasks (and with it the event log and the HLC) is imported by
+# the functions that read the views, not here: `task add`, run for every new task,
 # reads nothing unless it names dependencies.
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -39,16 +39,16 @@ def register(app: typer.Typer) -> None:
 
 
 def resolve(inst: Instance, prefix: str) -> str:
-    from clare.store import queries
+    from clare.store import queries_tasks
 
-    return queries.resolve_task(inst.views(), prefix)
+    return queries_tasks.resolve_task(inst.views(), prefix)
 
 
 def _resolve_all(inst: Instance, prefixes: list[str]) -> list[str]:
-    from clare.store import queries
+    from clare.store import queries_tasks
 
     views = inst.views()
-    return [queries.resolve_task(views, p) for p in prefixes]
+    return [queries_tasks.resolve_task(views, p) for p in prefixes]
 
 
 def _print_result(result: dict[str, Any], json_out: bool, text: str) -> None:
@@ -122,7 +122,7 @@ def list_(
         raise UsageError(f"unknown state {state!r}; states are {', '.join(STATES)}, ready")
     import time
 
-    from clare.store import lookups, queries
+    from clare.store import lookups, queries_tasks
 
     inst: Instance = ctx.obj
     views = inst.views()
@@ -132,7 +132,7 @@ def list_(
         archived_before = lookups.archive_cutoff(
             int(time.time() * 1000), inst.config.archive_after_days
         )
-    tasks = queries.list_tasks(
+    tasks = queries_tasks.list_tasks(
         views,
         project=project,
         state=state,
@@ -165,12 +165,12 @@ def list_(
 @task_app.command("show")
 def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
     """Show a task with its history of events and any conflicts."""
-    from clare.store import queries
+    from clare.store import queries_hosts, queries_tasks
 
     inst: Instance = ctx.obj
     views = inst.views()
-    full = queries.resolve_task(views, task_id, deleted_too=True)
-    task = queries.get_task(views, inst.events(), full)
+    full = queries_tasks.resolve_task(views, task_id, deleted_too=True)
+    task = queries_tasks.get_task(views, inst.events(), full)
     if json_out:
         emit_json(task)
         return
@@ -201,7 +201,7 @@ def show(ctx: typer.Context, task_id: str, json_out: JsonOpt = False) -> None:
         print("\nconflicts (concurrent changes on different hosts):")
         for c in task["conflicts"]:
             print(f"  {short_time(c['at'])} {c['field']}: {c['description']}")
-    hosts = queries.host_names(views)
+    hosts = queries_hosts.host_names(views)
     if task["work"]:
         _print_work(task["work"])
     print("\nhistory:")
@@ -418,10 +418,10 @@ def note(
         full, author = resolve(inst, words[0]), inst.author
     elif len(words) == 1:
         from clare.app.agent import current_session
-        from clare.store import queries
+        from clare.store import queries_sessions
 
         session_id, _ = current_session(inst, session)
-        current = queries.session_tasks(inst.views()).get(session_id)
+        current = queries_sessions.session_tasks(inst.views()).get(session_id)
         if current is None:
             raise UsageError(
                 f"session {session_id} has no open task: name one (`clare note TASK TEXT`) "
@@ -449,13 +449,13 @@ def assign(
     if len(given) != 1:
         raise UsageError("name exactly one of: a SESSION, --host NAME or --group NAME")
     kind, name = given[0]
-    from clare.store import queries
+    from clare.store import queries_sessions, queries_tasks
 
     inst: Instance = ctx.obj
     views = inst.views()
-    full = queries.resolve_task(views, task_id)
+    full = queries_tasks.resolve_task(views, task_id)
     if kind == "session":
-        name = queries.resolve_session(views, name)
+        name = queries_sessions.resolve_session(views, name)
     result = inst.submit(
         TaskAssign(task=full, assignee_kind=kind, assignee=name, author=inst.author)
     )

@@ -47,7 +47,7 @@ from clare.domain.commands import (
     DispatchRefuse,
 )
 from clare.runtime.logs import get
-from clare.store import queries, queries_sessions
+from clare.store import queries_dispatch, queries_sessions
 from clare.store.sqlite import open_reader, reading
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class Dispatcher:
             return [], None
         try:
             with reading("this host's dispatch requests"):
-                found = queries.list_dispatches(
+                found = queries_dispatch.list_dispatches(
                     conn,
                     machine_id=self.config.machine_id,
                     states=("requested", "accepted", "launched"),
@@ -261,7 +261,9 @@ class Dispatcher:
 
     async def _bind(self, request: dict[str, Any], conn: sqlite3.Connection) -> None:
         rid = request["id"]
-        session = queries.session_of_job(conn, self.config.machine_id, request["job_id"] or "")
+        session = queries_dispatch.session_of_job(
+            conn, self.config.machine_id, request["job_id"] or ""
+        )
         if session is not None:
             await self.client.submit(DispatchNoteStarted(request=rid, session=session))
             self.launched_at.pop(rid, None)

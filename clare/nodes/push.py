@@ -18,7 +18,7 @@ import trio
 from clare.app.push import Notice, PushPlanner
 from clare.core.errors import ClareError
 from clare.runtime.logs import get
-from clare.store import decision_queries, queries
+from clare.store import queries_decisions, queries_sessions
 from clare.store.sqlite import open_reader
 
 if TYPE_CHECKING:
@@ -62,8 +62,8 @@ def _read(paths: InstancePaths) -> tuple[list[dict[str, Any]], list[dict[str, An
     except ClareError:
         return None
     try:
-        decisions = decision_queries.list_decisions(conn)
-        waiting = [s for s in queries.list_sessions(conn) if s["status"] == "waiting"]
+        decisions = queries_decisions.list_decisions(conn)
+        waiting = [s for s in queries_sessions.list_sessions(conn) if s["status"] == "waiting"]
         return decisions, waiting
     except Exception as exc:  # views being migrated or rebuilt: the next read
         log.info("push read failed", error=repr(exc))

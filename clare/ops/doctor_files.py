@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from clare.core.errors import ClareError
 from clare.ops.checks import Check, failure, group_or_other_bits, ok, warning
 from clare.runtime import config as config_mod
-from clare.store import eventlog, maintenance, queries
+from clare.store import eventlog, maintenance, queries_events
 from clare.store.space import data_space
 from clare.store.sqlite import integrity_problems, open_reader, reading
 
@@ -245,8 +245,8 @@ def _set_aside_check(paths: InstancePaths) -> Check:
     """Events the views left out: the rest of the views go on, but a person should know."""
     conn = open_reader(paths.views_db)
     try:
-        count = queries.set_aside_count(conn)
-        newest = next(iter(queries.set_aside(conn, 1).values()), None)
+        count = queries_events.set_aside_count(conn)
+        newest = next(iter(queries_events.set_aside(conn, 1).values()), None)
     finally:
         conn.close()
     if newest is None:

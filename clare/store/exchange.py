@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import ClareError, UsageError
 from clare.domain.commands import ProjectAdd, TaskImport, TaskNote
-from clare.store import lookups, queries
+from clare.store import lookups, queries_common, queries_projects, queries_tasks
 
 if TYPE_CHECKING:
     import sqlite3
@@ -39,11 +39,11 @@ def export_document(views: sqlite3.Connection, events: sqlite3.Connection) -> di
     notes = notes_by_task(events)
     tasks = [
         {key: task[key] for key in TASK_FIELDS} | {"notes": notes.get(task["id"], [])}
-        for task in queries.list_tasks(views)
+        for task in queries_tasks.list_tasks(views)
     ]
     projects = [
         {"name": p["name"], "description": p["description"], "paths": p["paths"]}
-        for p in queries.list_projects(views)
+        for p in queries_projects.list_projects(views)
     ]
     return {"format": FORMAT, "version": VERSION, "projects": projects, "tasks": tasks}
 
@@ -66,7 +66,7 @@ def notes_by_task(events: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]
             continue  # an undecodable event is the log's to report, not the export's
         if isinstance(noted, TaskNoted):
             notes.setdefault(noted.task, []).append(
-                {"text": noted.text, "author": noted.author, "at": queries.iso(event.hlc)}
+                {"text": noted.text, "author": noted.author, "at": queries_common.iso(event.hlc)}
             )
     return notes
 

@@ -1,7 +1,7 @@
 """Small checks and lookups around the lists: is a filter's name known, when does a
 task count as archived, what state is each task in (deleted ones included).
 
-Apart from ``clare.store.queries`` so that module keeps to the reads themselves.
+Apart from the ``clare.store.queries_*`` modules so they keep to the reads themselves.
 """
 
 from __future__ import annotations

@@ -9,7 +9,14 @@ from starlette.responses import JSONResponse, Response
 
 from clare.core.errors import UsageError
 from clare.domain.states import STATES
-from clare.store import decision_queries, queries
+from clare.store import (
+    queries_decisions,
+    queries_dispatch,
+    queries_hosts,
+    queries_projects,
+    queries_sessions,
+    queries_tasks,
+)
 from clare.store import views as views_mod
 from clare.web import body as body_mod
 from clare.web import forms, pagedata, reads
@@ -41,11 +48,13 @@ class Api:
         return JSONResponse(data)
 
     async def projects(self, request: Request) -> Response:
-        return JSONResponse(await self.ctx.read(lambda v, _e: queries.list_projects(v)))
+        return JSONResponse(await self.ctx.read(lambda v, _e: queries_projects.list_projects(v)))
 
     async def project(self, request: Request) -> Response:
         name = request.path_params["name"]
-        return JSONResponse(await self.ctx.read(lambda v, _e: queries.get_project(v, name)))
+        return JSONResponse(
+            await self.ctx.read(lambda v, _e: queries_projects.get_project(v, name))
+        )
 
     async def tasks(self, request: Request) -> Response:
         params = request.query_params
@@ -54,7 +63,7 @@ class Api:
             raise UsageError(f"unknown state {state!r}; states are {', '.join(STATES)}, ready")
         return JSONResponse(
             await self.ctx.read(
-                lambda v, _e: queries.list_tasks(
+                lambda v, _e: queries_tasks.list_tasks(
                     v,
                     project=params.get("project") or None,
                     state=state,
@@ -69,7 +78,7 @@ class Api:
         prefix = request.path_params["task_id"]
         return JSONResponse(
             await self.ctx.read(
-                lambda v, e: queries.get_task(v, e, queries.resolve_task(v, prefix))
+                lambda v, e: queries_tasks.get_task(v, e, queries_tasks.resolve_task(v, prefix))
             )
         )
 
@@ -83,7 +92,7 @@ class Api:
         prefix = request.path_params["session_id"]
         return JSONResponse(
             await self.ctx.read(
-                lambda v, e: reads.get_session(v, e, queries.resolve_session(v, prefix))
+                lambda v, e: reads.get_session(v, e, queries_sessions.resolve_session(v, prefix))
             )
         )
 
@@ -94,12 +103,14 @@ class Api:
 
     async def dispatch_hosts(self, request: Request) -> Response:
         """Every host's dispatch offer and its free places, as ``clare dispatch --hosts``."""
-        return JSONResponse(await self.ctx.read(lambda v, e: queries.dispatch_hosts(v)))
+        return JSONResponse(await self.ctx.read(lambda v, e: queries_dispatch.dispatch_hosts(v)))
 
     async def events(self, request: Request) -> Response:
         filters = event_filters(request.query_params)
         return JSONResponse(
-            await self.ctx.read(lambda v, e: reads.list_events(e, queries.host_names(v), **filters))
+            await self.ctx.read(
+                lambda v, e: reads.list_events(e, queries_hosts.host_names(v), **filters)
+            )
         )
 
     async def messages(self, request: Request) -> Response:
@@ -128,7 +139,7 @@ class Api:
         every = request.query_params.get("all", "") in ("1", "yes", "true")
         return JSONResponse(
             await self.ctx.read(
-                lambda v, _e: decision_queries.list_decisions(v, include_settled=every)
+                lambda v, _e: queries_decisions.list_decisions(v, include_settled=every)
             )
         )
 
@@ -136,8 +147,8 @@ class Api:
         prefix = request.path_params["decision_id"]
         return JSONResponse(
             await self.ctx.read(
-                lambda v, _e: decision_queries.get_decision(
-                    v, decision_queries.resolve_decision(v, prefix)
+                lambda v, _e: queries_decisions.get_decision(
+                    v, queries_decisions.resolve_decision(v, prefix)
                 )
             )
         )

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from clare.app.status import live_status
 from clare.domain.states import STATES, TRANSITIONS, VERBS
-from clare.store import lookups, queries, queries_sessions
+from clare.store import (
+    lookups,
+    queries_dispatch,
+    queries_events,
+    queries_hosts,
+    queries_projects,
+    queries_sessions,
+    queries_tasks,
+)
 from clare.store import views as views_mod
 from clare.store.tally import OriginTally
 from clare.web import reads
@@ -96,7 +104,7 @@ def stored_status(
 ) -> dict[str, Any]:
     """The part of the status read from the two databases."""
     if projects is None:
-        projects = queries.list_projects(views)
+        projects = queries_projects.list_projects(views)
     by_status: dict[str, int] = {}
     if sessions is None:
         by_status = queries_sessions.live_status_counts(views)
@@ -105,10 +113,12 @@ def stored_status(
             key = s["status"] or "unknown"
             by_status[key] = by_status.get(key, 0) + 1
     return {
-        "tasks": queries.task_counts(views),
+        "tasks": queries_tasks.task_counts(views),
         "projects": len(projects),
-        "hosts": queries.list_hosts(views, events),
-        "events": sum(n for k, n in queries.event_counts(views).items() if not k.startswith("~")),
+        "hosts": queries_hosts.list_hosts(views, events),
+        "events": sum(
+            n for k, n in queries_events.event_counts(views).items() if not k.startswith("~")
+        ),
         "seq": reads.last_seq(events),
         "sessions": {"live": sum(by_status.values()), "by_status": by_status},
         "sync": sync.get(views, events, config),
@@ -139,9 +149,9 @@ def overview(
     sync: SyncCache,
 ) -> dict[str, Any]:
     sessions = reads.list_sessions(views, live_only=True)
-    projects = queries.list_projects(views)
+    projects = queries_projects.list_projects(views)
     data = status(views, events, paths, config, sync, sessions, projects)
-    names = queries.host_names(views)
+    names = queries_hosts.host_names(views)
     data["session_list"] = sessions
     data["project_list"] = projects
     data["recent"] = reads.list_events(events, names, limit=25)
@@ -167,8 +177,8 @@ def board(
     are left out and counted.
     """
     filters = {k: v.strip() for k, v in (filters or {}).items() if k in BOARD_FILTERS and v.strip()}
-    project = queries.get_project(views, name)
-    shown = queries.list_tasks(
+    project = queries_projects.get_project(views, name)
+    shown = queries_tasks.list_tasks(
         views,
         project=name,
         search=filters.get("q"),
@@ -176,7 +186,7 @@ def board(
         assignee=filters.get("assignee"),
         archived_before=archived_before,
     )
-    unfiltered = queries.list_tasks(views, project=name, archived_before=archived_before)
+    unfiltered = queries_tasks.list_tasks(views, project=name, archived_before=archived_before)
     states = lookups.task_states(views)
     columns: dict[str, list[dict[str, Any]]] = {state: [] for state in STATES}
     for task in shown:
@@ -200,15 +210,15 @@ def task_page(
     now_ms: int = 0,
 ) -> dict[str, Any]:
     """The task with its work record and, given the config (for prices), what it cost."""
-    task = queries.get_task(views, events, task_id)
-    states = {t["id"]: (t["state"], t["title"]) for t in queries.list_tasks(views)}
+    task = queries_tasks.get_task(views, events, task_id)
+    states = {t["id"]: (t["state"], t["title"]) for t in queries_tasks.list_tasks(views)}
     task["deps"] = [
         {"id": d, "state": states.get(d, ("unknown", ""))[0], "title": states.get(d, ("", ""))[1]}
         for d in task["depends_on"]
     ]
     task["dependents"] = [
         {"id": t["id"], "state": t["state"], "title": t["title"]}
-        for t in queries.list_tasks(views)
+        for t in queries_tasks.list_tasks(views)
         if task_id in t["depends_on"]
     ]
     task["note_list"] = [e for e in task["history"] if e["kind"] == "TaskNoted"]
@@ -222,9 +232,9 @@ def task_page(
         report = cost_report(views, events, config, by="task", task_ids=[task_id], now_ms=now_ms)
         task["cost"] = report["total"]
     # The page offers only hosts that accept dispatch and have room.
-    task["dispatch_hosts"] = [h for h in queries.dispatch_hosts(views) if h["free"] > 0]
+    task["dispatch_hosts"] = [h for h in queries_dispatch.dispatch_hosts(views) if h["free"] > 0]
     return {"task": task, "seq": reads.last_seq(events)}
 
 
 def resolve_task(views: sqlite3.Connection, prefix: str, *, deleted_too: bool = False) -> str:
-    return queries.resolve_task(views, prefix, deleted_too=deleted_too)
+    return queries_tasks.resolve_task(views, prefix, deleted_too=deleted_too)

@@ -17,7 +17,13 @@ from starlette.responses import RedirectResponse, Response
 
 from clare.app.cost import usage_report
 from clare.core.errors import ClareError, UsageError
-from clare.store import decision_queries, lookups, queries
+from clare.store import (
+    lookups,
+    queries_decisions,
+    queries_hosts,
+    queries_projects,
+    queries_sessions,
+)
 from clare.web import body as body_mod
 from clare.web import forms, guard, pagedata, reads
 from clare.web.render import page as render_page
@@ -37,16 +43,16 @@ class Pages:
 
     async def page(self, request: Request, template: str, data: dict[str, Any]) -> Response:
         """A page with what the navigation shows on every page: the pending decisions."""
-        pending = await self.ctx.read(lambda v, _e: decision_queries.pending_ids(v))
+        pending = await self.ctx.read(lambda v, _e: queries_decisions.pending_ids(v))
         return render_page(self.ctx, request, template, {**data, "needs_you": pending})
 
     async def decisions(self, request: Request) -> Response:
         """Needs you: the permission prompts waiting on every host, to allow or deny."""
 
         def read(v: Any, e: Any) -> dict[str, Any]:
-            lately = decision_queries.list_decisions(v, include_settled=True, limit=20)
+            lately = queries_decisions.list_decisions(v, include_settled=True, limit=20)
             return {
-                "decisions": decision_queries.list_decisions(v),
+                "decisions": queries_decisions.list_decisions(v),
                 "recent": [d for d in reversed(lately) if not d["pending"]][:10],
                 "seq": reads.last_seq(e),
             }
@@ -64,7 +70,7 @@ class Pages:
 
     async def projects(self, request: Request) -> Response:
         data = await self.ctx.read(
-            lambda v, e: {"projects": queries.list_projects(v), "seq": reads.last_seq(e)}
+            lambda v, e: {"projects": queries_projects.list_projects(v), "seq": reads.last_seq(e)}
         )
         return await self.page(request, "projects.html", data)
 
@@ -100,7 +106,7 @@ class Pages:
         prefix = request.path_params["session_id"]
 
         def read(v: Any, e: Any) -> dict[str, Any]:
-            full = queries.resolve_session(v, prefix)
+            full = queries_sessions.resolve_session(v, prefix)
             session = reads.get_session(v, e, full)
             session["cost"] = usage_report(session.get("usage") or {}, self.ctx.config)
             return {"session": session, "seq": reads.last_seq(e)}
@@ -118,7 +124,7 @@ class Pages:
         filters = event_filters(request.query_params)
         data = await self.ctx.read(
             lambda v, e: {
-                "events": reads.list_events(e, queries.host_names(v), **filters),
+                "events": reads.list_events(e, queries_hosts.host_names(v), **filters),
                 "seq": reads.last_seq(e),
             }
         )
@@ -171,7 +177,7 @@ async def run_action(ctx: WebContext, name: str, args: dict[str, Any]) -> dict[s
     if isinstance(args.get("decision"), str) and args["decision"]:
         prefix = args["decision"]
         args["decision"] = await ctx.read(
-            lambda v, _e: decision_queries.resolve_decision(v, prefix)
+            lambda v, _e: queries_decisions.resolve_decision(v, prefix)
         )
     for key in forms.TASK_FIELDS:
         if isinstance(args.get(key), str) and args[key]:

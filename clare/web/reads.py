@@ -1,9 +1,9 @@
-"""Reads the web page needs beyond ``clare.store.queries``: sessions, sync state, filtered events.
+"""Reads the web page needs beyond ``clare.store.queries_*``: sessions, sync state, filtered events.
 
 Plain functions over read-only connections, returning dicts with stable field
 names (they are part of the ``/api/v1`` contract, see docs/web-api.md). Where
-``queries`` gains a function of the same name (sessions are being added there),
-that one is used, so the CLI and the web never disagree.
+a ``clare.store.queries_*`` module has a function of the same name (the sessions of
+``queries_sessions``), that one is used, so the CLI and the web never disagree.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from clare.core.errors import UsageError
 from clare.domain.kinds import SESSIONS
-from clare.store import eventlog, queries
-from clare.store.queries import event_dict, iso
+from clare.store import eventlog, queries_hosts, queries_messages, queries_sessions
+from clare.store.queries_common import iso
+from clare.store.queries_events import event_dict
 from clare.store.tally import Held, OriginTally
 
 if TYPE_CHECKING:
@@ -30,14 +31,14 @@ MAX_EVENTS = 1000
 
 def list_sessions(conn: sqlite3.Connection, *, live_only: bool = False) -> list[dict[str, Any]]:
     """Sessions, most recently active first; ``live_only`` leaves ended ones out."""
-    return queries.list_sessions(conn, include_ended=not live_only)
+    return queries_sessions.list_sessions(conn, include_ended=not live_only)
 
 
 def get_session(
     views: sqlite3.Connection, events: sqlite3.Connection, session_id: str
 ) -> dict[str, Any]:
     """One session with its status timeline, its tasks and the messages it was given."""
-    session = queries.get_session(views, session_id)
+    session = queries_sessions.get_session(views, session_id)
     session["timeline"] = timeline(events, session_id)
     return session
 
@@ -88,7 +89,7 @@ def sync_state(
     if held is None:
         _seq, held = OriginTally().update(events)
     hosts = []
-    known = {h["machine_id"]: h for h in queries.list_hosts(views)}
+    known = {h["machine_id"]: h for h in queries_hosts.list_hosts(views)}
     none = Held(0, 0, 0, 0)
     for machine_id in sorted(set(known) | set(held), key=lambda m: known.get(m, {}).get("name", m)):
         tally = held.get(machine_id, none)
@@ -154,4 +155,4 @@ def list_messages(
     views: sqlite3.Connection, events: sqlite3.Connection, limit: int = 200
 ) -> list[dict[str, Any]]:
     """Broadcast messages, newest first, each with its deliveries to sessions."""
-    return queries.list_messages(views, limit=limit)
+    return queries_messages.list_messages(views, limit=limit)

@@ -32,7 +32,7 @@ import trio
 
 from clare.core.events import Event
 from clare.runtime.logs import get
-from clare.store import queries
+from clare.store import queries_events, queries_hosts
 from clare.store import views as views_mod
 from clare.store.follow import MISSED, FollowCursor, Missed, follow
 from clare.web import reads, sse
@@ -191,14 +191,14 @@ class EventStream:
                 chunks.append(sse.frame(lost, event="view"))
             elif isinstance(item, ViewNotice):
                 if "hosts" in item.changed or "all" in item.changed:
-                    names.update(await self.ctx.read(lambda v, _e: queries.host_names(v)))
+                    names.update(await self.ctx.read(lambda v, _e: queries_hosts.host_names(v)))
                 data = {"position": item.position, "changed": item.changed}
                 chunks.append(sse.frame(data, event="view"))
         if chunks:
             await self._write(send, b"".join(chunks))
 
     def _frame(self, event: Event, names: dict[str, str]) -> bytes:
-        return sse.frame(queries.event_dict(event, names), event="event", event_id=event.seq)
+        return sse.frame(queries_events.event_dict(event, names), event="event", event_id=event.seq)
 
     async def _write(self, send: Send, data: bytes) -> None:
         """Hand ``data`` to the server in pieces of at most ``WRITE_CHUNK_BYTES``."""
@@ -213,7 +213,7 @@ class EventStream:
 
         def batch(views: Any, events: Any) -> tuple[list[Event], bool, dict[str, str], int]:
             found, complete = read_batch(events, after, REPLAY_BATCH, max_bytes)
-            return found, complete, queries.host_names(views), reads.last_seq(events)
+            return found, complete, queries_hosts.host_names(views), reads.last_seq(events)
 
         found, complete, fresh_names, newest = await self.ctx.read(batch)
         names.update(fresh_names)

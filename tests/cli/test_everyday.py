@@ -13,7 +13,7 @@ from clare.runtime import config as config_mod
 from clare.runtime import paths as paths_mod
 from clare.runtime.config import DEFAULT_GOSSIP_PORT
 from clare.runtime.lock import NodeLock
-from clare.store import queries
+from clare.store import queries_tasks
 from clare.store.eventlog import read_after
 from tests.cli.conftest import Cli
 from tests.sessions.views_data import Fleet
@@ -204,7 +204,7 @@ def test_a_title_race_between_two_hosts_converges_with_the_loser_shown(tmp_path:
     ours, theirs = (read_after(f.core.conn, 0, 99) for f in (here, there))
     here.call("ingest", events=[remote_event_wire(e) for e in theirs])
     there.call("ingest", events=[remote_event_wire(e) for e in ours])
-    shown = [queries.get_task(f.views, f.core.conn, task) for f in (here, there)]
+    shown = [queries_tasks.get_task(f.views, f.core.conn, task) for f in (here, there)]
     assert shown[0]["title"] == shown[1]["title"]
     assert shown[0]["conflicts"] == shown[1]["conflicts"]
     (conflict,) = shown[0]["conflicts"]

@@ -20,7 +20,7 @@ import clare.domain.messages  # registers its event kinds and folds
 from clare.domain import kinds
 from clare.domain.events import EVENT_TYPES
 from clare.runtime.paths import resolve
-from clare.store import eventlog, maintenance, queries, views
+from clare.store import eventlog, maintenance, queries_events, views
 from clare.store.maintenance import compare
 from clare.store.projection import SKIPPED, Projection
 from tests.helpers import call, make_core
@@ -67,10 +67,10 @@ def test_poisoned_events_are_set_aside_and_the_rest_is_folded(tmp_path: Path) ->
     projection.catch_up()
     assert projection.position == core.log.last_seq
     assert [row[0] for row in conn.execute("SELECT id FROM tasks")] == [good]
-    aside = queries.set_aside(conn, 100)
+    aside = queries_events.set_aside(conn, 100)
     assert sorted(a["kind"] for a in aside.values()) == sorted(k for k, _ in POISONS)
     assert all("out of bounds" in a["reason"] for a in aside.values())
-    assert queries.event_counts(conn)[SKIPPED] == len(POISONS)
+    assert queries_events.event_counts(conn)[SKIPPED] == len(POISONS)
     # A rebuild sets the same events aside, and verify finds the views equal to it.
     rebuilt = views.open_views_db(tmp_path / "r.db")
     Projection(rebuilt, core.conn).rebuild()
@@ -97,7 +97,7 @@ def test_an_event_whose_fold_fails_is_set_aside(
     conn = views.open_views_db(tmp_path / "v.db")
     Projection(conn, core.conn).catch_up()
     assert [row[0] for row in conn.execute("SELECT id FROM tasks")] == [kept]
-    [aside] = queries.set_aside(conn).values()
+    [aside] = queries_events.set_aside(conn).values()
     assert aside["reason"] == "its fold failed: ZeroDivisionError: a bug"
     assert doomed not in {row[0] for row in conn.execute("SELECT entity FROM held_back")}
 
@@ -131,7 +131,7 @@ def test_an_event_whose_rows_cannot_be_written_is_set_aside_on_every_path(
         assert projection.position == core.log.last_seq
         titles = sorted(row[0] for row in conn.execute("SELECT title FROM tasks"))
         assert titles == ["after", "before"]
-        [aside] = queries.set_aside(conn).values()
+        [aside] = queries_events.set_aside(conn).values()
         assert aside["kind"] == "TaskCreated"
         assert aside["reason"].startswith("its views could not be written: OverflowError")
 

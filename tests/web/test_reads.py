@@ -110,15 +110,15 @@ def test_messages_with_their_deliveries(web: Web) -> None:
 
 
 def test_task_counts_with_ready_tasks(web: Web) -> None:
-    from clare.store import queries
+    from clare.store import queries_tasks
 
     web.writer.call_sync("project.add", {"name": "c"})
     a = web.writer.call_sync("task.add", {"project": "c", "title": "a"})["task"]
     b = web.writer.call_sync("task.add", {"project": "c", "title": "b", "depends_on": [a]})["task"]
     web.writer.call_sync("task.add", {"project": "c", "title": "c", "depends_on": [a, b]})
     web.writer.call_sync("task.state", {"task": b, "state": "blocked"})
-    counts = _read(web, lambda v, e: queries.task_counts(v))
+    counts = _read(web, lambda v, e: queries_tasks.task_counts(v))
     assert counts == {"todo": 2, "blocked": 1, "ready": 1}  # only a: nothing to wait for
     web.writer.call_sync("task.state", {"task": a, "state": "done"})
-    counts = _read(web, lambda v, e: queries.task_counts(v))
+    counts = _read(web, lambda v, e: queries_tasks.task_counts(v))
     assert counts == {"todo": 1, "blocked": 1, "done": 1, "ready": 0}  # c waits on blocked b

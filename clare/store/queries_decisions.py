@@ -12,7 +12,8 @@ from clare.core import ids
 from clare.core.errors import NotFound, UsageError
 from clare.domain.decisions import ENTITY_PREFIX, STATES, PermissionAsk
 from clare.domain.rows import decision_from_json as from_json
-from clare.store.queries import host_names, iso
+from clare.store.queries_common import iso
+from clare.store.queries_hosts import host_names
 
 if TYPE_CHECKING:
     import sqlite3

@@ -9,7 +9,7 @@ import pytest
 
 from clare.core.errors import Ambiguous, NotFound
 from clare.nodes.writer_ingest import remote_event_wire
-from clare.store import decision_queries, eventlog, views
+from clare.store import eventlog, queries_decisions, views
 from clare.store.maintenance import compare
 from clare.store.projection import Projection
 from tests.helpers import Clock, call, make_core
@@ -62,7 +62,7 @@ def test_two_hosts_answering_differently_show_the_same_winner_and_conflict(
     Projection(rebuilt, a.conn).rebuild()
     assert compare(live[0], rebuilt)[0] == []
 
-    shown = decision_queries.get_decision(live[1], decision)
+    shown = queries_decisions.get_decision(live[1], decision)
     assert shown["host"] == "server"
     assert shown["summary"] == "make deploy"
     # b's writer stamped its answer 40 ms "earlier" by its clock: first by the agreed order.
@@ -72,8 +72,8 @@ def test_two_hosts_answering_differently_show_the_same_winner_and_conflict(
     assert [(c["outcome"], c["host"], c["author"]) for c in shown["conflicts"]] == [
         ("allow", "laptop", "ann@laptop")
     ]
-    assert decision_queries.list_decisions(live[0]) == []
-    assert [d["id"] for d in decision_queries.list_decisions(live[0], include_settled=True)] == [
+    assert queries_decisions.list_decisions(live[0]) == []
+    assert [d["id"] for d in queries_decisions.list_decisions(live[0], include_settled=True)] == [
         decision
     ]
 
@@ -86,17 +86,17 @@ def test_pending_ones_are_listed_oldest_first_and_found_by_prefix(tmp_path: Path
     call(core, "decision.settle", decisions=[done], how="terminal")
     conn = views.open_views_db(tmp_path / "v.db")
     Projection(conn, core.conn).catch_up()
-    listed = decision_queries.list_decisions(conn)
+    listed = queries_decisions.list_decisions(conn)
     assert [d["id"] for d in listed] == [first, second]
     assert listed[0]["pending"]
     assert listed[0]["tool"] == "Bash"
-    assert decision_queries.pending_count(conn) == 2
-    assert {d.id for d in decision_queries.pending_of_host(conn, A)} == {first, second}
-    assert decision_queries.pending_of_host(conn, B) == []
-    assert decision_queries.resolve_decision(conn, first[:8]) == first
-    assert decision_queries.resolve_decision(conn, first[2:9]) == first  # "d-" left out
+    assert queries_decisions.pending_count(conn) == 2
+    assert {d.id for d in queries_decisions.pending_of_host(conn, A)} == {first, second}
+    assert queries_decisions.pending_of_host(conn, B) == []
+    assert queries_decisions.resolve_decision(conn, first[:8]) == first
+    assert queries_decisions.resolve_decision(conn, first[2:9]) == first  # "d-" left out
     with pytest.raises(NotFound):
-        decision_queries.resolve_decision(conn, "d-zzzz")
+        queries_decisions.resolve_decision(conn, "d-zzzz")
     with pytest.raises(Ambiguous):
-        decision_queries.resolve_decision(conn, "d-")
-    assert decision_queries.get_decision(conn, done)["state"] == "answered at the terminal"
+        queries_decisions.resolve_decision(conn, "d-")
+    assert queries_decisions.get_decision(conn, done)["state"] == "answered at the terminal"
