@@ -35,9 +35,10 @@ import trio
 import zmq
 
 from clare.app import dispatch as service
+from clare.bus import envelope
 from clare.bus.endpoints import SUB_HWM, VIEW_TOPIC, Endpoints
 from clare.bus.zsock import open_socket
-from clare.core.errors import ClareError, ServiceUnavailable, StorageError
+from clare.core.errors import ClareError, ProtocolError, ServiceUnavailable, StorageError
 from clare.domain.commands import (
     DispatchAccept,
     DispatchNoteLaunched,
@@ -46,6 +47,7 @@ from clare.domain.commands import (
     DispatchOffer,
     DispatchRefuse,
 )
+from clare.domain.kinds import DISPATCHES
 from clare.runtime.logs import get
 from clare.store import queries_dispatch, queries_sessions
 from clare.store.sqlite import open_reader, reading
@@ -328,6 +330,26 @@ async def serve_dispatcher(
             except (OSError, StorageError) as exc:
                 log.warning("dispatch round failed", error=str(exc))
             with trio.move_on_after(interval_s if dispatcher.busy() else IDLE_CHECK_S):
-                await views.recv()
+                # With nothing on its way, only a change of the dispatch requests can
+                # give this host work: notices of tasks, sessions or messages alone
+                # (most of them, under load) are read and dropped without a round.
+                while not names_dispatches([await views.recv()]):
+                    pass
             views.recv_waiting(SUB_HWM)  # one round covers every notice so far
             await trio.sleep_until(started + interval_s)
+
+
+def names_dispatches(messages: list[list[bytes]]) -> bool:
+    """Whether any of the projector's notices says dispatch requests changed.
+
+    A notice that does not decode counts as one that does: a round too many
+    costs a read, a round too few a request left waiting.
+    """
+    for frames in messages:
+        try:
+            changed = envelope.decode(frames[-1]).get("changed")
+        except ProtocolError:
+            return True
+        if not isinstance(changed, dict) or DISPATCHES.name in changed:
+            return True
+    return False
