@@ -16,6 +16,10 @@ PROJECTOR_VIEWS = "proj.pub"
 PROJECTOR_CONTROL = "proj.ctl"
 #: The topic of the projector's notices that the views moved.
 VIEW_TOPIC = b"view"
+#: The same notice again, only when dispatch requests changed (or the views were
+#: rebuilt): the dispatcher's doorbell. Not prefixed by ``VIEW_TOPIC``, which
+#: ZeroMQ matches as a prefix, so the page's streams do not hear it twice.
+DISPATCH_TOPIC = b"dispatch"
 POLLER_EVENTS = "poller.pub"
 GOSSIP_EVENTS = "gossip.pub"
 WEB_EVENTS = "web.pub"

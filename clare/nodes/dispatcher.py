@@ -31,12 +31,11 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any
 
-import msgpack
 import trio
 import zmq
 
 from clare.app import dispatch as service
-from clare.bus.endpoints import SUB_HWM, VIEW_TOPIC, Endpoints
+from clare.bus.endpoints import DISPATCH_TOPIC, SUB_HWM, Endpoints
 from clare.bus.zsock import open_socket
 from clare.core.errors import ClareError, ServiceUnavailable, StorageError
 from clare.domain.commands import (
@@ -47,7 +46,6 @@ from clare.domain.commands import (
     DispatchOffer,
     DispatchRefuse,
 )
-from clare.domain.kinds import DISPATCHES
 from clare.runtime.logs import get
 from clare.store import queries_dispatch, queries_sessions
 from clare.store.sqlite import open_reader, reading
@@ -315,13 +313,14 @@ async def serve_dispatcher(
         except ClareError as exc:  # the writer is not up yet
             log.info("dispatch offer not recorded yet", error=str(exc))
             await trio.sleep(1.0)
-    # Rounds run when the projector's notice names dispatch requests (one may have
-    # come), every ``interval_s`` while a request is on its way, and otherwise only
-    # every IDLE_CHECK_S in case a notice was lost: an idle host reads nothing.
+    # Rounds run when the projector says dispatch requests changed (one may have
+    # come: ``DISPATCH_TOPIC``), every ``interval_s`` while a request is on its
+    # way, and otherwise only every IDLE_CHECK_S in case a notice was lost: an
+    # idle host reads nothing, and the commits of other entities never wake it.
     async with open_socket(
         zmq.SUB,
         connect=[Endpoints(paths).projector_views],
-        options={zmq.SUBSCRIBE: VIEW_TOPIC, zmq.RCVHWM: SUB_HWM},
+        options={zmq.SUBSCRIBE: DISPATCH_TOPIC, zmq.RCVHWM: SUB_HWM},
     ) as views:
         while True:
             started = trio.current_time()
@@ -329,32 +328,7 @@ async def serve_dispatcher(
                 await dispatcher.run_round()
             except (OSError, StorageError) as exc:
                 log.warning("dispatch round failed", error=str(exc))
-            wait_s = interval_s if dispatcher.busy() else IDLE_CHECK_S
-            with trio.move_on_after(wait_s):
-                # With nothing on its way, only a change of the dispatch requests can
-                # give this host work: notices of tasks, sessions or messages alone
-                # (most of them, under load) are dropped without a round, and looked
-                # at again only once the interval is up, so a burst costs one wake.
-                while True:
-                    batch = [await views.recv(), *views.recv_waiting(SUB_HWM)]
-                    if dispatcher.busy() or names_dispatches(batch):
-                        break
-                    await trio.sleep(interval_s)
+            with trio.move_on_after(interval_s if dispatcher.busy() else IDLE_CHECK_S):
+                await views.recv()
+            views.recv_waiting(SUB_HWM)  # one round covers every notice so far
             await trio.sleep_until(started + interval_s)
-
-
-#: How the projector's notice spells the dispatch requests' key (msgpack text).
-_DISPATCHES_KEY = msgpack.packb(DISPATCHES.name)
-
-
-def names_dispatches(messages: list[list[bytes]]) -> bool:
-    """Whether these notices of the projector may say dispatch requests changed.
-
-    Never a false no, and cheap enough for every notice: the key's bytes are
-    looked for, not the notice decoded (an entity id that happened to hold
-    them would only cost a round). A batch as long as the socket's queue may
-    have lost notices to its high-water mark, so it counts as naming them.
-    """
-    if len(messages) >= SUB_HWM:
-        return True
-    return any(_DISPATCHES_KEY in frames[-1] for frames in messages)

@@ -26,6 +26,7 @@ import zmq
 from clare.bus import envelope, rpc
 from clare.bus.control import serve_control
 from clare.bus.endpoints import (
+    DISPATCH_TOPIC,
     PROJECTOR_CONTROL,
     PROJECTOR_VIEWS,
     SUB_HWM,
@@ -34,6 +35,7 @@ from clare.bus.endpoints import (
 )
 from clare.bus.zsock import open_socket
 from clare.core.errors import DatabaseDamaged, StorageError, UsageError
+from clare.domain.kinds import DISPATCHES
 from clare.nodes.writer_feed import decode_burst
 from clare.runtime.logs import get
 from clare.store import eventlog, views
@@ -91,7 +93,7 @@ async def serve_projector(
     views_conn = await waiting.until_done(lambda: _open_views(paths))
     events_conn = _open_events_for_reading(paths)
     projection = Projection(views_conn, events_conn)
-    send_notice, notices = trio.open_memory_channel[bytes](10_000)
+    send_notice, notices = trio.open_memory_channel[list[bytes]](10_000)
     try:
         async with (
             open_socket(
@@ -146,7 +148,7 @@ async def serve_projector(
                     changed = _apply(projection, batch)
                     applied_at = trio.current_time()
                     if changed:
-                        _ring(send_notice, _notice(projection.position, changed))
+                        _ring(send_notice, projection.position, changed)
     finally:
         views_conn.close()
         events_conn.close()
@@ -224,22 +226,38 @@ def _notice(position: int, changed: dict[str, set[str]]) -> bytes:
     )
 
 
-def _ring(send_notice: trio.MemorySendChannel[bytes], notice: bytes) -> None:
-    # A notice is a doorbell: if the publisher is this far behind, readers will
-    # catch up from the views anyway, so dropping one is fine.
-    try:
-        send_notice.send_nowait(notice)
-    except trio.WouldBlock:
-        log.warning("view notice dropped: publisher is behind")
+def _ring(
+    send_notice: trio.MemorySendChannel[list[bytes]], position: int, changed: dict[str, set[str]]
+) -> None:
+    """Publish that the views moved; and, on a topic of its own, that dispatch requests did.
+
+    The dispatcher subscribes to that topic alone: ZeroMQ filters on the
+    publisher's side, so the commits of tasks, sessions and messages (nearly
+    all of them) never wake it.
+    """
+    notice = _notice(position, changed)
+    topics = [VIEW_TOPIC]
+    if DISPATCHES.name in changed or "all" in changed:
+        topics.append(DISPATCH_TOPIC)
+    for topic in topics:
+        # A notice is a doorbell: if the publisher is this far behind, readers will
+        # catch up from the views anyway, so dropping one is fine.
+        try:
+            send_notice.send_nowait([topic, notice])
+        except trio.WouldBlock:
+            log.warning("view notice dropped: publisher is behind")
 
 
-async def _publish(pub: Any, notices: trio.MemoryReceiveChannel[bytes]) -> None:
-    async for notice in notices:
-        pub.send_nowait([VIEW_TOPIC, notice])
+async def _publish(pub: Any, notices: trio.MemoryReceiveChannel[list[bytes]]) -> None:
+    async for frames in notices:
+        pub.send_nowait(frames)
 
 
 async def _control(
-    projection: Projection, request: rpc.Request, *, send_notice: trio.MemorySendChannel[bytes]
+    projection: Projection,
+    request: rpc.Request,
+    *,
+    send_notice: trio.MemorySendChannel[list[bytes]],
 ) -> dict[str, Any]:
     if request.op == "status":
         return {
@@ -251,6 +269,6 @@ async def _control(
     if request.op == "rebuild":
         applied = projection.rebuild()
         log.info("views rebuilt", events=applied)
-        _ring(send_notice, _notice(projection.position, {"all": {"rebuilt"}}))
+        _ring(send_notice, projection.position, {"all": {"rebuilt"}})
         return {"events": applied, "position": projection.position}
     raise UsageError(f"the projector does not know {request.op!r}")

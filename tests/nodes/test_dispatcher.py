@@ -6,10 +6,8 @@ import sqlite3
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from clare.bus import envelope
-from clare.bus.endpoints import SUB_HWM
 from clare.domain.commands import DispatchNoteStopped
-from clare.nodes.dispatcher import Dispatcher, names_dispatches
+from clare.nodes.dispatcher import Dispatcher
 from clare.runtime.config import Config
 
 if TYPE_CHECKING:
@@ -123,16 +121,3 @@ async def test_requests_accepted_in_one_round_count_against_capacity(
     await dispatcher._move_on(second, conn)
     assert seen == [0, 1]
     assert client.calls[-1][1]["refuse"] == "at capacity"
-
-
-def test_only_a_notice_naming_dispatch_requests_wakes_an_idle_dispatcher() -> None:
-    def notice(*kinds: str) -> list[bytes]:
-        changed = {kind: ["x"] for kind in kinds}
-        return [b"view", envelope.encode(envelope.VIEW, {"position": 7, "changed": changed})]
-
-    assert not names_dispatches([])
-    assert not names_dispatches([notice("tasks", "sessions"), notice("dispatch_offers")])
-    assert names_dispatches([notice("tasks"), notice("sessions", "dispatches")])
-    # A batch as long as the queue may have lost a notice at the high-water mark.
-    assert names_dispatches([notice("tasks")] * SUB_HWM)
-    assert not names_dispatches([notice("tasks")] * (SUB_HWM - 1))

@@ -17,9 +17,10 @@ import pytest
 import trio
 import zmq
 
-from clare.bus import published
-from clare.bus.endpoints import Endpoints
+from clare.bus import envelope, published
+from clare.bus.endpoints import DISPATCH_TOPIC, VIEW_TOPIC, Endpoints
 from clare.bus.zsock import TrioSocket, open_socket
+from clare.nodes import projector
 from clare.nodes.projector import serve_projector
 from clare.runtime.config import Config
 from clare.runtime.paths import resolve
@@ -105,3 +106,23 @@ async def test_a_lone_event_is_applied_without_gathering(paths: InstancePaths) -
         await _ring(pub, core, 2)
         await _until(projection, 2)
         assert trio.current_time() - started < 5.0  # not the 30 s of gathering
+
+
+def test_only_a_change_of_dispatch_requests_rings_the_dispatchers_doorbell() -> None:
+    # The dispatcher subscribes to DISPATCH_TOPIC alone, so ordinary commits never
+    # wake it; a rebuild may have changed anything, dispatch requests included.
+    send, receive = trio.open_memory_channel[list[bytes]](10)
+    projector._ring(send, 5, {"tasks": {"t-1"}, "sessions": {"s:1"}})
+    projector._ring(send, 6, {"tasks": {"t-2"}, "dispatches": {"r:1"}})
+    projector._ring(send, 7, {"all": {"rebuilt"}})
+    topics = []
+    while True:
+        try:
+            topic, notice = receive.receive_nowait()
+        except trio.WouldBlock:
+            break
+        topics.append((topic, envelope.decode(notice)["position"]))
+    assert topics == [(VIEW_TOPIC, 5), (VIEW_TOPIC, 6), (DISPATCH_TOPIC, 6), (VIEW_TOPIC, 7),
+                      (DISPATCH_TOPIC, 7)]  # fmt: skip
+    assert not VIEW_TOPIC.startswith(DISPATCH_TOPIC)
+    assert not DISPATCH_TOPIC.startswith(VIEW_TOPIC)
