@@ -23,6 +23,7 @@ last line is kept until the next :meth:`TranscriptParser.feed` completes it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -98,10 +99,11 @@ KNOWN_TYPES: frozenset[str] = frozenset(
 )
 
 # Both spellings: Claude Code writes compact JSON, other tools write ``": "``.
-_MARKERS = tuple(
-    marker
-    for t in sorted(_WANTED)
-    for marker in (f'"type":"{t}"'.encode(), f'"type": "{t}"'.encode())
+# One regular expression, not a substring test per wanted type: the test runs over
+# every long line (attachments are most of a transcript's bytes), and one pass
+# that stops at each ``"type":`` is some ten times faster than nine scans.
+_MARKER = re.compile(
+    rb'"type": ?"(?:' + b"|".join(re.escape(t.encode()) for t in sorted(_WANTED)) + rb')"'
 )
 _ATTACHMENT_KEYS = (b'"attachment":{', b'"attachment": {')
 
@@ -297,11 +299,7 @@ class TranscriptParser:
             if complete and prefix_type.decode("ascii", "replace") in KNOWN_TYPES:
                 self.ignored_lines += 1
                 return None
-        elif (
-            complete
-            and not any(m in line for m in _MARKERS)
-            and any(k in line for k in _ATTACHMENT_KEYS)
-        ):
+        elif complete and _MARKER.search(line) is None and any(k in line for k in _ATTACHMENT_KEYS):
             self.ignored_lines += 1
             return None
         return self._decode(line, offset)
