@@ -219,6 +219,10 @@ def _apply(projection: Projection, batch: Sequence[Event]) -> dict[str, set[str]
         return changed
 
 
+#: The key a notice gives after a rebuild: every entity may have changed.
+REBUILT = "all"
+
+
 def _notice(position: int, changed: dict[str, set[str]]) -> bytes:
     return envelope.encode(
         envelope.VIEW,
@@ -237,7 +241,7 @@ def _ring(
     """
     notice = _notice(position, changed)
     topics = [VIEW_TOPIC]
-    if DISPATCHES.name in changed or "all" in changed:
+    if DISPATCHES.name in changed or REBUILT in changed:
         topics.append(DISPATCH_TOPIC)
     for topic in topics:
         # A notice is a doorbell: if the publisher is this far behind, readers will
@@ -269,6 +273,6 @@ async def _control(
     if request.op == "rebuild":
         applied = projection.rebuild()
         log.info("views rebuilt", events=applied)
-        _ring(send_notice, projection.position, {"all": {"rebuilt"}})
+        _ring(send_notice, projection.position, {REBUILT: {"rebuilt"}})
         return {"events": applied, "position": projection.position}
     raise UsageError(f"the projector does not know {request.op!r}")
